@@ -1,0 +1,313 @@
+// Package app wires the platform and the services into the running
+// program. Main.Open starts everything; tests start the real program
+// through it.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"upmon/internal/version"
+	"upmon/monitor"
+	"upmon/platform/api"
+	"upmon/platform/cron"
+	"upmon/platform/outbox"
+	"upmon/platform/pubsub"
+	"upmon/platform/secrets"
+	"upmon/platform/sqldb"
+	"upmon/site"
+	"upmon/slack"
+)
+
+// Hooks are fault-injection points that tests set before Open.
+type Hooks struct {
+	// Monitor is passed to the monitor service.
+	Monitor monitor.Hooks
+	// Outbox is passed to both outbox relays.
+	Outbox outbox.Hooks
+	// Slack is passed to the slack service.
+	Slack slack.Hooks
+}
+
+// Main is the whole program: databases, broker, services, HTTP server and
+// scheduler.
+type Main struct {
+	// Config is the configuration Open uses.
+	Config Config
+	// Logger receives the program's logs; default discards.
+	Logger *slog.Logger
+	// Hooks are test fault-injection points.
+	Hooks Hooks
+
+	registry *prometheus.Registry
+	siteDB   *sqldb.DB
+	monDB    *sqldb.DB
+	broker   *pubsub.Broker
+	secrets  *secrets.Store
+	sched    *cron.Scheduler
+	relays   []*outbox.Relay
+	api      *api.Server
+	http     *http.Server
+	listener net.Listener
+
+	// Site, Monitor and Slack are the services, available after Open.
+	Site    *site.Service
+	Monitor *monitor.Service
+	Slack   *slack.Service
+
+	rootCtx    context.Context
+	rootCancel context.CancelFunc
+	serveDone  chan struct{}
+	closeOnce  sync.Once
+	closeErr   error
+}
+
+// New returns a Main for cfg.
+func New(cfg Config, log *slog.Logger) *Main {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Main{Config: cfg, Logger: log}
+}
+
+// Open opens the databases and the broker, starts the services, the
+// scheduler and the HTTP server. On error everything opened is closed.
+func (m *Main) Open(ctx context.Context) (err error) {
+	cfg := m.Config
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	log := m.Logger
+	m.rootCtx, m.rootCancel = context.WithCancel(context.Background())
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+
+	m.registry = prometheus.NewRegistry()
+	m.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if m.secrets, err = secrets.Open(cfg.DataDir, cfg.Env); err != nil {
+		return err
+	}
+
+	dbCfg := sqldb.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, Logger: log}
+	if m.siteDB, err = sqldb.Open(ctx, dbCfg, "site", site.Migrations()); err != nil {
+		return err
+	}
+	if m.monDB, err = sqldb.Open(ctx, dbCfg, "monitor", monitor.Migrations()); err != nil {
+		return err
+	}
+
+	m.broker, err = pubsub.Open(ctx, pubsub.Config{
+		URL:      cfg.NATSURL,
+		DataDir:  cfg.DataDir,
+		Prefix:   cfg.NATSPrefix,
+		Replicas: cfg.NATSReplicas,
+		Retry: pubsub.RetryPolicy{
+			MinBackoff:  cfg.RetryMinBackoff,
+			MaxBackoff:  cfg.RetryMaxBackoff,
+			MaxAttempts: cfg.RetryMaxAttempts,
+		},
+		Logger:     log,
+		Registerer: m.registry,
+	})
+	if err != nil {
+		return err
+	}
+
+	if err := m.wire(); err != nil {
+		return err
+	}
+	if err := m.broker.Start(ctx); err != nil {
+		return err
+	}
+	for _, r := range m.relays {
+		r.Start(m.rootCtx)
+	}
+	m.sched.Start(m.rootCtx)
+	return m.serve()
+}
+
+// wire builds the services, topics, subscriptions, relays and routes.
+func (m *Main) wire() error {
+	cfg, log := m.Config, m.Logger
+
+	siteRelay := m.newRelay(m.siteDB)
+	monRelay := m.newRelay(m.monDB)
+	m.Site = site.New(m.siteDB, site.Options{OnEvent: siteRelay.Wake})
+	m.Monitor = monitor.New(m.monDB, m.Site, monitor.Options{
+		PingTimeout:      cfg.PingTimeout,
+		CheckConcurrency: cfg.CheckConcurrency,
+		UserAgent:        version.UserAgent(),
+		OnEvent:          monRelay.Wake,
+		Logger:           log,
+		Registerer:       m.registry,
+		Hooks:            m.Hooks.Monitor,
+	})
+
+	added, err := pubsub.NewTopic[*site.AddedEvent](m.broker, site.TopicSiteAdded, pubsub.TopicConfig{})
+	if err != nil {
+		return err
+	}
+	deleted, err := pubsub.NewTopic[*site.DeletedEvent](m.broker, site.TopicSiteDeleted, pubsub.TopicConfig{})
+	if err != nil {
+		return err
+	}
+	transitions, err := pubsub.NewTopic[*monitor.TransitionEvent](m.broker, monitor.TopicUptimeTransition, pubsub.TopicConfig{})
+	if err != nil {
+		return err
+	}
+	siteRelay.SetPublisher(added.Name(), added.PublishRaw)
+	siteRelay.SetPublisher(deleted.Name(), deleted.PublishRaw)
+	monRelay.SetPublisher(transitions.Name(), transitions.PublishRaw)
+
+	if err := m.Monitor.Subscribe(m.rootCtx, added, deleted); err != nil {
+		return err
+	}
+
+	webhook, _ := m.secrets.Get(slack.SecretName)
+	m.Slack = slack.New(slack.Options{
+		WebhookURL: webhook,
+		Sites:      m.Site,
+		Logger:     log,
+		Registerer: m.registry,
+		Hooks:      m.Hooks.Slack,
+	})
+	if err := m.Slack.Subscribe(transitions); err != nil {
+		return err
+	}
+
+	var locker cron.Locker = &cron.LocalLocker{}
+	if cfg.NATSURL != "" {
+		nl, err := cron.NewNATSLocker(m.broker.JetStream(), m.broker.Prefix()+"-cron")
+		if err != nil {
+			return fmt.Errorf("cron lock: %w", err)
+		}
+		locker = nl
+	}
+	m.sched = cron.New(cron.Config{Locker: locker, Logger: log, Registerer: m.registry})
+	if _, err := cron.NewJob(m.sched, "check-all", cron.JobConfig{
+		Title:    "Check all sites",
+		Every:    cfg.CheckInterval,
+		Endpoint: m.Monitor.CheckAllJob,
+	}); err != nil {
+		return err
+	}
+
+	m.api = api.NewServer(log)
+	m.api.AddGuard(adminGuard)
+	m.Site.Register(m.api)
+	m.Monitor.Register(m.api)
+	registerAdmin(m.api, m.broker)
+	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz"}, http.HandlerFunc(m.healthz))
+	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/metrics"}, m.metricsHandler())
+	return nil
+}
+
+func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
+	r := outbox.NewRelay(outbox.Config{
+		DB:         db,
+		Logger:     m.Logger,
+		Registerer: m.registry,
+		Hooks:      m.Hooks.Outbox,
+	})
+	m.relays = append(m.relays, r)
+	return r
+}
+
+// serve starts the HTTP server on the configured address.
+func (m *Main) serve() error {
+	ln, err := net.Listen("tcp", m.Config.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
+	}
+	m.listener = ln
+	m.http = &http.Server{
+		Handler:           m.api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return m.rootCtx },
+		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
+	}
+	m.serveDone = make(chan struct{})
+	go func() {
+		defer close(m.serveDone)
+		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Logger.Error("http server stopped", "err", err)
+		}
+	}()
+	m.Logger.Info("upmon listening", "url", m.URL(), "version", version.String())
+	return nil
+}
+
+// URL returns the base URL the server listens on (after Open).
+func (m *Main) URL() string {
+	if m.listener == nil {
+		return ""
+	}
+	return "http://" + m.listener.Addr().String()
+}
+
+// Handler returns the HTTP handler (after Open).
+func (m *Main) Handler() http.Handler { return m.api }
+
+// Broker returns the event broker (after Open).
+func (m *Main) Broker() *pubsub.Broker { return m.broker }
+
+// Close shuts down gracefully: in-flight requests get ShutdownTimeout to
+// finish, then running checks are abandoned (recording nothing), the
+// scheduler, subscriptions and relays stop, and the databases close.
+func (m *Main) Close() error {
+	m.closeOnce.Do(func() { m.closeErr = m.close() })
+	return m.closeErr
+}
+
+func (m *Main) close() error {
+	var errs []error
+	if m.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+		if err := m.http.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+			errs = append(errs, err)
+		}
+		cancel()
+	}
+	if m.rootCancel != nil {
+		m.rootCancel()
+	}
+	if m.http != nil {
+		_ = m.http.Close()
+		<-m.serveDone
+	}
+	if m.sched != nil {
+		m.sched.Stop()
+	}
+	for _, r := range m.relays {
+		r.Stop()
+	}
+	if m.broker != nil {
+		if err := m.broker.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, db := range []*sqldb.DB{m.monDB, m.siteDB} {
+		if db != nil {
+			if err := db.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,248 @@
+package app
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"time"
+)
+
+// Config is upmon's configuration. Every field has a flag and an UPMON_*
+// environment variable; flags win over the environment, which wins over
+// the defaults below.
+type Config struct {
+	// Addr is the HTTP listen address. Default 127.0.0.1:4000.
+	Addr string
+	// DataDir holds SQLite files, the embedded broker's store and
+	// secrets.json. Default ./upmon-data.
+	DataDir string
+	// DatabaseURL selects PostgreSQL (postgres://…); empty means SQLite.
+	DatabaseURL string
+	// PingTimeout bounds one check or ping. Default 10 s.
+	PingTimeout time.Duration
+	// CheckConcurrency is the most checks a sweep runs at once. Default 8.
+	CheckConcurrency int
+	// CheckInterval is the period of the check-all cron job. It must
+	// divide 24 h and be at least 1 s. Default 5 min.
+	CheckInterval time.Duration
+	// NATSURL selects an external NATS; empty runs an embedded broker.
+	NATSURL string
+	// NATSPrefix prefixes stream, consumer and bucket names. Default upmon.
+	NATSPrefix string
+	// NATSReplicas is the stream replica count on an external cluster.
+	NATSReplicas int
+	// RetryMinBackoff is the first retry delay of a failed delivery.
+	RetryMinBackoff time.Duration
+	// RetryMaxBackoff caps the retry delay.
+	RetryMaxBackoff time.Duration
+	// RetryMaxAttempts is the most delivery attempts, the first included.
+	RetryMaxAttempts int
+	// ShutdownTimeout is how long in-flight requests get on shutdown.
+	ShutdownTimeout time.Duration
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string
+	// Env is the process environment captured once at start-up (secrets
+	// read their overrides from it); nothing reads os.Getenv later.
+	Env []string
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		Addr:             "127.0.0.1:4000",
+		DataDir:          "./upmon-data",
+		PingTimeout:      10 * time.Second,
+		CheckConcurrency: 8,
+		CheckInterval:    5 * time.Minute,
+		NATSPrefix:       "upmon",
+		NATSReplicas:     1,
+		RetryMinBackoff:  10 * time.Second,
+		RetryMaxBackoff:  10 * time.Minute,
+		RetryMaxAttempts: 100,
+		ShutdownTimeout:  10 * time.Second,
+		LogLevel:         "info",
+	}
+}
+
+// option describes one configuration setting.
+type option struct {
+	name  string
+	usage string
+	bind  func(fs *flag.FlagSet, c *Config)
+}
+
+var serveOptions = []option{
+	{"addr", "HTTP listen address", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.Addr, "addr", c.Addr, "") }},
+	{"data-dir", "directory for SQLite files, the embedded broker and secrets", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "") }},
+	{"database-url", "postgres:// URL; empty uses SQLite files in the data dir", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "") }},
+	{"ping-timeout", "time limit of one check or ping", func(fs *flag.FlagSet, c *Config) { fs.DurationVar(&c.PingTimeout, "ping-timeout", c.PingTimeout, "") }},
+	{"check-concurrency", "most checks running at once in a sweep", func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.CheckConcurrency, "check-concurrency", c.CheckConcurrency, "")
+	}},
+	{"check-interval", "period of the check-all job (divides 24h, >= 1s)", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.CheckInterval, "check-interval", c.CheckInterval, "")
+	}},
+	{"nats-url", "external NATS URL; empty runs an embedded broker", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "") }},
+	{"nats-prefix", "prefix of stream, consumer and bucket names", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.NATSPrefix, "nats-prefix", c.NATSPrefix, "") }},
+	{"nats-replicas", "stream replicas on an external NATS cluster", func(fs *flag.FlagSet, c *Config) { fs.IntVar(&c.NATSReplicas, "nats-replicas", c.NATSReplicas, "") }},
+	{"retry-min-backoff", "first retry delay of a failed event delivery", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.RetryMinBackoff, "retry-min-backoff", c.RetryMinBackoff, "")
+	}},
+	{"retry-max-backoff", "largest retry delay", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.RetryMaxBackoff, "retry-max-backoff", c.RetryMaxBackoff, "")
+	}},
+	{"retry-max-attempts", "delivery attempts before dead-lettering, the first included", func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.RetryMaxAttempts, "retry-max-attempts", c.RetryMaxAttempts, "")
+	}},
+	{"shutdown-timeout", "time in-flight requests get on shutdown", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "")
+	}},
+	{"log-level", "debug, info, warn or error", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "") }},
+}
+
+// EnvName returns the environment variable of a flag: UPMON_ + upper snake.
+func EnvName(flagName string) string {
+	return "UPMON_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// UsageError is a configuration or command-line mistake; the program
+// prints it on one line and exits 2.
+type UsageError struct{ Msg string }
+
+// Error implements error.
+func (e *UsageError) Error() string { return e.Msg }
+
+// ParseConfig reads flags from args and UPMON_* variables from env over
+// the defaults, then validates the result. It returns the remaining
+// arguments.
+func ParseConfig(name string, args, env []string) (Config, []string, error) {
+	c := DefaultConfig()
+	c.Env = env
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	for _, o := range serveOptions {
+		o.bind(fs, &c)
+	}
+	if err := ApplyFlags(fs, args, env); err != nil {
+		return c, nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return c, nil, err
+	}
+	return c, fs.Args(), nil
+}
+
+// ApplyFlags parses args, then sets every flag not given on the command
+// line from its UPMON_ variable.
+func ApplyFlags(fs *flag.FlagSet, args, env []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &UsageError{Msg: err.Error()}
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	envMap := envToMap(env)
+	var firstErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || firstErr != nil {
+			return
+		}
+		if v, ok := envMap[EnvName(f.Name)]; ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				firstErr = &UsageError{Msg: fmt.Sprintf("invalid value %q for %s: %s", v, EnvName(f.Name), cleanFlagErr(err))}
+			}
+		}
+	})
+	return firstErr
+}
+
+func cleanFlagErr(err error) string {
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 {
+		return s[i+2:]
+	}
+	return s
+}
+
+func envToMap(env []string) map[string]string {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// Validate checks the configuration's values.
+func (c *Config) Validate() error {
+	bad := func(flagName, format string, args ...any) error {
+		return &UsageError{Msg: fmt.Sprintf("invalid --%s: ", flagName) + fmt.Sprintf(format, args...)}
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return bad("addr", "%q is not host:port", c.Addr)
+	}
+	if c.DatabaseURL == "" && c.DataDir == "" {
+		return bad("data-dir", "must not be empty")
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return bad("database-url", "must start with postgres://")
+	}
+	if c.PingTimeout <= 0 {
+		return bad("ping-timeout", "must be positive")
+	}
+	if c.CheckConcurrency < 1 || c.CheckConcurrency > 10000 {
+		return bad("check-concurrency", "must be between 1 and 10000")
+	}
+	if c.CheckInterval < time.Second || (24*time.Hour)%c.CheckInterval != 0 {
+		return bad("check-interval", "must be at least 1s and divide 24h evenly")
+	}
+	if c.NATSURL != "" && !strings.Contains(c.NATSURL, "://") {
+		return bad("nats-url", "must be a URL such as nats://127.0.0.1:4222")
+	}
+	if c.NATSPrefix == "" || strings.ContainsAny(c.NATSPrefix, ". *>\t") {
+		return bad("nats-prefix", "must be non-empty without dots, spaces or wildcards")
+	}
+	if c.NATSReplicas < 1 || c.NATSReplicas > 5 {
+		return bad("nats-replicas", "must be between 1 and 5")
+	}
+	if c.RetryMinBackoff <= 0 || c.RetryMaxBackoff < c.RetryMinBackoff {
+		return bad("retry-min-backoff", "must be positive and not above --retry-max-backoff")
+	}
+	if c.RetryMaxAttempts < 1 {
+		return bad("retry-max-attempts", "must be at least 1")
+	}
+	if c.ShutdownTimeout < 0 {
+		return bad("shutdown-timeout", "must not be negative")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return bad("log-level", "must be debug, info, warn or error")
+	}
+	return nil
+}
+
+// FlagUsage returns the help text listing every serve flag.
+func FlagUsage() string {
+	var b strings.Builder
+	d := DefaultConfig()
+	fs := flag.NewFlagSet("", flag.ContinueOnError)
+	for _, o := range serveOptions {
+		o.bind(fs, &d)
+	}
+	for _, o := range serveOptions {
+		f := fs.Lookup(o.name)
+		def := f.DefValue
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(&b, "  --%-20s %s (env %s, default %s)\n", o.name, o.usage, EnvName(o.name), def)
+	}
+	return b.String()
+}

@@ -1,0 +1,108 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"upmon/platform/api"
+	"upmon/platform/pubsub"
+)
+
+// HealthResponse is the answer of /healthz.
+type HealthResponse struct {
+	// Status is "ok" when every dependency answers, else "unavailable".
+	Status string `json:"status"`
+	// Checks maps each dependency to "ok" or a short reason.
+	Checks map[string]string `json:"checks"`
+}
+
+// healthz reports the databases, the broker and the outbox relays; 200
+// when all are fine, 503 otherwise.
+func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	resp := HealthResponse{Status: "ok", Checks: map[string]string{}}
+	set := func(name string, err error) {
+		if err != nil {
+			resp.Status = "unavailable"
+			resp.Checks[name] = "unavailable"
+			return
+		}
+		resp.Checks[name] = "ok"
+	}
+	set("database.site", m.siteDB.Ping(ctx))
+	set("database.monitor", m.monDB.Ping(ctx))
+	set("broker", m.broker.Health(ctx))
+	for _, rl := range m.relays {
+		set("outbox."+rl.Name(), rl.Err())
+	}
+	status := http.StatusOK
+	if resp.Status != "ok" {
+		status = http.StatusServiceUnavailable
+	}
+	api.WriteJSON(w, status, resp)
+}
+
+func (m *Main) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
+}
+
+// adminGuard lets only loopback clients reach /admin/ endpoints (until
+// access tokens exist).
+func adminGuard(r *http.Request, ep api.Endpoint) error {
+	if ep.Access != api.Admin {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return api.Errorf(api.PermissionDenied, "admin endpoints answer only loopback clients")
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return api.Errorf(api.PermissionDenied, "admin endpoints answer only loopback clients")
+	}
+	return nil
+}
+
+// DeadLettersResponse is the answer of GET /admin/deadletters.
+type DeadLettersResponse struct {
+	// DeadLetters are the failed messages, oldest first; never nil.
+	DeadLetters []pubsub.DeadLetter `json:"deadletters"`
+}
+
+// ReplayParams identifies a dead letter.
+type ReplayParams struct {
+	// ID is the dead letter's id from the path.
+	ID string `path:"id"`
+}
+
+func registerAdmin(srv *api.Server, b *pubsub.Broker) {
+	api.Register(srv, "platform", api.Admin, "GET /admin/deadletters",
+		func(ctx context.Context, _ *struct{}) (*DeadLettersResponse, error) {
+			dls, err := b.DeadLetters(ctx)
+			if err != nil {
+				return nil, &api.Error{Code: api.Unavailable, Message: "the broker is unavailable"}
+			}
+			if dls == nil {
+				dls = []pubsub.DeadLetter{}
+			}
+			return &DeadLettersResponse{DeadLetters: dls}, nil
+		})
+	api.Register(srv, "platform", api.Admin, "POST /admin/deadletters/{id}/replay",
+		func(ctx context.Context, p *ReplayParams) (*struct{}, error) {
+			err := b.Replay(ctx, p.ID)
+			switch {
+			case err == nil:
+				return nil, nil
+			case errors.Is(err, pubsub.ErrNotFound):
+				return nil, api.Errorf(api.NotFound, "dead letter not found")
+			default:
+				return nil, &api.Error{Code: api.Unavailable, Message: "the broker is unavailable"}
+			}
+		})
+}
