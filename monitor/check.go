@@ -64,6 +64,9 @@ func (s *Service) Check(ctx context.Context, p *CheckParams) (*CheckResult, erro
 // check (shutdown), the check is abandoned and nothing is recorded: a site
 // is never marked down because upmon stopped.
 func (s *Service) CheckSite(ctx context.Context, st *site.Site) (*CheckResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.stopping, cancel)()
 	now := s.opts.Now().UTC()
 	res := s.prober.Probe(ctx, st.URL)
 	if ctx.Err() != nil {

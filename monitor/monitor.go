@@ -91,7 +91,16 @@ type Service struct {
 	log     *slog.Logger
 	metrics *metrics
 	hooks   Hooks
+
+	// stopping ends every running check when the program shuts down,
+	// whatever context the check was started with.
+	stopping context.Context
+	stop     context.CancelFunc
 }
+
+// Stop abandons every running check (they record nothing) and makes new
+// ones fail at once. It is called on shutdown.
+func (s *Service) Stop() { s.stop() }
 
 // New returns the monitor service.
 func New(db *sqldb.DB, sites Sites, opts Options) *Service {
@@ -110,14 +119,17 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	stopping, stop := context.WithCancel(context.Background())
 	return &Service{
-		db:      db,
-		sites:   sites,
-		prober:  NewProber(ProberOptions{Timeout: opts.PingTimeout, UserAgent: opts.UserAgent}),
-		opts:    opts,
-		log:     opts.Logger,
-		metrics: newMetrics(opts.Registerer),
-		hooks:   opts.Hooks,
+		stopping: stopping,
+		stop:     stop,
+		db:       db,
+		sites:    sites,
+		prober:   NewProber(ProberOptions{Timeout: opts.PingTimeout, UserAgent: opts.UserAgent}),
+		opts:     opts,
+		log:      opts.Logger,
+		metrics:  newMetrics(opts.Registerer),
+		hooks:    opts.Hooks,
 	}
 }
 

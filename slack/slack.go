@@ -121,6 +121,13 @@ func (s *Service) Enabled() bool { return s.opts.WebhookURL != "" }
 func (s *Service) Subscribe(t *pubsub.Topic[*monitor.TransitionEvent]) error {
 	_, err := pubsub.NewSubscription(t, SubscriptionName, pubsub.SubscriptionConfig[*monitor.TransitionEvent]{
 		Handler: s.handle,
+		// One site's notifications go out one at a time, in order.
+		OrderingKey: func(ev *monitor.TransitionEvent) string {
+			if ev == nil || ev.Site == nil {
+				return ""
+			}
+			return strconv.FormatInt(ev.Site.ID, 10)
+		},
 	})
 	return err
 }

@@ -190,7 +190,7 @@ func (m *Main) wire() error {
 
 	var locker cron.Locker = &cron.LocalLocker{}
 	if cfg.NATSURL != "" {
-		nl, err := cron.NewNATSLocker(m.broker.JetStream(), m.broker.Prefix()+"-cron")
+		nl, err := cron.NewNATSLocker(m.broker.JetStream(), m.broker.Prefix()+"_cron")
 		if err != nil {
 			return fmt.Errorf("cron lock: %w", err)
 		}
@@ -286,6 +286,9 @@ func (m *Main) close() error {
 	}
 	if m.rootCancel != nil {
 		m.rootCancel()
+	}
+	if m.Monitor != nil {
+		m.Monitor.Stop()
 	}
 	if m.http != nil {
 		_ = m.http.Close()

@@ -1,0 +1,235 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"upmon/internal/app"
+	"upmon/internal/app/apptest"
+)
+
+// startWithSlack starts the program with a fake Slack webhook and one
+// target site, and waits for the site's first (up) check.
+func startWithSlack(t *testing.T, cfg app.Config, hooks app.Hooks) (*app.Main, apptest.Client, *apptest.Slack, *apptest.Target) {
+	t.Helper()
+	slack := apptest.NewSlack(t)
+	cfg.Env = append(cfg.Env, "SLACK_WEBHOOK_URL="+slack.URL)
+	m := apptest.Start(t, cfg, hooks)
+	c := apptest.Client{Base: m.URL(), TB: t}
+	target := apptest.NewTarget(t)
+	c.JSON("POST", "/site", `{"url":"`+target.URL+`/health?a=1&b=<2>"}`, nil)
+	waitChecked(t, c, "1")
+	return m, c, slack, target
+}
+
+func waitChecked(t *testing.T, c apptest.Client, id string) {
+	t.Helper()
+	apptest.Eventually(t, 10*time.Second, "site "+id+" checked", func() bool {
+		_, body := c.Do("GET", "/status", "")
+		return strings.Contains(body, `"`+id+`":`)
+	})
+}
+
+func downText(u string) string { return "*" + slackEscape(u) + " is down!*" }
+func upText(u string) string   { return "*" + slackEscape(u) + " is back up.*" }
+func slackEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+}
+
+// settle gives stray duplicate deliveries time to show up.
+const settle = 500 * time.Millisecond
+
+func TestTransitionsNotifyExactlyOnce(t *testing.T) {
+	t.Parallel()
+	_, c, slack, target := startWithSlack(t, apptest.Config(t), app.Hooks{})
+	u := target.URL + "/health?a=1&b=<2>"
+
+	target.SetStatus(500)
+	for range 3 {
+		c.JSON("POST", "/check/1", "", nil)
+	}
+	if got := slack.WaitFor(1, 10*time.Second); len(got) != 1 || got[0] != downText(u) {
+		t.Fatalf("after going down: %q, want [%q]", got, downText(u))
+	}
+	target.SetStatus(200)
+	for range 3 {
+		c.JSON("POST", "/check/1", "", nil)
+	}
+	slack.WaitFor(2, 10*time.Second)
+	time.Sleep(settle)
+	want := []string{downText(u), upText(u)}
+	if got := slack.Messages(); !slices.Equal(got, want) {
+		t.Fatalf("messages = %q, want %q", got, want)
+	}
+	if !strings.Contains(want[0], "&amp;b=&lt;2&gt;") {
+		t.Fatalf("URL not escaped for Slack: %q", want[0])
+	}
+}
+
+func TestSlackRetriedUntilDelivered(t *testing.T) {
+	t.Parallel()
+	_, c, slack, target := startWithSlack(t, apptest.Config(t), app.Hooks{})
+	slack.Script(200, 500, 500, 500)
+	target.SetStatus(503)
+	c.JSON("POST", "/check/1", "", nil)
+	slack.WaitFor(1, 10*time.Second)
+	time.Sleep(settle)
+	if got := slack.Messages(); len(got) != 1 || !strings.HasSuffix(got[0], "is down!*") {
+		t.Fatalf("messages = %q, want one down after retries", got)
+	}
+	var dl struct{ Deadletters []any }
+	c.JSON("GET", "/admin/deadletters", "", &dl)
+	if len(dl.Deadletters) != 0 {
+		t.Fatalf("dead letters after a successful retry: %+v", dl)
+	}
+}
+
+func TestSlackRejectionDeadLettersThenReplay(t *testing.T) {
+	t.Parallel()
+	_, c, slack, target := startWithSlack(t, apptest.Config(t), app.Hooks{})
+	slack.Script(404)
+	target.SetStatus(500)
+	c.JSON("POST", "/check/1", "", nil)
+
+	type deadLetter struct {
+		ID           string         `json:"id"`
+		Topic        string         `json:"topic"`
+		Subscription string         `json:"subscription"`
+		Message      map[string]any `json:"message"`
+		Error        string         `json:"error"`
+		Attempts     int            `json:"attempts"`
+		FailedAt     time.Time      `json:"failed_at"`
+	}
+	var dl struct {
+		Deadletters []deadLetter `json:"deadletters"`
+	}
+	apptest.Eventually(t, 10*time.Second, "a dead letter", func() bool {
+		c.JSON("GET", "/admin/deadletters", "", &dl)
+		return len(dl.Deadletters) == 1
+	})
+	d := dl.Deadletters[0]
+	if d.Topic != "uptime-transition" || d.Subscription != "slack-notification" || d.Attempts != 1 ||
+		!strings.Contains(d.Error, "404") || d.ID == "" || time.Since(d.FailedAt) > time.Minute {
+		t.Fatalf("dead letter = %+v", d)
+	}
+	if site, _ := d.Message["site"].(map[string]any); site == nil || site["url"] != target.URL+"/health?a=1&b=<2>" || d.Message["up"] != false {
+		t.Fatalf("dead letter message = %+v", d.Message)
+	}
+	if strings.Contains(fmt.Sprint(dl), "/services/T000") {
+		t.Fatal("the webhook URL (a secret) leaked into the dead letter")
+	}
+	if len(slack.Messages()) != 0 {
+		t.Fatalf("a rejected message was recorded: %q", slack.Messages())
+	}
+
+	// Fix the webhook, replay: delivered once, and the entry is gone.
+	slack.Script(200)
+	if status, body := c.Do("POST", "/admin/deadletters/"+d.ID+"/replay", ""); status != 200 {
+		t.Fatalf("replay: %d %s", status, body)
+	}
+	if got := slack.WaitFor(1, 10*time.Second); len(got) != 1 || !strings.HasSuffix(got[0], "is down!*") {
+		t.Fatalf("after replay: %q", got)
+	}
+	c.JSON("GET", "/admin/deadletters", "", &dl)
+	if len(dl.Deadletters) != 0 {
+		t.Fatalf("entry not removed after replay: %+v", dl)
+	}
+	if status, body := c.Do("POST", "/admin/deadletters/"+d.ID+"/replay", ""); status != 404 || !strings.Contains(body, "not_found") {
+		t.Fatalf("replay of an unknown id: %d %s", status, body)
+	}
+}
+
+func TestConcurrentChecksOfFlappingSite(t *testing.T) {
+	t.Parallel()
+	m, c, slack, _ := startWithSlack(t, apptest.Config(t), app.Hooks{})
+	var (
+		mu   sync.Mutex
+		hits int
+	)
+	flapping := apptest.NewHandlerServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		code := 200
+		if hits%3 != 0 { // an irregular pattern of downs and ups
+			code = 500
+		}
+		mu.Unlock()
+		w.WriteHeader(code)
+	}))
+	c.JSON("POST", "/site", `{"url":"`+flapping+`"}`, nil)
+	waitChecked(t, c, "2")
+
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := http.Post(m.URL()+"/check/2", "application/json", nil)
+			if err == nil {
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+
+	var seq int
+	if err := m.Monitor.DB().QueryRow(`SELECT seq FROM site_state WHERE site_id = 2`).Scan(&seq); err != nil {
+		t.Fatal(err)
+	}
+	if seq == 0 {
+		t.Fatal("no transitions: the flapping target did not flap")
+	}
+	slack.WaitFor(seq, 20*time.Second)
+	time.Sleep(settle)
+	got := slack.Messages()
+	if len(got) != seq {
+		t.Fatalf("%d notifications for %d state changes: %q", len(got), seq, got)
+	}
+	for i, msg := range got {
+		want := downText(flapping)
+		if i%2 == 1 {
+			want = upText(flapping)
+		}
+		if msg != want {
+			t.Fatalf("notification %d = %q, want %q (all: %q)", i, msg, want, got)
+		}
+	}
+}
+
+func TestNewSiteCheckedAtOnce(t *testing.T) {
+	t.Parallel()
+	m := apptest.Start(t, apptest.Config(t), app.Hooks{})
+	c := apptest.Client{Base: m.URL(), TB: t}
+	target := apptest.NewTarget(t)
+	start := time.Now()
+	c.JSON("POST", "/site", `{"url":"`+target.URL+`"}`, nil)
+	apptest.Eventually(t, 5*time.Second, "the new site's check", func() bool { return target.Hits() > 0 })
+	if el := time.Since(start); el > time.Second {
+		t.Errorf("new site checked after %v, want within 1s", el)
+	}
+	waitChecked(t, c, "1")
+}
+
+func TestDeletedSiteNotNotified(t *testing.T) {
+	t.Parallel()
+	m, c, slack, target := startWithSlack(t, apptest.Config(t), app.Hooks{})
+	slack.Script(500) // hold the notification in retries
+	target.SetStatus(500)
+	c.JSON("POST", "/check/1", "", nil)
+	c.JSON("DELETE", "/site/1", "", nil)
+	slack.Script(200)
+	time.Sleep(settle)
+	if got := slack.Messages(); len(got) != 0 {
+		t.Fatalf("deleted site notified: %q", got)
+	}
+	apptest.Eventually(t, 10*time.Second, "the deleted site's history removed", func() bool {
+		var n int
+		_ = m.Monitor.DB().QueryRow(`SELECT COUNT(*) FROM checks WHERE site_id = 1`).Scan(&n)
+		return n == 0
+	})
+}

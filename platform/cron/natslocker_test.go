@@ -1,0 +1,214 @@
+package cron
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// MustEmbeddedNATS starts an in-process NATS server with JetStream and
+// returns a function that opens a new connection to it. The server stops at
+// the end of the test.
+func MustEmbeddedNATS(tb testing.TB) func(tb testing.TB) jetstream.JetStream {
+	tb.Helper()
+	ns, err := server.NewServer(&server.Options{
+		DontListen: true,
+		JetStream:  true,
+		StoreDir:   tb.TempDir(),
+		NoLog:      true,
+		NoSigs:     true,
+	})
+	if err != nil {
+		tb.Fatalf("nats server: %v", err)
+	}
+	go ns.Start()
+	tb.Cleanup(func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
+	if !ns.ReadyForConnections(10 * time.Second) {
+		tb.Fatal("nats server not ready")
+	}
+	return func(tb testing.TB) jetstream.JetStream {
+		return mustJetStream(tb, "", nats.InProcessServer(ns))
+	}
+}
+
+// MustExternalNATS returns a function that opens a new connection to the
+// NATS server at UPMON_TEST_NATS_URL, or skips the test if it is not set.
+func MustExternalNATS(tb testing.TB) func(tb testing.TB) jetstream.JetStream {
+	tb.Helper()
+	url := os.Getenv("UPMON_TEST_NATS_URL")
+	if url == "" {
+		tb.Skip("UPMON_TEST_NATS_URL is not set; skipping the test against an external NATS server")
+	}
+	return func(tb testing.TB) jetstream.JetStream {
+		return mustJetStream(tb, url)
+	}
+}
+
+func mustJetStream(tb testing.TB, url string, opts ...nats.Option) jetstream.JetStream {
+	tb.Helper()
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		tb.Fatalf("nats connect: %v", err)
+	}
+	tb.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		tb.Fatalf("jetstream: %v", err)
+	}
+	return js
+}
+
+// uniqueBucket returns a fresh bucket name and deletes the bucket at the end
+// of the test (through js, whose connection must outlive the cleanup).
+func uniqueBucket(tb testing.TB, js jetstream.JetStream) string {
+	tb.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	name := "upmon_cron_test_" + hex.EncodeToString(b)
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := js.DeleteKeyValue(ctx, name); err != nil {
+			tb.Errorf("deleting bucket %s: %v", name, err)
+		}
+	})
+	return name
+}
+
+func testNATSLocker(t *testing.T, connect func(testing.TB) jetstream.JetStream) {
+	ctx := t.Context()
+	// Two replicas: separate connections, same bucket. The first creates it.
+	js1, js2 := connect(t), connect(t)
+	bucket := uniqueBucket(t, js1) // registered after js1's Close, so it runs first
+	l1, err := NewNATSLocker(js1, bucket)
+	if err != nil {
+		t.Fatalf("NewNATSLocker: %v", err)
+	}
+	l2, err := NewNATSLocker(js2, bucket)
+	if err != nil {
+		t.Fatalf("NewNATSLocker on an existing bucket: %v", err)
+	}
+
+	tick := time.Date(2026, 3, 14, 10, 5, 0, 0, time.UTC)
+	t.Run("two claims of one tick", func(t *testing.T) {
+		var wg sync.WaitGroup
+		var wins atomic.Int32
+		for _, l := range []*NATSLocker{l1, l2} {
+			wg.Go(func() {
+				ok, err := l.Claim(ctx, "check-all", tick)
+				if err != nil {
+					t.Errorf("Claim: %v", err)
+				}
+				if ok {
+					wins.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if got := wins.Load(); got != 1 {
+			t.Fatalf("%d claims won, want exactly 1", got)
+		}
+	})
+	t.Run("many concurrent claims", func(t *testing.T) {
+		tick := tick.Add(5 * time.Minute)
+		var wg sync.WaitGroup
+		var wins atomic.Int32
+		for i := range 16 {
+			l := []*NATSLocker{l1, l2}[i%2]
+			wg.Go(func() {
+				ok, err := l.Claim(ctx, "check-all", tick)
+				if err != nil {
+					t.Errorf("Claim: %v", err)
+				}
+				if ok {
+					wins.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if got := wins.Load(); got != 1 {
+			t.Fatalf("%d claims won, want exactly 1", got)
+		}
+	})
+	t.Run("other job or tick is independent", func(t *testing.T) {
+		for _, c := range []struct {
+			job  string
+			tick time.Time
+		}{
+			{"other-job", tick},
+			{"check-all", tick.Add(time.Minute)},
+			{"check-all", tick.Add(1500 * time.Millisecond)},
+		} {
+			ok, err := l2.Claim(ctx, c.job, c.tick)
+			if err != nil || !ok {
+				t.Errorf("Claim(%s, %v) = %v, %v; want true", c.job, c.tick, ok, err)
+			}
+		}
+	})
+}
+
+func TestNATSLockerEmbedded(t *testing.T) {
+	testNATSLocker(t, MustEmbeddedNATS(t))
+}
+
+func TestNATSLockerExternal(t *testing.T) {
+	testNATSLocker(t, MustExternalNATS(t))
+}
+
+// TestSchedulersShareNATSLocker runs two schedulers (two replicas) on real
+// time with a one-second job and checks that each tick ran once in total.
+func TestSchedulersShareNATSLocker(t *testing.T) {
+	connect := MustEmbeddedNATS(t)
+	reg := prometheus.NewRegistry()
+	var mu sync.Mutex
+	perTick := map[int64]int{}
+	ran := make(chan struct{}, 100)
+	var bucket string
+	for i := range 2 {
+		js := connect(t)
+		if i == 0 {
+			bucket = uniqueBucket(t, js)
+		}
+		l, err := NewNATSLocker(js, bucket)
+		if err != nil {
+			t.Fatalf("NewNATSLocker: %v", err)
+		}
+		s := New(Config{Locker: l, Registerer: reg})
+		MustJob(t, s, "tick", JobConfig{Every: time.Second, Endpoint: func(context.Context) error {
+			mu.Lock()
+			perTick[time.Now().Truncate(time.Second).Unix()]++
+			mu.Unlock()
+			ran <- struct{}{}
+			return nil
+		}})
+		s.Start(t.Context())
+		defer s.Stop()
+	}
+	for range 3 {
+		select {
+		case <-ran:
+		case <-time.After(10 * time.Second):
+			t.Fatal("timed out waiting for runs")
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for tick, n := range perTick {
+		if n != 1 {
+			t.Errorf("tick %d ran %d times, want 1", tick, n)
+		}
+	}
+}

@@ -1,0 +1,97 @@
+// Package pubsub is upmon's typed publish/subscribe layer over NATS
+// JetStream: topics and subscriptions are generic over their message type,
+// delivery is at-least-once with retry, backoff and a dead-letter store.
+//
+// # Usage
+//
+//	b, err := pubsub.Open(ctx, pubsub.Config{DataDir: dir})        // or URL: "nats://..."
+//	topic, err := pubsub.NewTopic[*TransitionEvent](b, "uptime-transition", pubsub.TopicConfig{})
+//	_, err = pubsub.NewSubscription(topic, "slack-notification", pubsub.SubscriptionConfig[*TransitionEvent]{
+//		Handler: func(ctx context.Context, ev *TransitionEvent) error { ... },
+//	})
+//	err = b.Start(ctx)                // creates streams and consumers, starts consuming
+//	id, err := topic.Publish(ctx, ev) // JSON-encoded, deduplicated by id
+//
+// Declare everything, then Start, then publish: a subscription receives the
+// messages published after its consumer was first created.
+//
+// # Engine
+//
+// With an empty Config.URL the broker starts an in-process nats-server with
+// JetStream storing under DataDir/nats. It listens on no port; the client
+// connects in-process. With a URL it connects to an external NATS (cluster),
+// reconnecting forever. Every NATS name carries Config.Prefix, so several
+// installations and parallel test runs can share one NATS:
+//
+//	topic "t" stream        <prefix>_t     subjects <prefix>.t and <prefix>.t.replay.*
+//	subscription "s" on "t" durable pull consumer "s" on stream <prefix>_t
+//	                        filtering <prefix>.t and <prefix>.t.replay.s
+//	dead letters            KV bucket <prefix>_deadletters
+//
+// Streams use file storage, limits retention with the topic's MaxAge, and
+// the topic's DuplicateWindow for Nats-Msg-Id deduplication: Publish uses a
+// fresh UUIDv7, PublishWithID and PublishRaw the caller's id (the
+// transactional outbox relay passes the outbox row id, so a relay that
+// crashes after publishing and publishes again stores the message once).
+//
+// Streams and consumers are created with CreateOrUpdate calls, so replicas
+// starting together converge on the same configuration. A consumer is
+// durable, with explicit acks and deliver-new policy; every process that
+// declares the subscription pulls from it, so each message is handled by one
+// of them.
+//
+// # Consuming
+//
+// Each subscription runs one loop that pulls as many messages as it has free
+// handler slots (MaxConcurrency) and runs each handler in its own goroutine.
+// Pulling only for free slots means no message waits in a client buffer while
+// its ack timer runs. When pulling fails (NATS restarted, consumer or stream
+// deleted) the loop backs off and re-creates stream and consumer, so an
+// external NATS going away and coming back needs no restart. Meanwhile
+// Health reports the problem and Publish fails; callers retry.
+//
+// The handler gets a context with the subscription's AckDeadline and the
+// message's Meta (MetaFromContext). The consumer's AckWait is a little
+// longer than the deadline, and the broker sends InProgress while a handler
+// runs, so only a crashed process causes a redelivery.
+//
+// # Retries and dead letters
+//
+// A handler error (or panic) naks the message with a delay: MinBackoff
+// doubling per attempt up to MaxBackoff, or longer if the error carries a
+// RetryAfter hint. The attempt number is JetStream's delivery count. When
+// the attempt reaching MaxAttempts fails, or the error is Permanent, or the
+// message is not valid JSON for the type, the message is stored in the
+// dead-letter bucket (keyed by topic, subscription and message id) and
+// acknowledged. The package counts attempts itself (the consumer's
+// MaxDeliver is unlimited) so a message is never dropped because the
+// dead-letter store was briefly unavailable.
+//
+// DeadLetters lists the store; Replay publishes an entry to the replay
+// subject of its own subscription, so no other subscription of the topic
+// sees it, with a fresh Nats-Msg-Id (deduplication would drop the original)
+// and the original id in the Upmon-Msg-Id header, then removes the entry.
+// On nats-server older than 2.10, which lacks consumers with several filter
+// subjects, consumers see the whole stream and skip replays addressed to
+// other subscriptions.
+//
+// # Shutdown
+//
+// Close stops pulling, gives running handlers a few seconds, then cancels
+// their contexts; a message interrupted by shutdown is released for
+// immediate redelivery (to another replica, or after restart) without
+// counting as a failure. Unacknowledged messages survive a restart of the
+// embedded server, which stores them on disk.
+//
+// # Observability
+//
+// Metrics go to Config.Registerer (never the global registry):
+// upmon_pubsub_published_total{topic}, upmon_pubsub_delivered_total,
+// upmon_pubsub_retried_total and upmon_pubsub_deadlettered_total
+// {topic,subscription}, and the gauge upmon_pubsub_deadletters, read from
+// NATS at scrape time. Logs go to Config.Logger; message bodies are never
+// logged.
+//
+// Tests use package pubsubtest, which opens a broker on an embedded server,
+// or on the external NATS named by UPMON_TEST_NATS_URL, under a unique prefix.
+package pubsub

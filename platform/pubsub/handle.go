@@ -1,0 +1,137 @@
+package pubsub
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// handle runs the handler on one message and settles it: ack on success,
+// nak with backoff on failure, dead letter and ack when attempts are
+// exhausted or the failure is permanent.
+func (s *subscription) handle(m jetstream.Msg) {
+	md, err := m.Metadata()
+	if err != nil {
+		s.b.log.Error("pubsub message without metadata; dropping", "topic", s.t.name, "subscription", s.name, "err", err)
+		_ = m.Term()
+		return
+	}
+	if subj := m.Subject(); strings.HasPrefix(subj, s.t.subject+".replay.") && subj != s.t.replaySubject(s.name) {
+		// A replay addressed to another subscription; only seen on
+		// nats-server before 2.10 (see ensureConsumer).
+		_ = m.Ack()
+		return
+	}
+	hdr := m.Headers()
+	meta := Meta{
+		ID:           messageID(hdr),
+		Topic:        s.t.name,
+		Subscription: s.name,
+		Attempt:      int(md.NumDelivered),
+		PublishedAt:  publishedAt(hdr, md.Timestamp),
+	}
+	log := s.b.log.With("topic", s.t.name, "subscription", s.name, "id", meta.ID, "attempt", meta.Attempt)
+	defer s.keepAlive(m)()
+
+	start := time.Now()
+	err = s.invoke(meta, m, log)
+	switch {
+	case err == nil:
+		s.ack(m, log)
+		s.b.metrics.delivered.WithLabelValues(s.t.name, s.name).Inc()
+		log.Debug("message handled", "took", time.Since(start))
+	case s.b.closing.Load() && !IsPermanent(err):
+		// Shutting down: the failure may be ours. Hand the message back
+		// for immediate redelivery without judging it.
+		_ = m.Nak()
+		log.Info("handler interrupted by shutdown; message released", "err", err)
+	case IsPermanent(err) || meta.Attempt >= s.retry.MaxAttempts:
+		if dlErr := s.deadLetter(meta, m.Data(), err); dlErr != nil {
+			delay := s.retry.backoff(meta.Attempt)
+			log.Error("cannot store dead letter; retrying the message", "err", err, "store_err", dlErr, "delay", delay)
+			_ = m.NakWithDelay(delay)
+			return
+		}
+		s.ack(m, log)
+		s.b.metrics.deadLettered.WithLabelValues(s.t.name, s.name).Inc()
+		log.Error("message dead-lettered", "err", err, "permanent", IsPermanent(err))
+	default:
+		delay := max(s.retry.backoff(meta.Attempt), retryAfterHint(err))
+		_ = m.NakWithDelay(delay)
+		s.b.metrics.retried.WithLabelValues(s.t.name, s.name).Inc()
+		log.Warn("handler failed; will retry", "err", err, "delay", delay)
+	}
+}
+
+// invoke runs the handler with the ack deadline, recovering a panic as an
+// error.
+func (s *subscription) invoke(meta Meta, m jetstream.Msg, log *slog.Logger) (err error) {
+	ctx, cancel := context.WithTimeout(withMeta(s.b.handlerCtx, meta), s.ackDeadline)
+	defer cancel()
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("handler panicked", "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("handler panicked: %v", r)
+		}
+	}()
+	return s.call(ctx, m.Data())
+}
+
+// keepAlive sends InProgress every half ack-wait until the returned stop
+// function is called, so that neither a handler overrunning its deadline
+// (ignoring its context) nor a slow dead-letter write gets the message
+// redelivered to another replica while this one still works on it.
+func (s *subscription) keepAlive(m jetstream.Msg) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(s.ackWait / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = m.InProgress()
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// ack acknowledges m and waits for the server to confirm, so that a handled
+// message is not redelivered unless the confirmation is lost.
+func (s *subscription) ack(m jetstream.Msg, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
+	defer cancel()
+	if err := m.DoubleAck(ctx); err != nil {
+		log.Warn("ack failed; the message may be redelivered", "err", err)
+	}
+}
+
+// messageID is the message's original id: the replay header when present,
+// else Nats-Msg-Id.
+func messageID(h nats.Header) string {
+	if id := h.Get(headerID); id != "" {
+		return id
+	}
+	return h.Get(jetstream.MsgIDHeader)
+}
+
+// publishedAt is the original publish time: the replay header when present,
+// else the stream timestamp.
+func publishedAt(h nats.Header, stored time.Time) time.Time {
+	if v := h.Get(headerPublishedAt); v != "" {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			return t
+		}
+	}
+	return stored.UTC()
+}
