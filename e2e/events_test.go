@@ -41,6 +41,16 @@ func slackEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
+// firstLines returns the first line of each message: the tutorial's line;
+// the reason follows on the next.
+func firstLines(msgs []string) []string {
+	out := make([]string, len(msgs))
+	for i, m := range msgs {
+		out[i], _, _ = strings.Cut(m, "\n")
+	}
+	return out
+}
+
 // settle gives stray duplicate deliveries time to show up.
 const settle = 500 * time.Millisecond
 
@@ -53,7 +63,7 @@ func TestTransitionsNotifyExactlyOnce(t *testing.T) {
 	for range 3 {
 		c.JSON("POST", "/check/1", "", nil)
 	}
-	if got := slack.WaitFor(1, 10*time.Second); len(got) != 1 || got[0] != downText(u) {
+	if got := firstLines(slack.WaitFor(1, 10*time.Second)); len(got) != 1 || got[0] != downText(u) {
 		t.Fatalf("after going down: %q, want [%q]", got, downText(u))
 	}
 	target.SetStatus(200)
@@ -63,8 +73,12 @@ func TestTransitionsNotifyExactlyOnce(t *testing.T) {
 	slack.WaitFor(2, 10*time.Second)
 	time.Sleep(settle)
 	want := []string{downText(u), upText(u)}
-	if got := slack.Messages(); !slices.Equal(got, want) {
+	got := slack.Messages()
+	if !slices.Equal(firstLines(got), want) {
 		t.Fatalf("messages = %q, want %q", got, want)
+	}
+	if !strings.HasSuffix(got[0], "\nHTTP 500 after 1 failed check") || !strings.HasSuffix(got[1], "\nHTTP 200 after 1 successful check") {
+		t.Fatalf("reason lines = %q", got)
 	}
 	if !strings.Contains(want[0], "&amp;b=&lt;2&gt;") {
 		t.Fatalf("URL not escaped for Slack: %q", want[0])
@@ -79,7 +93,7 @@ func TestSlackRetriedUntilDelivered(t *testing.T) {
 	c.JSON("POST", "/check/1", "", nil)
 	slack.WaitFor(1, 10*time.Second)
 	time.Sleep(settle)
-	if got := slack.Messages(); len(got) != 1 || !strings.HasSuffix(got[0], "is down!*") {
+	if got := firstLines(slack.Messages()); len(got) != 1 || !strings.HasSuffix(got[0], "is down!*") {
 		t.Fatalf("messages = %q, want one down after retries", got)
 	}
 	var dl struct{ Deadletters []any }
@@ -132,7 +146,7 @@ func TestSlackRejectionDeadLettersThenReplay(t *testing.T) {
 	if status, body := c.Do("POST", "/admin/deadletters/"+d.ID+"/replay", ""); status != 200 {
 		t.Fatalf("replay: %d %s", status, body)
 	}
-	if got := slack.WaitFor(1, 10*time.Second); len(got) != 1 || !strings.HasSuffix(got[0], "is down!*") {
+	if got := firstLines(slack.WaitFor(1, 10*time.Second)); len(got) != 1 || !strings.HasSuffix(got[0], "is down!*") {
 		t.Fatalf("after replay: %q", got)
 	}
 	c.JSON("GET", "/admin/deadletters", "", &dl)
@@ -186,7 +200,7 @@ func TestConcurrentChecksOfFlappingSite(t *testing.T) {
 	}
 	slack.WaitFor(seq, 20*time.Second)
 	time.Sleep(settle)
-	got := slack.Messages()
+	got := firstLines(slack.Messages())
 	if len(got) != seq {
 		t.Fatalf("%d notifications for %d state changes: %q", len(got), seq, got)
 	}
@@ -221,7 +235,9 @@ func TestDeletedSiteNotNotified(t *testing.T) {
 	slack.Script(500) // hold the notification in retries
 	target.SetStatus(500)
 	c.JSON("POST", "/check/1", "", nil)
+	apptest.Eventually(t, 10*time.Second, "a failed delivery", func() bool { return slack.Requests() > 0 })
 	c.JSON("DELETE", "/site/1", "", nil)
+	time.Sleep(300 * time.Millisecond) // let an attempt already past its site check fail
 	slack.Script(200)
 	time.Sleep(settle)
 	if got := slack.Messages(); len(got) != 0 {

@@ -3,6 +3,7 @@ package monitor
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -22,6 +23,8 @@ type CheckResult struct {
 	SiteID int64 `json:"site_id"`
 	// Up is the check's outcome.
 	Up bool `json:"up"`
+	// State is the site's reported state after the check.
+	State string `json:"state"`
 	// StatusCode is the HTTP status, 0 if none.
 	StatusCode int `json:"status_code"`
 	// LatencyMS is the check's duration in milliseconds.
@@ -45,11 +48,16 @@ type CheckAllResult struct {
 	Down int `json:"down"`
 	// Failed counts sites whose check could not be recorded.
 	Failed int `json:"failed"`
+	// Paused counts paused sites, which are not checked.
+	Paused int `json:"paused"`
 }
 
 // ErrAbandoned means a check was cut short because upmon itself is
 // stopping; nothing was recorded.
 var ErrAbandoned = &api.Error{Code: api.Canceled, Message: "check abandoned: upmon is shutting down"}
+
+// errPaused refuses to check a paused site.
+var errPaused = api.Errorf(api.FailedPrecondition, "the site is paused; unpause it to check it")
 
 // Check checks one site now and records the result.
 func (s *Service) Check(ctx context.Context, p *CheckParams) (*CheckResult, error) {
@@ -64,24 +72,42 @@ func (s *Service) Check(ctx context.Context, p *CheckParams) (*CheckResult, erro
 // check (shutdown), the check is abandoned and nothing is recorded: a site
 // is never marked down because upmon stopped.
 func (s *Service) CheckSite(ctx context.Context, st *site.Site) (*CheckResult, error) {
+	return s.checkSite(ctx, st, false)
+}
+
+func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) (*CheckResult, error) {
+	if st.Paused {
+		return nil, errPaused
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.stopping, cancel)()
 	now := s.opts.Now().UTC()
-	res := s.prober.Probe(ctx, st.URL)
+	var res Result
+	if st.Kind == site.KindPush {
+		r, skip, err := s.evalPush(ctx, st, now)
+		if err != nil {
+			return nil, err
+		}
+		if skip {
+			return s.lastResult(ctx, st)
+		}
+		res = r
+	} else {
+		res = s.prober.Check(ctx, SpecOf(st))
+	}
 	if ctx.Err() != nil {
 		return nil, ErrAbandoned
 	}
 	s.metrics.duration.Observe(res.Latency.Seconds())
-	if err := s.record(ctx, st, now, res); err != nil {
-		if ctx.Err() != nil {
-			return nil, ErrAbandoned
-		}
+	p, err := s.record(st, now, res, scheduled)
+	if err != nil {
 		return nil, err
 	}
 	return &CheckResult{
 		SiteID:     st.ID,
 		Up:         res.Up,
+		State:      p.state.State(),
 		StatusCode: res.StatusCode,
 		LatencyMS:  res.Latency.Milliseconds(),
 		Error:      res.Err,
@@ -89,8 +115,9 @@ func (s *Service) CheckSite(ctx context.Context, st *site.Site) (*CheckResult, e
 	}, nil
 }
 
-// CheckAll checks every site, at most CheckConcurrency at once, and returns
-// when all are recorded. One site's failure never skips the others.
+// CheckAll checks every site that is not paused, at most CheckConcurrency
+// at once, and returns when all are recorded. One site's failure never
+// skips the others.
 func (s *Service) CheckAll(ctx context.Context, _ *CheckAllParams) (*CheckAllResult, error) {
 	list, err := s.sites.List(ctx, &site.ListParams{})
 	if err != nil {
@@ -103,6 +130,10 @@ func (s *Service) CheckAll(ctx context.Context, _ *CheckAllParams) (*CheckAllRes
 		sem = make(chan struct{}, s.opts.CheckConcurrency)
 	)
 	for _, st := range list.Sites {
+		if st.Paused {
+			out.Paused++
+			continue
+		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
@@ -138,8 +169,40 @@ func (s *Service) CheckAll(ctx context.Context, _ *CheckAllParams) (*CheckAllRes
 	return &out, nil
 }
 
-// CheckAllJob is CheckAll in the shape of a cron endpoint.
-func (s *Service) CheckAllJob(ctx context.Context) error {
-	_, err := s.CheckAll(ctx, &CheckAllParams{})
-	return err
+// lastResult answers a check that recorded nothing new (a push monitor
+// whose deadline has not passed) with the site's current state.
+func (s *Service) lastResult(ctx context.Context, st *site.Site) (*CheckResult, error) {
+	var (
+		r  CheckResult
+		at int64
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT last_up, state, status_code, latency_ms, error, checked_at FROM site_state WHERE site_id = $1`, st.ID).
+		Scan(&r.Up, &r.State, &r.StatusCode, &r.LatencyMS, &r.Error, &at)
+	if err != nil {
+		return nil, dbError("last result", err)
+	}
+	r.SiteID = st.ID
+	r.CheckedAt = time.UnixMilli(at).UTC()
+	return &r, nil
+}
+
+// evalPush decides a push monitor's check: down when no push arrived
+// within its interval plus grace; nothing to record otherwise.
+func (s *Service) evalPush(ctx context.Context, st *site.Site, now time.Time) (Result, bool, error) {
+	var last, created int64
+	err := s.db.QueryRowContext(ctx, `SELECT last_push_at, next_check_at - interval_ms FROM site_state WHERE site_id = $1`, st.ID).Scan(&last, &created)
+	if err != nil {
+		// No state yet: the monitor was just created and its first
+		// deadline has not passed.
+		return Result{}, true, nil
+	}
+	deadline := st.Interval.D() + st.Grace.D()
+	ref := last
+	if ref == 0 {
+		ref = created
+	}
+	if now.UnixMilli()-ref < deadline.Milliseconds() {
+		return Result{}, true, nil
+	}
+	return Result{Err: fmt.Sprintf("no push within %s + %s grace", st.Interval, st.Grace), Attempts: 1}, false, nil
 }

@@ -9,6 +9,8 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
+	"net"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -20,9 +22,6 @@ import (
 
 // ServiceName is the name the service registers its endpoints under.
 const ServiceName = "monitor"
-
-// TopicUptimeTransition is the topic transitions are published on.
-const TopicUptimeTransition = "uptime-transition"
 
 //go:embed migrations/*.sql
 var migrationFiles embed.FS
@@ -42,23 +41,8 @@ type Sites interface {
 	Get(ctx context.Context, p *site.GetParams) (*site.Site, error)
 	// List returns every site.
 	List(ctx context.Context, p *site.ListParams) (*site.ListResponse, error)
-}
-
-// TransitionEvent is published when a site goes down or comes back up.
-type TransitionEvent struct {
-	// ID is the event's globally unique id (the broker's dedup key).
-	ID string `json:"id"`
-	// Site is the site that changed state.
-	Site *site.Site `json:"site"`
-	// Up is the new state.
-	Up bool `json:"up"`
-	// Seq numbers the site's transitions (1, 2, …); a subscriber that has
-	// seen a higher Seq for the site can drop this event as stale.
-	Seq int64 `json:"seq"`
-	// CheckedAt is the time of the check that caused the transition.
-	CheckedAt time.Time `json:"checked_at"`
-	// Reason says why the check failed or passed, such as "HTTP 503".
-	Reason string `json:"reason"`
+	// GetByPushToken returns the push monitor with a token, or not_found.
+	GetByPushToken(ctx context.Context, token string) (*site.Site, error)
 }
 
 // Options configures the service.
@@ -80,6 +64,54 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Hooks are fault-injection points for tests.
 	Hooks Hooks
+	// OnRecorded, if set, is called after each check is committed (the
+	// dashboard's live feed). It must not block.
+	OnRecorded func(Recorded)
+	// SchedulerConcurrency is the most scheduled checks in flight at
+	// once in this process. Default 1000: a hanging site holds a slot
+	// only until its timeout, so others keep their schedule.
+	SchedulerConcurrency int
+	// PollInterval is the longest the scheduler sleeps between looks for
+	// due sites. Default 1 s.
+	PollInterval time.Duration
+	// RawRetention is how long raw checks and minute rollups are kept.
+	// Default 7 days.
+	RawRetention time.Duration
+	// RollupRetention is how long hour and day rollups and incidents are
+	// kept. Default 400 days.
+	RollupRetention time.Duration
+	// Dialer replaces the network dialer of checks (outbound policy).
+	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Recorded describes a committed check, for live views.
+type Recorded struct {
+	// SiteID is the checked site.
+	SiteID int64 `json:"site_id"`
+	// URL is the site's URL.
+	URL string `json:"url"`
+	// Up is the check's outcome.
+	Up bool `json:"up"`
+	// State is the site's reported state after the check.
+	State string `json:"state"`
+	// CheckedAt is when it ran.
+	CheckedAt time.Time `json:"checked_at"`
+	// LatencyMS is its latency.
+	LatencyMS int64 `json:"latency_ms"`
+	// StatusCode is the HTTP status (0 if none).
+	StatusCode int `json:"status_code"`
+	// Error is the failure reason.
+	Error string `json:"error"`
+	// Transition is true when the check changed the reported state.
+	Transition bool `json:"transition"`
+}
+
+func recordedOf(p *pending) Recorded {
+	return Recorded{
+		SiteID: p.st.ID, URL: p.st.URL, Up: p.res.Up, State: p.state.State(), CheckedAt: p.at,
+		LatencyMS: p.res.Latency.Milliseconds(), StatusCode: p.res.StatusCode, Error: p.res.Err,
+		Transition: p.events > 0,
+	}
 }
 
 // Service is the monitor service.
@@ -96,11 +128,44 @@ type Service struct {
 	// whatever context the check was started with.
 	stopping context.Context
 	stop     context.CancelFunc
+
+	recq       chan *pending
+	writerStop chan struct{}
+	writerDone chan struct{}
+	started    bool
+	schedWake  chan struct{}
+	schedDone  chan struct{}
+	inflight   sync.WaitGroup
 }
 
-// Stop abandons every running check (they record nothing) and makes new
-// ones fail at once. It is called on shutdown.
-func (s *Service) Stop() { s.stop() }
+// Start starts the batching writer and, when schedule is true, the
+// scheduler that checks each site at its interval.
+func (s *Service) Start(schedule bool) {
+	if s.started {
+		return
+	}
+	s.started = true
+	go s.writer()
+	if schedule {
+		s.schedDone = make(chan struct{})
+		go s.schedule()
+	}
+}
+
+// Stop abandons every running check (they record nothing), stops the
+// scheduler, then lets the writer commit what is queued and stop. It is
+// called on shutdown.
+func (s *Service) Stop() {
+	s.stop()
+	if s.schedDone != nil {
+		<-s.schedDone
+	}
+	s.inflight.Wait()
+	if s.started {
+		close(s.writerStop)
+		<-s.writerDone
+	}
+}
 
 // New returns the monitor service.
 func New(db *sqldb.DB, sites Sites, opts Options) *Service {
@@ -119,17 +184,33 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.SchedulerConcurrency <= 0 {
+		opts.SchedulerConcurrency = 1000
+	}
+	if opts.PollInterval <= 0 {
+		opts.PollInterval = time.Second
+	}
+	if opts.RawRetention <= 0 {
+		opts.RawRetention = 7 * 24 * time.Hour
+	}
+	if opts.RollupRetention <= 0 {
+		opts.RollupRetention = 400 * 24 * time.Hour
+	}
 	stopping, stop := context.WithCancel(context.Background())
 	return &Service{
-		stopping: stopping,
-		stop:     stop,
-		db:       db,
-		sites:    sites,
-		prober:   NewProber(ProberOptions{Timeout: opts.PingTimeout, UserAgent: opts.UserAgent}),
-		opts:     opts,
-		log:      opts.Logger,
-		metrics:  newMetrics(opts.Registerer),
-		hooks:    opts.Hooks,
+		recq:       make(chan *pending),
+		writerStop: make(chan struct{}),
+		writerDone: make(chan struct{}),
+		schedWake:  make(chan struct{}, 1),
+		stopping:   stopping,
+		stop:       stop,
+		db:         db,
+		sites:      sites,
+		prober:     NewProber(ProberOptions{Timeout: opts.PingTimeout, UserAgent: opts.UserAgent, Dialer: opts.Dialer}),
+		opts:       opts,
+		log:        opts.Logger,
+		metrics:    newMetrics(opts.Registerer),
+		hooks:      opts.Hooks,
 	}
 }
 
@@ -143,12 +224,23 @@ func (s *Service) Register(srv *api.Server) {
 	api.Register(srv, ServiceName, api.Public, "POST /check-all", s.CheckAll)
 	api.Register(srv, ServiceName, api.Public, "POST /checkall", s.CheckAll)
 	api.Register(srv, ServiceName, api.Public, "GET /status", s.Status)
+	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/checks", s.SiteChecks)
+	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/uptime", s.SiteUptime)
+	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/incidents", s.SiteIncidents)
+	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/latency", s.SiteLatency)
+	api.Register(srv, ServiceName, api.Public, "POST /maintenance", s.AddMaintenance)
+	api.Register(srv, ServiceName, api.Public, "GET /maintenance", s.ListMaintenance)
+	api.Register(srv, ServiceName, api.Public, "DELETE /maintenance/{id}", s.DeleteMaintenance)
+	srv.Handle(api.Endpoint{Service: ServiceName, Method: "POST", Path: "/push/{token}", Access: api.Push}, s.pushHandler(srv))
+	srv.Handle(api.Endpoint{Service: ServiceName, Method: "GET", Path: "/push/{token}", Access: api.Push}, s.pushHandler(srv))
 }
 
 type metrics struct {
 	checks      *prometheus.CounterVec
 	transitions *prometheus.CounterVec
 	duration    prometheus.Histogram
+	lag         prometheus.Histogram
+	inflightG   prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -157,11 +249,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Checks recorded, by result."}, []string{"result"}),
 		transitions: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "upmon", Name: "transitions_total",
 			Help: "State transitions committed, by new state."}, []string{"state"}),
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "upmon", Name: "schedule_lag_seconds",
+			Help: "How late scheduled checks start after their due time.", Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}),
+		inflightG: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "upmon", Name: "checks_in_flight",
+			Help: "Scheduled checks running now."}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "upmon", Name: "check_duration_seconds",
 			Help: "Time one check took.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.checks, m.transitions, m.duration)
+		reg.MustRegister(m.checks, m.transitions, m.duration, m.lag, m.inflightG)
 	}
 	return m
 }

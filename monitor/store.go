@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"upmon/platform/api"
@@ -26,89 +27,288 @@ func dbError(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	var apiErr *api.Error
+	if errors.As(err, &apiErr) {
+		return apiErr
+	}
 	if sqldb.IsUnavailable(err) {
 		return &api.Error{Code: api.Unavailable, Message: "the monitor database is unavailable"}
 	}
 	return fmt.Errorf("monitor: %s: %w", op, err)
 }
 
-// record stores a check and, in the same transaction, compare-and-sets the
-// site's state and queues a transition event when the state changed.
-func (s *Service) record(ctx context.Context, st *site.Site, at time.Time, r Result) error {
-	transition := ""
-	forUpdate := ""
-	if s.db.Dialect == sqldb.Postgres {
-		forUpdate = " FOR UPDATE"
+// pending is a check result waiting to be written.
+type pending struct {
+	st        *site.Site
+	at        time.Time
+	res       Result
+	scheduled bool // the scheduler's claimed check: clears the lease
+	done      chan error
+	state     siteState // the state after it was applied
+	events    int       // outbox events written
+}
+
+// record writes one check through the batching writer and waits until it
+// is committed.
+func (s *Service) record(st *site.Site, at time.Time, res Result, scheduled bool) (*pending, error) {
+	p := &pending{st: st, at: at.UTC(), res: res, scheduled: scheduled, done: make(chan error, 1)}
+	select {
+	case s.recq <- p:
+	case <-s.writerDone:
+		return nil, ErrAbandoned
 	}
-	atMS := at.UnixMilli()
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		transition = ""
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO checks (site_id, up, checked_at, latency_ms, status_code, error) VALUES ($1, $2, $3, $4, $5, $6)`,
-			st.ID, r.Up, atMS, r.Latency.Milliseconds(), r.StatusCode, r.Err); err != nil {
-			return err
+	return p, <-p.done
+}
+
+// writer commits queued checks in batches: one transaction for up to
+// maxBatch checks that arrived together, which is what lets one small
+// machine store thousands of checks a second on SQLite.
+func (s *Service) writer() {
+	defer close(s.writerDone)
+	const maxBatch = 256
+	for {
+		var first *pending
+		select {
+		case first = <-s.recq:
+		case <-s.writerStop:
+			return
 		}
-		// A site never checked counts as up (the tutorial's rule).
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO site_state (site_id, up, checked_at, seq, latency_ms, status_code, error) VALUES ($1, TRUE, 0, 0, 0, 0, '') ON CONFLICT (site_id) DO NOTHING`,
-			st.ID); err != nil {
-			return err
+		batch := []*pending{first}
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case p := <-s.recq:
+				batch = append(batch, p)
+			default:
+				break drain
+			}
 		}
-		var (
-			prevUp  bool
-			prevAt  int64
-			prevSeq int64
-		)
-		if err := tx.QueryRowContext(ctx,
-			`SELECT up, checked_at, seq FROM site_state WHERE site_id = $1`+forUpdate, st.ID).Scan(&prevUp, &prevAt, &prevSeq); err != nil {
-			return err
+		s.writeBatch(batch)
+	}
+}
+
+func (s *Service) writeBatch(batch []*pending) {
+	err := s.commit(batch)
+	if err != nil && len(batch) > 1 && !sqldb.IsUnavailable(err) {
+		// One bad row must not fail the others: write them one by one.
+		for _, p := range batch {
+			s.finish([]*pending{p}, s.commit([]*pending{p}))
 		}
-		if atMS < prevAt {
-			// A newer check already set the state; this one is history.
-			return nil
+		return
+	}
+	s.finish(batch, err)
+}
+
+func (s *Service) finish(batch []*pending, err error) {
+	events := 0
+	for _, p := range batch {
+		if err == nil {
+			if p.res.Up {
+				s.metrics.checks.WithLabelValues("up").Inc()
+			} else {
+				s.metrics.checks.WithLabelValues("down").Inc()
+			}
+			if h := s.hooks.AfterCommit; h != nil {
+				h(p.st.ID)
+			}
+			events += p.events
 		}
-		seq := prevSeq
-		if prevUp != r.Up {
-			seq++
+	}
+	if events > 0 {
+		s.opts.OnEvent()
+	}
+	for _, p := range batch {
+		if err == nil && s.opts.OnRecorded != nil {
+			s.opts.OnRecorded(recordedOf(p))
 		}
-		if _, err := tx.ExecContext(ctx,
-			`UPDATE site_state SET up = $1, checked_at = $2, seq = $3, latency_ms = $4, status_code = $5, error = $6 WHERE site_id = $7`,
-			r.Up, atMS, seq, r.Latency.Milliseconds(), r.StatusCode, r.Err, st.ID); err != nil {
-			return err
+		p.done <- err
+	}
+}
+
+// commit writes a batch in one transaction.
+func (s *Service) commit(batch []*pending) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Lock site rows in id order (stable, so one site's checks keep their
+	// order) so that two replicas' batches cannot deadlock.
+	sort.SliceStable(batch, func(i, j int) bool { return batch[i].st.ID < batch[j].st.ID })
+	windows, err := s.loadMaintenance(ctx)
+	if err != nil {
+		return dbError("load maintenance", err)
+	}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		rollups := rollupBatch{}
+		for _, p := range batch {
+			p.events = 0
+			if err := s.recordOne(ctx, tx, p, windows); err != nil {
+				return err
+			}
+			rollups.add(p.st.ID, p.at, p.res)
 		}
-		if seq == prevSeq {
-			return nil
-		}
-		reason := r.Err
-		if r.Up && r.StatusCode != 0 {
-			reason = fmt.Sprintf("HTTP %d", r.StatusCode)
-		}
-		id, err := outbox.InsertEvent(ctx, tx, TopicUptimeTransition, at, func(id string) any {
-			return &TransitionEvent{ID: id, Site: st, Up: r.Up, Seq: seq, CheckedAt: at, Reason: reason}
-		})
-		transition = id
-		return err
+		return rollups.flush(ctx, tx, s.db.Dialect.ForUpdate())
 	})
 	if err != nil {
 		return dbError("record check", err)
 	}
-	if r.Up {
-		s.metrics.checks.WithLabelValues("up").Inc()
-	} else {
-		s.metrics.checks.WithLabelValues("down").Inc()
+	return nil
+}
+
+// checkState is the state name stored with a check.
+func checkState(r Result) string {
+	switch {
+	case !r.Up:
+		return StateDown
+	case r.Slow:
+		return StateDegraded
 	}
-	if h := s.hooks.AfterCommit; h != nil {
-		h(st.ID)
+	return StateUp
+}
+
+// recordOne stores a check and, in the same transaction, compare-and-sets
+// the site's state and queues the events its change causes.
+func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows []maintenanceWindow) error {
+	st, r := p.st, p.res
+	atMS := p.at.UnixMilli()
+	var days any
+	if r.TLSDaysLeft != nil {
+		days = *r.TLSDaysLeft
 	}
-	if transition != "" {
-		state := "down"
-		if r.Up {
-			state = "up"
+	if _, err := tx.ExecContext(ctx,
+		`INSERT INTO checks (site_id, up, checked_at, latency_ms, status_code, error, state, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		st.ID, r.Up, atMS, r.Latency.Milliseconds(), r.StatusCode, r.Err, checkState(r),
+		r.DNS.Milliseconds(), r.Connect.Milliseconds(), r.TLS.Milliseconds(), r.FirstByte.Milliseconds(), days, max(r.Attempts, 1)); err != nil {
+		return err
+	}
+	if err := s.ensureState(ctx, tx, st, p.at); err != nil {
+		return err
+	}
+	var (
+		prev         siteState
+		certNotified int
+		recent       string
+	)
+	if err := tx.QueryRowContext(ctx,
+		`SELECT up, degraded, last_up, checked_at, seq, dseq, fail_streak, ok_streak, slow_streak, fast_streak, cert_notified, recent
+		 FROM site_state WHERE site_id = $1`+s.db.Dialect.ForUpdate(), st.ID).Scan(
+		&prev.Up, &prev.Degraded, &prev.LastUp, &prev.CheckedAt, &prev.Seq, &prev.DSeq,
+		&prev.FailStreak, &prev.OKStreak, &prev.SlowStreak, &prev.FastStreak, &certNotified, &recent); err != nil {
+		return err
+	}
+	if atMS < prev.CheckedAt {
+		// A newer check already set the state; this one is history.
+		p.state = prev
+		return nil
+	}
+	next := prev
+	ch := next.apply(r, atMS, st.FailureThreshold, st.SuccessThreshold)
+	p.state = next
+	inMaint := inMaintenance(windows, st, p.at)
+	ref := st.Ref()
+
+	newCert := certNotified
+	var certEvent *CertExpiringEvent
+	if r.TLSDaysLeft != nil {
+		d := *r.TLSDaysLeft
+		switch {
+		case d > 14:
+			newCert = 0 // renewed: arm both warnings again
+		case d <= 3 && (certNotified == 0 || certNotified > 3):
+			newCert = 3
+		case d <= 14 && certNotified == 0:
+			newCert = 14
+		}
+		if newCert != certNotified && newCert != 0 {
+			certEvent = &CertExpiringEvent{Site: ref, DaysLeft: d, Threshold: newCert, ExpiresAt: r.TLSExpires.UTC(), CheckedAt: p.at}
+		}
+	}
+	leaseClause := ""
+	if p.scheduled {
+		leaseClause = ", lease_until = 0"
+	}
+	if _, err := tx.ExecContext(ctx,
+		`UPDATE site_state SET up = $1, degraded = $2, last_up = $3, checked_at = $4, seq = $5, dseq = $6,
+		 fail_streak = $7, ok_streak = $8, slow_streak = $9, fast_streak = $10, cert_notified = $11, recent = $12,
+		 state = $13, latency_ms = $14, status_code = $15, error = $16`+leaseClause+` WHERE site_id = $17`,
+		next.Up, next.Degraded, next.LastUp, next.CheckedAt, next.Seq, next.DSeq,
+		next.FailStreak, next.OKStreak, next.SlowStreak, next.FastStreak, newCert, appendRecent(recent, p.at, r),
+		next.State(), r.Latency.Milliseconds(), r.StatusCode, r.Err, st.ID); err != nil {
+		return err
+	}
+	if ch.upChanged {
+		reason := reasonLine(r, next, next.Up)
+		if _, err := outbox.InsertEvent(ctx, tx, TopicUptimeTransition, p.at, func(id string) any {
+			return &TransitionEvent{ID: id, Site: ref, Up: next.Up, Seq: next.Seq, CheckedAt: p.at, Reason: reason, Maintenance: inMaint}
+		}); err != nil {
+			return err
+		}
+		p.events++
+		if err := s.trackIncident(ctx, tx, st.ID, atMS, next.Up, reason); err != nil {
+			return err
+		}
+		state := StateDown
+		if next.Up {
+			state = StateUp
 		}
 		s.metrics.transitions.WithLabelValues(state).Inc()
-		s.opts.OnEvent()
+	}
+	if ch.degradedChanged {
+		reason := fmt.Sprintf("%s after %s", r.Err, plural(next.SlowStreak, "slow check"))
+		if !next.Degraded {
+			reason = fmt.Sprintf("answered within %s after %s", st.MaxLatency, plural(next.FastStreak, "check"))
+		}
+		if _, err := outbox.InsertEvent(ctx, tx, TopicDegraded, p.at, func(id string) any {
+			return &DegradedEvent{ID: id, Site: ref, Degraded: next.Degraded, Seq: next.DSeq, CheckedAt: p.at, Reason: reason, Maintenance: inMaint}
+		}); err != nil {
+			return err
+		}
+		p.events++
+		state := "recovered"
+		if next.Degraded {
+			state = StateDegraded
+		}
+		s.metrics.transitions.WithLabelValues(state).Inc()
+	}
+	if certEvent != nil {
+		if _, err := outbox.InsertEvent(ctx, tx, TopicCertExpiring, p.at, func(id string) any {
+			certEvent.ID = id
+			return certEvent
+		}); err != nil {
+			return err
+		}
+		p.events++
 	}
 	return nil
+}
+
+// trackIncident opens an incident when a site goes down and closes it
+// when it comes back.
+func (s *Service) trackIncident(ctx context.Context, tx *sql.Tx, siteID, atMS int64, up bool, reason string) error {
+	if !up {
+		_, err := tx.ExecContext(ctx, `INSERT INTO incidents (site_id, started_at, reason) VALUES ($1, $2, $3)`, siteID, atMS, reason)
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE incidents SET ended_at = $1, end_reason = $2 WHERE site_id = $3 AND ended_at IS NULL`, atMS, reason, siteID)
+	return err
+}
+
+// ensureState creates the site's state row if missing: a site never
+// checked counts as up (the tutorial's rule).
+func (s *Service) ensureState(ctx context.Context, tx *sql.Tx, st *site.Site, at time.Time) error {
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO site_state (site_id, up, checked_at, seq, latency_ms, status_code, error, kind, interval_ms, lease_ms, paused, next_check_at)
+		 VALUES ($1, TRUE, 0, 0, 0, 0, '', $2, $3, $4, $5, $6) ON CONFLICT (site_id) DO NOTHING`,
+		st.ID, st.Kind, st.Interval.D().Milliseconds(), leaseOf(st).Milliseconds(), st.Paused,
+		at.Add(st.Interval.D()).UnixMilli())
+	return err
+}
+
+// leaseOf is how long a scheduled check of st may take before another
+// replica may assume it died and check again.
+func leaseOf(st *site.Site) time.Duration {
+	t := st.Timeout.D()
+	retryDelay := min(time.Second, max(t/4, 100*time.Millisecond))
+	return time.Duration(st.Retries+1)*t + time.Duration(st.Retries)*retryDelay + 5*time.Second
 }
 
 // SiteStatus is one site's latest check in /status.
@@ -117,11 +317,14 @@ type SiteStatus struct {
 	Up bool `json:"up"`
 	// CheckedAt is when it ran.
 	CheckedAt time.Time `json:"checked_at"`
+	// State is the reported state, with thresholds applied: up, down or
+	// degraded.
+	State string `json:"state"`
 }
 
 // states returns the latest state of every checked site.
 func (s *Service) states(ctx context.Context) (map[int64]SiteStatus, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT site_id, up, checked_at FROM site_state WHERE checked_at > 0`)
+	rows, err := s.db.QueryContext(ctx, `SELECT site_id, last_up, checked_at, state FROM site_state WHERE checked_at > 0`)
 	if err != nil {
 		return nil, dbError("status", err)
 	}
@@ -133,7 +336,7 @@ func (s *Service) states(ctx context.Context) (map[int64]SiteStatus, error) {
 			st SiteStatus
 			at int64
 		)
-		if err := rows.Scan(&id, &st.Up, &at); err != nil {
+		if err := rows.Scan(&id, &st.Up, &at, &st.State); err != nil {
 			return nil, dbError("status", err)
 		}
 		st.CheckedAt = time.UnixMilli(at).UTC()
@@ -148,11 +351,17 @@ func (s *Service) states(ctx context.Context) (map[int64]SiteStatus, error) {
 // Forget deletes a site's state and history (after the site is deleted).
 func (s *Service) Forget(ctx context.Context, siteID int64) error {
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM site_state WHERE site_id = $1`, siteID); err != nil {
-			return err
+		for _, q := range []string{
+			`DELETE FROM site_state WHERE site_id = $1`,
+			`DELETE FROM checks WHERE site_id = $1`,
+			`DELETE FROM rollups WHERE site_id = $1`,
+			`DELETE FROM incidents WHERE site_id = $1`,
+		} {
+			if _, err := tx.ExecContext(ctx, q, siteID); err != nil {
+				return err
+			}
 		}
-		_, err := tx.ExecContext(ctx, `DELETE FROM checks WHERE site_id = $1`, siteID)
-		return err
+		return nil
 	})
 	if err != nil {
 		return dbError("forget site", err)

@@ -20,6 +20,7 @@ const ServiceName = "site"
 const (
 	TopicSiteAdded   = "site-added"
 	TopicSiteDeleted = "site-deleted"
+	TopicSiteUpdated = "site-updated"
 )
 
 //go:embed migrations/*.sql
@@ -34,18 +35,66 @@ func Migrations() fs.FS {
 	return sub
 }
 
-// Site is a monitored site.
+// Site is a monitored site with its settings, defaults filled in.
 type Site struct {
 	// ID identifies the site.
 	ID int64 `json:"id"`
-	// URL is the address as the user gave it (surrounding space trimmed).
+	// URL is the address as the user gave it (surrounding space trimmed);
+	// push monitors have push:<name>.
 	URL string `json:"url"`
+	// Name is a display name (may be empty).
+	Name string `json:"name"`
+	// Kind is http, tcp, dns or push.
+	Kind string `json:"kind"`
+	Settings
+	// PushToken is the secret a push monitor's pings carry.
+	PushToken string `json:"push_token,omitempty"`
+	// PushURL is where a push monitor's job POSTs.
+	PushURL string `json:"push_url,omitempty"`
 }
 
-// AddParams are the parameters of Add.
+// Ref returns the site's identity without its settings (for events).
+func (s *Site) Ref() *Ref { return &Ref{ID: s.ID, URL: s.URL, Name: s.Name} }
+
+// Ref identifies a site in events: never its settings, whose headers may
+// carry credentials.
+type Ref struct {
+	// ID identifies the site.
+	ID int64 `json:"id"`
+	// URL is the site's URL.
+	URL string `json:"url"`
+	// Name is its display name.
+	Name string `json:"name,omitempty"`
+}
+
+// AddParams are the parameters of Add: the URL (or kind push with a
+// name) and any settings.
 type AddParams struct {
 	// URL is the site's address; see ValidateURL.
 	URL string `json:"url"`
+	// Name is a display name.
+	Name string `json:"name"`
+	// Kind is "push" for a push monitor; otherwise derived from the URL.
+	Kind string `json:"kind"`
+	Settings
+
+	present map[string]bool
+}
+
+// PatchParams change some of a site's settings: fields absent from the
+// body keep their value; null resets a setting to its default.
+type PatchParams struct {
+	// ID is the site id from the path.
+	ID int64 `path:"siteID"`
+	// URL, if present, replaces the site's URL.
+	URL string `json:"url"`
+	// Name, if present, replaces the display name.
+	Name string `json:"name"`
+	// Kind may be given but must not change.
+	Kind string `json:"kind"`
+	Settings
+
+	present map[string]bool
 }
 
 // GetParams identifies one site.
@@ -71,9 +120,20 @@ type AddedEvent struct {
 	// ID is the event's globally unique id.
 	ID string `json:"id"`
 	// Site is the site that was added.
-	Site *Site `json:"site"`
+	Site *Ref `json:"site"`
 	// AddedAt is when it was added.
 	AddedAt time.Time `json:"added_at"`
+}
+
+// UpdatedEvent is published on the site-updated topic when a site's URL
+// or settings change.
+type UpdatedEvent struct {
+	// ID is the event's globally unique id.
+	ID string `json:"id"`
+	// SiteID is the id of the changed site.
+	SiteID int64 `json:"site_id"`
+	// UpdatedAt is when it changed.
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // DeletedEvent is published on the site-deleted topic.
@@ -91,6 +151,7 @@ type Service struct {
 	db      *sqldb.DB
 	now     func() time.Time
 	onEvent func()
+	opts    Options
 }
 
 // Options configures a Service.
@@ -100,6 +161,12 @@ type Options struct {
 	// OnEvent is called after a transaction that wrote an outbox event
 	// commits (it wakes the relay).
 	OnEvent func()
+	// Defaults fill in the settings a site leaves unset.
+	Defaults Defaults
+	// PublicURL is the base URL push monitors are told to POST to.
+	PublicURL string
+	// MaxSites caps the number of sites; 0 means unlimited.
+	MaxSites int
 }
 
 // New returns the site service over its database.
@@ -110,7 +177,13 @@ func New(db *sqldb.DB, opts Options) *Service {
 	if opts.OnEvent == nil {
 		opts.OnEvent = func() {}
 	}
-	return &Service{db: db, now: opts.Now, onEvent: opts.OnEvent}
+	if opts.Defaults.Interval <= 0 {
+		opts.Defaults.Interval = 5 * time.Minute
+	}
+	if opts.Defaults.Timeout <= 0 {
+		opts.Defaults.Timeout = 10 * time.Second
+	}
+	return &Service{db: db, now: opts.Now, onEvent: opts.OnEvent, opts: opts}
 }
 
 // DB returns the service's database (for its outbox relay).
@@ -121,16 +194,25 @@ func (s *Service) Register(srv *api.Server) {
 	api.Register(srv, ServiceName, api.Public, "POST /site", s.Add)
 	api.Register(srv, ServiceName, api.Public, "GET /site", s.List)
 	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}", s.Get)
+	api.Register(srv, ServiceName, api.Public, "PATCH /site/{siteID}", s.Patch)
 	api.Register(srv, ServiceName, api.Public, "DELETE /site/{siteID}", s.Delete)
 }
 
+// Defaults returns the defaults unset settings take.
+func (s *Service) Defaults() Defaults { return s.opts.Defaults }
+
 // Add validates and stores a new site, and publishes site-added.
 func (s *Service) Add(ctx context.Context, p *AddParams) (*Site, error) {
-	u, err := ValidateURL(p.URL)
+	st, err := s.newSite(p)
 	if err != nil {
 		return nil, err
 	}
-	return s.store(ctx, u)
+	return s.store(ctx, st)
+}
+
+// Patch changes some of a site's settings and publishes site-updated.
+func (s *Service) Patch(ctx context.Context, p *PatchParams) (*Site, error) {
+	return s.patch(ctx, p)
 }
 
 // Get returns one site, or not_found.

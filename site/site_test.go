@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"upmon/platform/api"
 	"upmon/platform/sqldb"
@@ -98,7 +99,7 @@ func TestCRUD(t *testing.T) {
 		t.Fatalf("bad Add = %v", err)
 	}
 	got, err := svc.Get(ctx, &site.GetParams{ID: 2})
-	if err != nil || *got != *b {
+	if err != nil || got.ID != b.ID || got.URL != b.URL || got.Kind != "http" || got.Interval.D() != 5*time.Minute {
 		t.Fatalf("Get = %+v, %v", got, err)
 	}
 	if _, err := svc.Get(ctx, &site.GetParams{ID: 99}); !api.IsCode(err, api.NotFound) {

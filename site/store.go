@@ -3,8 +3,11 @@ package site
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"strings"
 
 	"upmon/platform/api"
 	"upmon/platform/outbox"
@@ -17,51 +20,99 @@ func dbError(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	var apiErr *api.Error
+	if errors.As(err, &apiErr) {
+		return apiErr
+	}
 	if sqldb.IsUnavailable(err) {
 		return &api.Error{Code: api.Unavailable, Message: "the site database is unavailable"}
 	}
 	return fmt.Errorf("site: %s: %w", op, err)
 }
 
-var errDuplicate = errors.New("duplicate site URL")
+var errDuplicate = api.Errorf(api.AlreadyExists, "a site with this URL already exists")
 
-func (s *Service) store(ctx context.Context, u string) (*Site, error) {
+const siteColumns = `id, url, name, kind, settings, push_token`
+
+func (s *Service) store(ctx context.Context, site *Site) (*Site, error) {
 	now := s.now().UTC()
-	site := &Site{URL: u}
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		// Look first, so a duplicate does not burn an id from the
-		// PostgreSQL sequence; the unique index still decides races.
-		var exists int
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sites WHERE url = $1`, u).Scan(&exists)
-		if err != nil {
+	settings, err := json.Marshal(site.Settings)
+	if err != nil {
+		return nil, err
+	}
+	var token any
+	if site.PushToken != "" {
+		token = site.PushToken
+	}
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		// Count and look first, so a duplicate does not burn an id from
+		// the PostgreSQL sequence; the unique index still decides races,
+		// and on PostgreSQL the table lock makes the site cap exact.
+		if s.db.Dialect == sqldb.Postgres && s.opts.MaxSites > 0 {
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE sites IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				return err
+			}
+		}
+		var exists, total int
+		if err := tx.QueryRowContext(ctx,
+			`SELECT COALESCE(SUM(CASE WHEN url = $1 THEN 1 ELSE 0 END), 0), COUNT(*) FROM sites`, site.URL).Scan(&exists, &total); err != nil {
 			return err
 		}
 		if exists > 0 {
 			return errDuplicate
 		}
+		if s.opts.MaxSites > 0 && total >= s.opts.MaxSites {
+			return api.Errorf(api.ResourceExhausted, "the limit of %d sites is reached", s.opts.MaxSites)
+		}
 		if err := tx.QueryRowContext(ctx,
-			`INSERT INTO sites (url, created_at) VALUES ($1, $2) RETURNING id`,
-			u, now.UnixMilli()).Scan(&site.ID); err != nil {
+			`INSERT INTO sites (url, name, kind, settings, push_token, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+			site.URL, site.Name, site.Kind, string(settings), token, now.UnixMilli()).Scan(&site.ID); err != nil {
 			return err
 		}
-		_, err = outbox.InsertEvent(ctx, tx, TopicSiteAdded, now, func(id string) any {
-			return &AddedEvent{ID: id, Site: site, AddedAt: now}
+		_, err := outbox.InsertEvent(ctx, tx, TopicSiteAdded, now, func(id string) any {
+			return &AddedEvent{ID: id, Site: site.Ref(), AddedAt: now}
 		})
 		return err
 	})
 	if err != nil {
-		if errors.Is(err, errDuplicate) || sqldb.IsUniqueViolation(err) {
-			return nil, api.Errorf(api.AlreadyExists, "a site with this URL already exists")
+		if sqldb.IsUniqueViolation(err) {
+			return nil, errDuplicate
 		}
 		return nil, dbError("add", err)
 	}
 	s.onEvent()
-	return site, nil
+	return s.fill(site), nil
+}
+
+// fill returns site with defaults filled in and its push URL.
+func (s *Service) fill(site *Site) *Site {
+	site.Settings = site.Settings.Filled(s.opts.Defaults)
+	if site.Kind == KindPush && site.PushToken != "" {
+		site.PushURL = strings.TrimRight(s.opts.PublicURL, "/") + "/push/" + site.PushToken
+	}
+	return site
+}
+
+type scanner interface{ Scan(...any) error }
+
+func (s *Service) scan(row scanner) (*Site, error) {
+	var (
+		site     Site
+		settings string
+		token    sql.NullString
+	)
+	if err := row.Scan(&site.ID, &site.URL, &site.Name, &site.Kind, &settings, &token); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(settings), &site.Settings); err != nil {
+		return nil, fmt.Errorf("site %d: stored settings: %w", site.ID, err)
+	}
+	site.PushToken = token.String
+	return s.fill(&site), nil
 }
 
 func (s *Service) get(ctx context.Context, id int64) (*Site, error) {
-	site := &Site{}
-	err := s.db.QueryRowContext(ctx, `SELECT id, url FROM sites WHERE id = $1`, id).Scan(&site.ID, &site.URL)
+	site, err := s.scan(s.db.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, api.Errorf(api.NotFound, "site %d not found", id)
 	}
@@ -71,16 +122,31 @@ func (s *Service) get(ctx context.Context, id int64) (*Site, error) {
 	return site, nil
 }
 
+// GetByPushToken returns the push monitor with the given token.
+func (s *Service) GetByPushToken(ctx context.Context, token string) (*Site, error) {
+	if token == "" || len(token) > 128 {
+		return nil, api.Errorf(api.NotFound, "unknown push token")
+	}
+	site, err := s.scan(s.db.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE push_token = $1`, token))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, api.Errorf(api.NotFound, "unknown push token")
+	}
+	if err != nil {
+		return nil, dbError("get by token", err)
+	}
+	return site, nil
+}
+
 func (s *Service) list(ctx context.Context) ([]*Site, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, url FROM sites ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+siteColumns+` FROM sites ORDER BY id`)
 	if err != nil {
 		return nil, dbError("list", err)
 	}
 	defer rows.Close()
 	sites := []*Site{}
 	for rows.Next() {
-		site := &Site{}
-		if err := rows.Scan(&site.ID, &site.URL); err != nil {
+		site, err := s.scan(rows)
+		if err != nil {
 			return nil, dbError("list", err)
 		}
 		sites = append(sites, site)
@@ -89,6 +155,118 @@ func (s *Service) list(ctx context.Context) ([]*Site, error) {
 		return nil, dbError("list", err)
 	}
 	return sites, nil
+}
+
+func (s *Service) patch(ctx context.Context, p *PatchParams) (*Site, error) {
+	now := s.now().UTC()
+	var out *Site
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		cur, err := s.scanRaw(tx.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE id = $1`+s.db.Dialect.ForUpdate(), p.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return api.Errorf(api.NotFound, "site %d not found", p.ID)
+		}
+		if err != nil {
+			return err
+		}
+		next, err := applyPatch(cur, p)
+		if err != nil {
+			return err
+		}
+		if next.URL != cur.URL {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sites WHERE url = $1 AND id <> $2`, next.URL, p.ID).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return errDuplicate
+			}
+		}
+		settings, err := json.Marshal(next.Settings)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sites SET url = $1, name = $2, settings = $3 WHERE id = $4`,
+			next.URL, next.Name, string(settings), p.ID); err != nil {
+			return err
+		}
+		out = next
+		_, err = outbox.InsertEvent(ctx, tx, TopicSiteUpdated, now, func(id string) any {
+			return &UpdatedEvent{ID: id, SiteID: p.ID, UpdatedAt: now}
+		})
+		return err
+	})
+	if err != nil {
+		if sqldb.IsUniqueViolation(err) {
+			return nil, errDuplicate
+		}
+		return nil, dbError("patch", err)
+	}
+	s.onEvent()
+	return s.fill(out), nil
+}
+
+// scanRaw reads a site without filling defaults (for patching).
+func (s *Service) scanRaw(row scanner) (*Site, error) {
+	var (
+		site     Site
+		settings string
+		token    sql.NullString
+	)
+	if err := row.Scan(&site.ID, &site.URL, &site.Name, &site.Kind, &settings, &token); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(settings), &site.Settings); err != nil {
+		return nil, err
+	}
+	site.PushToken = token.String
+	return &site, nil
+}
+
+// applyPatch returns cur with the fields present in p applied; a field
+// sent as null returns to its default.
+func applyPatch(cur *Site, p *PatchParams) (*Site, error) {
+	next := *cur
+	next.Settings.Headers = maps.Clone(cur.Settings.Headers)
+	if p.present["kind"] && p.Kind != "" && p.Kind != cur.Kind {
+		return nil, api.FieldError("kind", "cannot change a site's kind (%s); delete it and add a new one", cur.Kind)
+	}
+	if p.present["url"] {
+		if cur.Kind == KindPush {
+			return nil, api.FieldError("url", "a push monitor's url follows its name")
+		}
+		u, err := ValidateURL(p.URL)
+		if err != nil {
+			return nil, err
+		}
+		kind, _ := KindOf(u)
+		if kind != cur.Kind {
+			return nil, api.FieldError("url", "the new url is a %s check; this site is %s", kind, cur.Kind)
+		}
+		next.URL = u
+	}
+	if p.present["name"] {
+		next.Name = strings.TrimSpace(p.Name)
+		if err := validateName(next.Name); err != nil {
+			return nil, err
+		}
+		if cur.Kind == KindPush {
+			if next.Name == "" {
+				return nil, api.FieldError("name", "a push monitor needs a name")
+			}
+			next.URL = "push:" + next.Name
+		}
+	}
+	dst := reflectSettings(&next.Settings)
+	src := reflectSettings(&p.Settings)
+	for key, i := range settingsFields {
+		if p.present[key] {
+			dst.Field(i).Set(src.Field(i)) // null leaves the zero value: the default
+		}
+	}
+	if err := next.Settings.Validate(); err != nil {
+		return nil, err
+	}
+	return &next, nil
 }
 
 func (s *Service) delete(ctx context.Context, id int64) error {

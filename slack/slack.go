@@ -75,7 +75,7 @@ type Service struct {
 	sent   *prometheus.CounterVec
 
 	mu      sync.Mutex
-	lastSeq map[int64]int64
+	lastSeq map[seqKey]int64
 }
 
 // New returns the slack service.
@@ -103,7 +103,7 @@ func New(opts Options) *Service {
 		log: opts.Logger,
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "upmon", Name: "slack_notifications_total",
 			Help: "Slack notification attempts, by result."}, []string{"result"}),
-		lastSeq: map[int64]int64{},
+		lastSeq: map[seqKey]int64{},
 	}
 	if opts.Registerer != nil {
 		opts.Registerer.MustRegister(s.sent)
@@ -117,29 +117,84 @@ func New(opts Options) *Service {
 // Enabled reports whether a webhook is configured.
 func (s *Service) Enabled() bool { return s.opts.WebhookURL != "" }
 
-// Subscribe declares the slack-notification subscription.
-func (s *Service) Subscribe(t *pubsub.Topic[*monitor.TransitionEvent]) error {
-	_, err := pubsub.NewSubscription(t, SubscriptionName, pubsub.SubscriptionConfig[*monitor.TransitionEvent]{
-		Handler: s.handle,
-		// One site's notifications go out one at a time, in order.
-		OrderingKey: func(ev *monitor.TransitionEvent) string {
-			if ev == nil || ev.Site == nil {
-				return ""
-			}
-			return strconv.FormatInt(ev.Site.ID, 10)
-		},
-	})
-	return err
+// Topics are the monitor's topics the service subscribes to.
+type Topics struct {
+	// Transitions carries down and back-up events.
+	Transitions *pubsub.Topic[*monitor.TransitionEvent]
+	// Degraded carries degraded and recovered events.
+	Degraded *pubsub.Topic[*monitor.DegradedEvent]
+	// Certs carries certificate-expiry warnings.
+	Certs *pubsub.Topic[*monitor.CertExpiringEvent]
+}
+
+func siteKey(ref *site.Ref) string {
+	if ref == nil {
+		return ""
+	}
+	return strconv.FormatInt(ref.ID, 10)
+}
+
+// Subscribe declares the service's subscriptions: slack-notification on
+// uptime-transition (the tutorial's), slack-degraded and slack-cert.
+// One site's notifications go out one at a time, in order.
+func (s *Service) Subscribe(t Topics) error {
+	if _, err := pubsub.NewSubscription(t.Transitions, SubscriptionName, pubsub.SubscriptionConfig[*monitor.TransitionEvent]{
+		Handler:     s.handle,
+		OrderingKey: func(ev *monitor.TransitionEvent) string { return siteKey(ev.Site) },
+	}); err != nil {
+		return err
+	}
+	if t.Degraded != nil {
+		if _, err := pubsub.NewSubscription(t.Degraded, "slack-degraded", pubsub.SubscriptionConfig[*monitor.DegradedEvent]{
+			Handler:     s.handleDegraded,
+			OrderingKey: func(ev *monitor.DegradedEvent) string { return siteKey(ev.Site) },
+		}); err != nil {
+			return err
+		}
+	}
+	if t.Certs != nil {
+		if _, err := pubsub.NewSubscription(t.Certs, "slack-cert", pubsub.SubscriptionConfig[*monitor.CertExpiringEvent]{
+			Handler: s.handleCert,
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Text returns the notification text of a transition. Its first line is
-// the tutorial's, with the URL escaped the way Slack requires.
+// the tutorial's, with the URL escaped the way Slack requires; the reason
+// follows on the next line.
 func Text(ev *monitor.TransitionEvent) string {
 	u := Escape(ev.Site.URL)
+	first := fmt.Sprintf("*%s is down!*", u)
 	if ev.Up {
-		return fmt.Sprintf("*%s is back up.*", u)
+		first = fmt.Sprintf("*%s is back up.*", u)
 	}
-	return fmt.Sprintf("*%s is down!*", u)
+	return withReason(first, ev.Reason)
+}
+
+// DegradedText returns the notification text of a degraded event.
+func DegradedText(ev *monitor.DegradedEvent) string {
+	u := Escape(ev.Site.URL)
+	first := fmt.Sprintf("*%s is no longer degraded.*", u)
+	if ev.Degraded {
+		first = fmt.Sprintf("*%s is degraded!*", u)
+	}
+	return withReason(first, ev.Reason)
+}
+
+// CertText returns the notification text of a certificate warning.
+func CertText(ev *monitor.CertExpiringEvent) string {
+	return fmt.Sprintf("*The TLS certificate of %s expires in %d days.*\nIt expires on %s.",
+		Escape(ev.Site.URL), ev.DaysLeft, ev.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"))
+}
+
+func withReason(first, reason string) string {
+	if reason == "" {
+		return first
+	}
+	return first + "\n" + Escape(strings.ReplaceAll(reason, "\n", " "))
 }
 
 // Escape escapes &, < and > as Slack's mrkdwn requires.
@@ -151,44 +206,75 @@ func (s *Service) handle(ctx context.Context, ev *monitor.TransitionEvent) error
 	if ev == nil || ev.Site == nil {
 		return pubsub.Permanent(errors.New("transition event without a site"))
 	}
+	return s.deliver(ctx, "transition", ev.ID, ev.Site, ev.Seq, ev.Maintenance, Text(ev))
+}
+
+func (s *Service) handleDegraded(ctx context.Context, ev *monitor.DegradedEvent) error {
+	if ev == nil || ev.Site == nil {
+		return pubsub.Permanent(errors.New("degraded event without a site"))
+	}
+	return s.deliver(ctx, "degraded", ev.ID, ev.Site, ev.Seq, ev.Maintenance, DegradedText(ev))
+}
+
+func (s *Service) handleCert(ctx context.Context, ev *monitor.CertExpiringEvent) error {
+	if ev == nil || ev.Site == nil {
+		return pubsub.Permanent(errors.New("cert event without a site"))
+	}
+	return s.deliver(ctx, "cert", ev.ID, ev.Site, 0, false, CertText(ev))
+}
+
+// deliver posts text unless Slack is off, the site is gone, the event is
+// held back by maintenance, or a newer event of the same kind and site
+// was already delivered (stale).
+func (s *Service) deliver(ctx context.Context, kind, id string, ref *site.Ref, seq int64, maintenance bool, text string) error {
 	if !s.Enabled() {
 		return nil
 	}
+	if maintenance {
+		s.sent.WithLabelValues("maintenance").Inc()
+		return nil
+	}
 	if s.opts.Sites != nil {
-		if _, err := s.opts.Sites.Get(ctx, &site.GetParams{ID: ev.Site.ID}); api.IsCode(err, api.NotFound) {
+		if _, err := s.opts.Sites.Get(ctx, &site.GetParams{ID: ref.ID}); api.IsCode(err, api.NotFound) {
 			s.sent.WithLabelValues("site_deleted").Inc()
 			return nil
 		} else if err != nil {
 			return err
 		}
 	}
-	if s.stale(ev) {
+	key := seqKey{kind, ref.ID}
+	if s.stale(key, seq) {
 		s.sent.WithLabelValues("stale").Inc()
 		return nil
 	}
-	if err := s.Notify(ctx, &NotifyParams{Text: Text(ev)}); err != nil {
+	if err := s.Notify(ctx, &NotifyParams{Text: text}); err != nil {
 		return err
 	}
-	s.markSent(ev)
+	s.markSent(key, seq)
 	if h := s.opts.Hooks.AfterNotify; h != nil {
-		h(ev.ID)
+		h(id)
 	}
 	return nil
 }
 
-// stale reports whether a newer transition of the same site was already
-// delivered by this process.
-func (s *Service) stale(ev *monitor.TransitionEvent) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.lastSeq[ev.Site.ID] >= ev.Seq && ev.Seq > 0
+type seqKey struct {
+	kind string
+	site int64
 }
 
-func (s *Service) markSent(ev *monitor.TransitionEvent) {
+// stale reports whether a newer event of the same kind and site was
+// already delivered by this process.
+func (s *Service) stale(k seqKey, seq int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ev.Seq > s.lastSeq[ev.Site.ID] {
-		s.lastSeq[ev.Site.ID] = ev.Seq
+	return seq > 0 && s.lastSeq[k] >= seq
+}
+
+func (s *Service) markSent(k seqKey, seq int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if seq > s.lastSeq[k] {
+		s.lastSeq[k] = seq
 	}
 }
 

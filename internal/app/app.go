@@ -119,13 +119,19 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			MaxBackoff:  cfg.RetryMaxBackoff,
 			MaxAttempts: cfg.RetryMaxAttempts,
 		},
-		Logger:     log,
-		Registerer: m.registry,
+		AckDeadline: cfg.AckDeadline,
+		Logger:      log,
+		Registerer:  m.registry,
 	})
 	if err != nil {
 		return err
 	}
 
+	// Listen before wiring, so the services know the real address (the
+	// configured port may be 0).
+	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
 	if err := m.wire(); err != nil {
 		return err
 	}
@@ -134,6 +140,10 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	for _, r := range m.relays {
 		r.Start(m.rootCtx)
+	}
+	m.Monitor.Start(true)
+	if err := m.Monitor.Sync(ctx); err != nil {
+		log.Warn("initial schedule sync failed; the check-all job will retry", "err", err)
 	}
 	m.sched.Start(m.rootCtx)
 	return m.serve()
@@ -145,18 +155,31 @@ func (m *Main) wire() error {
 
 	siteRelay := m.newRelay(m.siteDB)
 	monRelay := m.newRelay(m.monDB)
-	m.Site = site.New(m.siteDB, site.Options{OnEvent: siteRelay.Wake})
+	m.Site = site.New(m.siteDB, site.Options{
+		OnEvent:   siteRelay.Wake,
+		Defaults:  site.Defaults{Interval: cfg.CheckInterval, Timeout: cfg.PingTimeout},
+		PublicURL: m.publicURL(),
+		MaxSites:  cfg.MaxSites,
+	})
 	m.Monitor = monitor.New(m.monDB, m.Site, monitor.Options{
-		PingTimeout:      cfg.PingTimeout,
-		CheckConcurrency: cfg.CheckConcurrency,
-		UserAgent:        version.UserAgent(),
-		OnEvent:          monRelay.Wake,
-		Logger:           log,
-		Registerer:       m.registry,
-		Hooks:            m.Hooks.Monitor,
+		PingTimeout:          cfg.PingTimeout,
+		CheckConcurrency:     cfg.CheckConcurrency,
+		SchedulerConcurrency: cfg.SchedulerConcurrency,
+		RawRetention:         cfg.RawRetention,
+		RollupRetention:      cfg.RollupRetention,
+		UserAgent:            version.UserAgent(),
+		OnEvent:              monRelay.Wake,
+		OnRecorded:           m.onRecorded,
+		Logger:               log,
+		Registerer:           m.registry,
+		Hooks:                m.Hooks.Monitor,
 	})
 
 	added, err := pubsub.NewTopic[*site.AddedEvent](m.broker, site.TopicSiteAdded, pubsub.TopicConfig{})
+	if err != nil {
+		return err
+	}
+	updated, err := pubsub.NewTopic[*site.UpdatedEvent](m.broker, site.TopicSiteUpdated, pubsub.TopicConfig{})
 	if err != nil {
 		return err
 	}
@@ -168,11 +191,22 @@ func (m *Main) wire() error {
 	if err != nil {
 		return err
 	}
+	degraded, err := pubsub.NewTopic[*monitor.DegradedEvent](m.broker, monitor.TopicDegraded, pubsub.TopicConfig{})
+	if err != nil {
+		return err
+	}
+	certs, err := pubsub.NewTopic[*monitor.CertExpiringEvent](m.broker, monitor.TopicCertExpiring, pubsub.TopicConfig{})
+	if err != nil {
+		return err
+	}
 	siteRelay.SetPublisher(added.Name(), added.PublishRaw)
+	siteRelay.SetPublisher(updated.Name(), updated.PublishRaw)
 	siteRelay.SetPublisher(deleted.Name(), deleted.PublishRaw)
 	monRelay.SetPublisher(transitions.Name(), transitions.PublishRaw)
+	monRelay.SetPublisher(degraded.Name(), degraded.PublishRaw)
+	monRelay.SetPublisher(certs.Name(), certs.PublishRaw)
 
-	if err := m.Monitor.Subscribe(m.rootCtx, added, deleted); err != nil {
+	if err := m.Monitor.Subscribe(monitor.Topics{Added: added, Updated: updated, Deleted: deleted}); err != nil {
 		return err
 	}
 
@@ -184,7 +218,7 @@ func (m *Main) wire() error {
 		Registerer: m.registry,
 		Hooks:      m.Hooks.Slack,
 	})
-	if err := m.Slack.Subscribe(transitions); err != nil {
+	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
 		return err
 	}
 
@@ -197,10 +231,19 @@ func (m *Main) wire() error {
 		locker = nl
 	}
 	m.sched = cron.New(cron.Config{Locker: locker, Logger: log, Registerer: m.registry})
+	// The scheduler checks each site at its own interval; the check-all
+	// job keeps every site on that schedule (new, changed, deleted sites).
 	if _, err := cron.NewJob(m.sched, "check-all", cron.JobConfig{
-		Title:    "Check all sites",
+		Title:    "Check all sites (reconcile the schedule)",
 		Every:    cfg.CheckInterval,
-		Endpoint: m.Monitor.CheckAllJob,
+		Endpoint: m.Monitor.SyncJob,
+	}); err != nil {
+		return err
+	}
+	if _, err := cron.NewJob(m.sched, "prune-history", cron.JobConfig{
+		Title:    "Prune checks and rollups past their retention",
+		Every:    time.Hour,
+		Endpoint: m.Monitor.PruneJob,
 	}); err != nil {
 		return err
 	}
@@ -226,13 +269,20 @@ func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
 	return r
 }
 
+// publicURL is the base URL push monitors are told to use.
+func (m *Main) publicURL() string {
+	if m.Config.PublicURL != "" {
+		return m.Config.PublicURL
+	}
+	return m.URL()
+}
+
+// onRecorded feeds live views with each committed check.
+func (m *Main) onRecorded(r monitor.Recorded) {}
+
 // serve starts the HTTP server on the configured address.
 func (m *Main) serve() error {
-	ln, err := net.Listen("tcp", m.Config.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", m.Config.Addr, err)
-	}
-	m.listener = ln
+	ln := m.listener
 	m.http = &http.Server{
 		Handler:           m.api,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -293,6 +343,8 @@ func (m *Main) close() error {
 	if m.http != nil {
 		_ = m.http.Close()
 		<-m.serveDone
+	} else if m.listener != nil {
+		m.listener.Close()
 	}
 	if m.sched != nil {
 		m.sched.Stop()

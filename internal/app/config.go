@@ -40,6 +40,23 @@ type Config struct {
 	RetryMaxBackoff time.Duration
 	// RetryMaxAttempts is the most delivery attempts, the first included.
 	RetryMaxAttempts int
+	// AckDeadline is an event handler's deadline; a message a crashed
+	// process left unacknowledged is redelivered a little after it.
+	// Default 30 s.
+	AckDeadline time.Duration
+	// SchedulerConcurrency is the most scheduled checks in flight at once
+	// in this process. Default 1000.
+	SchedulerConcurrency int
+	// RawRetention is how long raw checks are kept. Default 7 days.
+	RawRetention time.Duration
+	// RollupRetention is how long hourly and daily rollups are kept.
+	// Default 400 days.
+	RollupRetention time.Duration
+	// PublicURL is the base URL users reach upmon at (push URLs use it).
+	// Default http:// + Addr.
+	PublicURL string
+	// MaxSites caps the number of sites; 0 means unlimited.
+	MaxSites int
 	// ShutdownTimeout is how long in-flight requests get on shutdown.
 	ShutdownTimeout time.Duration
 	// LogLevel is debug, info, warn or error. Default info.
@@ -62,8 +79,13 @@ func DefaultConfig() Config {
 		RetryMinBackoff:  10 * time.Second,
 		RetryMaxBackoff:  10 * time.Minute,
 		RetryMaxAttempts: 100,
+		AckDeadline:      30 * time.Second,
 		ShutdownTimeout:  10 * time.Second,
 		LogLevel:         "info",
+
+		SchedulerConcurrency: 1000,
+		RawRetention:         7 * 24 * time.Hour,
+		RollupRetention:      400 * 24 * time.Hour,
 	}
 }
 
@@ -96,6 +118,24 @@ var serveOptions = []option{
 	}},
 	{"retry-max-attempts", "delivery attempts before dead-lettering, the first included", func(fs *flag.FlagSet, c *Config) {
 		fs.IntVar(&c.RetryMaxAttempts, "retry-max-attempts", c.RetryMaxAttempts, "")
+	}},
+	{"ack-deadline", "deadline of one event delivery; unacknowledged events are redelivered a little after it", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.AckDeadline, "ack-deadline", c.AckDeadline, "")
+	}},
+	{"scheduler-concurrency", "most scheduled checks in flight at once", func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.SchedulerConcurrency, "scheduler-concurrency", c.SchedulerConcurrency, "")
+	}},
+	{"raw-retention", "how long raw checks are kept", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.RawRetention, "raw-retention", c.RawRetention, "")
+	}},
+	{"rollup-retention", "how long hourly and daily rollups are kept", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.RollupRetention, "rollup-retention", c.RollupRetention, "")
+	}},
+	{"public-url", "base URL users reach upmon at (push URLs); default http://ADDR", func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.PublicURL, "public-url", c.PublicURL, "")
+	}},
+	{"max-sites", "most sites that may be added (0: unlimited)", func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.MaxSites, "max-sites", c.MaxSites, "")
 	}},
 	{"shutdown-timeout", "time in-flight requests get on shutdown", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "")
@@ -216,6 +256,24 @@ func (c *Config) Validate() error {
 	}
 	if c.RetryMaxAttempts < 1 {
 		return bad("retry-max-attempts", "must be at least 1")
+	}
+	if c.AckDeadline <= 0 {
+		return bad("ack-deadline", "must be positive")
+	}
+	if c.SchedulerConcurrency < 1 || c.SchedulerConcurrency > 100000 {
+		return bad("scheduler-concurrency", "must be between 1 and 100000")
+	}
+	if c.RawRetention < time.Hour {
+		return bad("raw-retention", "must be at least 1h")
+	}
+	if c.RollupRetention < c.RawRetention {
+		return bad("rollup-retention", "must be at least --raw-retention")
+	}
+	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
+		return bad("public-url", "must start with http:// or https://")
+	}
+	if c.MaxSites < 0 {
+		return bad("max-sites", "must not be negative")
 	}
 	if c.ShutdownTimeout < 0 {
 		return bad("shutdown-timeout", "must not be negative")

@@ -32,6 +32,11 @@ const (
 	// Admin endpoints are operator tools under /admin/: reachable from
 	// loopback only (or with a read-write token once one is configured).
 	Admin
+	// Push endpoints authenticate with their own token in the path and
+	// stay public when access tokens are configured.
+	Push
+	// Open endpoints (health, status page, badges) need no token.
+	Open
 )
 
 // Endpoint describes one registered endpoint, for introspection.
@@ -218,7 +223,14 @@ func DecodeJSON(data []byte, dst any) error {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
+	if _, ok := dst.(Strict); ok {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(dst); err != nil {
+		var apiErr *Error
+		if errors.As(err, &apiErr) {
+			return apiErr // a custom decoder already named the field
+		}
 		return Errorf(InvalidArgument, "invalid JSON body: %s", jsonErrorText(err))
 	}
 	if dec.More() {
@@ -228,6 +240,13 @@ func DecodeJSON(data []byte, dst any) error {
 		return Errorf(InvalidArgument, "invalid JSON body: unexpected data after the JSON value")
 	}
 	return nil
+}
+
+// Strict is implemented by request types whose JSON bodies must not carry
+// unknown fields (a misspelt setting is an error, not silently ignored).
+type Strict interface {
+	// StrictJSON is a marker method.
+	StrictJSON()
 }
 
 // jsonErrorText describes a decoding error without echoing arbitrary input.
@@ -244,6 +263,9 @@ func jsonErrorText(err error) string {
 		return fmt.Sprintf("expected %s, not %s", jsonKind(ue.Type), ue.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "unexpected end of input"
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		return "unknown field " + truncate(strings.TrimPrefix(msg, "json: unknown field "), 64)
 	}
 	var fe *Error
 	if errors.As(err, &fe) {

@@ -71,6 +71,16 @@ func (d Dialect) SkipLocked() string {
 	return ""
 }
 
+// ForUpdate is the clause that locks the rows a SELECT reads until the
+// transaction ends. SQLite transactions here take the write lock when
+// they begin (_txlock=immediate), so it needs none.
+func (d Dialect) ForUpdate() string {
+	if d == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
 // IsUniqueViolation reports whether err is a unique-constraint violation.
 func IsUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError

@@ -142,6 +142,14 @@ type Slack struct {
 	fallback int
 	header   http.Header
 	notify   chan struct{}
+	requests int
+}
+
+// Requests returns how many requests arrived, accepted or not.
+func (s *Slack) Requests() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests
 }
 
 // Messages returns the texts received so far, in order.
@@ -199,6 +207,7 @@ func NewSlack(tb testing.TB) *Slack {
 			return
 		}
 		s.mu.Lock()
+		s.requests++
 		code := s.fallback
 		if len(s.script) > 0 {
 			code, s.script = s.script[0], s.script[1:]

@@ -1,0 +1,535 @@
+package monitor
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"upmon/platform/api"
+	"upmon/site"
+)
+
+// Check is one recorded check.
+type Check struct {
+	// ID identifies the check.
+	ID int64 `json:"id"`
+	// SiteID is the checked site.
+	SiteID int64 `json:"site_id"`
+	// Up is the check's outcome.
+	Up bool `json:"up"`
+	// State is up, down or degraded (up but slow).
+	State string `json:"state"`
+	// CheckedAt is when it ran.
+	CheckedAt time.Time `json:"checked_at"`
+	// LatencyMS is its duration.
+	LatencyMS int64 `json:"latency_ms"`
+	// StatusCode is the HTTP status (0 if none).
+	StatusCode int `json:"status_code"`
+	// Error is the failure reason.
+	Error string `json:"error"`
+	// DNSMS, ConnectMS, TLSMS and FirstByteMS are the parts of the latency.
+	DNSMS       int64 `json:"dns_ms"`
+	ConnectMS   int64 `json:"connect_ms"`
+	TLSMS       int64 `json:"tls_ms"`
+	FirstByteMS int64 `json:"first_byte_ms"`
+	// TLSDaysLeft is the days until the certificate expires (https).
+	TLSDaysLeft *int `json:"tls_days_left"`
+	// Attempts counts the attempts made, retries included.
+	Attempts int `json:"attempts"`
+}
+
+// ChecksParams page through a site's checks.
+type ChecksParams struct {
+	// SiteID is the site id from the path.
+	SiteID int64 `path:"siteID"`
+	// Since, if set (RFC 3339 or unix ms), returns checks after it, oldest
+	// first; otherwise the latest checks, newest first.
+	Since string `query:"since"`
+	// Before, if set, returns checks before it, newest first (paging back).
+	Before string `query:"before"`
+	// Limit is the page size (default 100, at most 1000).
+	Limit int `query:"limit"`
+}
+
+// ChecksResponse is a page of checks.
+type ChecksResponse struct {
+	// Checks is the page; never nil.
+	Checks []Check `json:"checks"`
+	// Next is the value of since (or before) that fetches the next page;
+	// empty when this page is the last.
+	Next string `json:"next"`
+}
+
+// parseTime reads an RFC 3339 time or unix milliseconds.
+func parseTime(field, v string) (time.Time, error) {
+	if ms, err := strconv.ParseInt(v, 10, 64); err == nil && ms >= 0 && ms < 1<<53 {
+		return time.UnixMilli(ms).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, api.FieldError(field, "must be an RFC 3339 time or unix milliseconds")
+	}
+	return t.UTC(), nil
+}
+
+func (s *Service) requireSite(ctx context.Context, id int64) (*site.Site, error) {
+	return s.sites.Get(ctx, &site.GetParams{ID: id})
+}
+
+// SiteChecks pages through a site's recorded checks.
+func (s *Service) SiteChecks(ctx context.Context, p *ChecksParams) (*ChecksResponse, error) {
+	if _, err := s.requireSite(ctx, p.SiteID); err != nil {
+		return nil, err
+	}
+	limit := p.Limit
+	if limit == 0 {
+		limit = 100
+	}
+	if limit < 1 || limit > 1000 {
+		return nil, api.FieldError("limit", "must be between 1 and 1000")
+	}
+	if p.Since != "" && p.Before != "" {
+		return nil, api.FieldError("since", "give since or before, not both")
+	}
+	const cols = `id, site_id, up, state, checked_at, latency_ms, status_code, error, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts`
+	q := `SELECT ` + cols + ` FROM checks WHERE site_id = $1 ORDER BY checked_at DESC, id DESC LIMIT $2`
+	args := []any{p.SiteID, limit + 1}
+	asc := false
+	switch {
+	case p.Since != "":
+		t, err := parseTime("since", p.Since)
+		if err != nil {
+			return nil, err
+		}
+		q = `SELECT ` + cols + ` FROM checks WHERE site_id = $1 AND checked_at > $3 ORDER BY checked_at, id LIMIT $2`
+		args = append(args, t.UnixMilli())
+		asc = true
+	case p.Before != "":
+		t, err := parseTime("before", p.Before)
+		if err != nil {
+			return nil, err
+		}
+		q = `SELECT ` + cols + ` FROM checks WHERE site_id = $1 AND checked_at < $3 ORDER BY checked_at DESC, id DESC LIMIT $2`
+		args = append(args, t.UnixMilli())
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, dbError("checks", err)
+	}
+	defer rows.Close()
+	out := &ChecksResponse{Checks: []Check{}}
+	for rows.Next() {
+		var (
+			c    Check
+			at   int64
+			days *int64
+		)
+		if err := rows.Scan(&c.ID, &c.SiteID, &c.Up, &c.State, &at, &c.LatencyMS, &c.StatusCode, &c.Error,
+			&c.DNSMS, &c.ConnectMS, &c.TLSMS, &c.FirstByteMS, &days, &c.Attempts); err != nil {
+			return nil, dbError("checks", err)
+		}
+		if c.State == "" {
+			c.State = StateDown
+			if c.Up {
+				c.State = StateUp
+			}
+		}
+		if days != nil {
+			d := int(*days)
+			c.TLSDaysLeft = &d
+		}
+		c.CheckedAt = time.UnixMilli(at).UTC()
+		out.Checks = append(out.Checks, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError("checks", err)
+	}
+	if len(out.Checks) > limit {
+		out.Checks = out.Checks[:limit]
+		last := out.Checks[limit-1].CheckedAt
+		if asc {
+			// Checks sharing the page's last millisecond would be skipped
+			// by since=last; step back one so they come again (clients
+			// de-duplicate by id).
+			out.Next = strconv.FormatInt(last.UnixMilli()-1, 10)
+		} else {
+			out.Next = strconv.FormatInt(last.UnixMilli()+1, 10)
+		}
+	}
+	return out, nil
+}
+
+// Windows the uptime endpoint accepts.
+var uptimeWindows = map[string]time.Duration{
+	"24h": 24 * time.Hour, "7d": 7 * 24 * time.Hour, "30d": 30 * 24 * time.Hour,
+	"90d": 90 * 24 * time.Hour, "365d": 365 * 24 * time.Hour,
+}
+
+// ParseWindow reads a window such as "24h", "7d" or "90m" (at most a year).
+func ParseWindow(field, v string) (time.Duration, error) {
+	if v == "" {
+		return 0, api.FieldError(field, "is required (for example 24h or 30d)")
+	}
+	var d time.Duration
+	if n, ok := strings.CutSuffix(v, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days <= 0 {
+			return 0, api.FieldError(field, "must be like 24h, 7d or 5m")
+		}
+		d = time.Duration(days) * 24 * time.Hour
+	} else {
+		var err error
+		d, err = time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return 0, api.FieldError(field, "must be like 24h, 7d or 5m")
+		}
+	}
+	if d > 366*24*time.Hour {
+		return 0, api.FieldError(field, "must be at most 365d")
+	}
+	return d, nil
+}
+
+// UptimeParams select a site and a window.
+type UptimeParams struct {
+	// SiteID is the site id from the path.
+	SiteID int64 `path:"siteID"`
+	// Window is 24h, 7d, 30d, 90d or 365d (default 24h).
+	Window string `query:"window"`
+}
+
+// UptimeResponse is a site's uptime over a window.
+type UptimeResponse struct {
+	// Window echoes the window.
+	Window string `json:"window"`
+	// Uptime is the percentage of checks that were up (degraded counts as
+	// up), or null when there were none.
+	Uptime *float64 `json:"uptime"`
+	// Checks is how many checks the window holds.
+	Checks int64 `json:"checks"`
+}
+
+// resolutionFor picks the rollup resolution for a window: minutes up to a
+// day, hours up to 90 days, days beyond.
+func resolutionFor(window time.Duration) (string, time.Duration) {
+	switch {
+	case window <= 24*time.Hour:
+		return resMinute, time.Minute
+	case window <= 90*24*time.Hour:
+		return resHour, time.Hour
+	}
+	return resDay, 24 * time.Hour
+}
+
+// SiteUptime computes a site's uptime over a window from its rollups.
+func (s *Service) SiteUptime(ctx context.Context, p *UptimeParams) (*UptimeResponse, error) {
+	if p.Window == "" {
+		p.Window = "24h"
+	}
+	window, ok := uptimeWindows[p.Window]
+	if !ok {
+		return nil, api.FieldError("window", "must be 24h, 7d, 30d, 90d or 365d")
+	}
+	if _, err := s.requireSite(ctx, p.SiteID); err != nil {
+		return nil, err
+	}
+	up, total, err := s.uptime(ctx, p.SiteID, window, s.opts.Now())
+	if err != nil {
+		return nil, err
+	}
+	return &UptimeResponse{Window: p.Window, Uptime: percent(up, total), Checks: total}, nil
+}
+
+func (s *Service) uptime(ctx context.Context, siteID int64, window time.Duration, now time.Time) (up, total int64, err error) {
+	res, size := resolutionFor(window)
+	from := now.Add(-window).Truncate(size)
+	err = s.db.QueryRowContext(ctx,
+		`SELECT COALESCE(SUM(up_count), 0), COALESCE(SUM(up_count + down_count), 0) FROM rollups WHERE site_id = $1 AND res = $2 AND bucket >= $3`,
+		siteID, res, from.UnixMilli()).Scan(&up, &total)
+	if err != nil {
+		return 0, 0, dbError("uptime", err)
+	}
+	return up, total, nil
+}
+
+func percent(up, total int64) *float64 {
+	if total == 0 {
+		return nil
+	}
+	v := math.Round(float64(up)/float64(total)*100*1000) / 1000
+	return &v
+}
+
+// IncidentsParams select a site's incidents.
+type IncidentsParams struct {
+	// SiteID is the site id from the path.
+	SiteID int64 `path:"siteID"`
+	// Limit is the most incidents returned, newest first (default 50, at
+	// most 1000).
+	Limit int `query:"limit"`
+}
+
+// Incident is one down period.
+type Incident struct {
+	// Start is when the site was reported down.
+	Start time.Time `json:"start"`
+	// End is when it came back, or null while ongoing.
+	End *time.Time `json:"end"`
+	// Ongoing is true while the site is still down.
+	Ongoing bool `json:"ongoing"`
+	// DurationSeconds is End (or now) minus Start.
+	DurationSeconds int64 `json:"duration_seconds"`
+	// Reason is why it went down.
+	Reason string `json:"reason"`
+}
+
+// IncidentsResponse lists incidents.
+type IncidentsResponse struct {
+	// Incidents, newest first; never nil.
+	Incidents []Incident `json:"incidents"`
+}
+
+// SiteIncidents lists a site's down periods.
+func (s *Service) SiteIncidents(ctx context.Context, p *IncidentsParams) (*IncidentsResponse, error) {
+	limit := p.Limit
+	if limit == 0 {
+		limit = 50
+	}
+	if limit < 1 || limit > 1000 {
+		return nil, api.FieldError("limit", "must be between 1 and 1000")
+	}
+	if _, err := s.requireSite(ctx, p.SiteID); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT started_at, ended_at, reason FROM incidents WHERE site_id = $1 ORDER BY started_at DESC, id DESC LIMIT $2`, p.SiteID, limit)
+	if err != nil {
+		return nil, dbError("incidents", err)
+	}
+	defer rows.Close()
+	now := s.opts.Now()
+	out := &IncidentsResponse{Incidents: []Incident{}}
+	for rows.Next() {
+		var (
+			start int64
+			end   *int64
+			inc   Incident
+		)
+		if err := rows.Scan(&start, &end, &inc.Reason); err != nil {
+			return nil, dbError("incidents", err)
+		}
+		inc.Start = time.UnixMilli(start).UTC()
+		stop := now
+		if end != nil {
+			e := time.UnixMilli(*end).UTC()
+			inc.End, stop = &e, e
+		} else {
+			inc.Ongoing = true
+		}
+		inc.DurationSeconds = int64(stop.Sub(inc.Start).Seconds())
+		out.Incidents = append(out.Incidents, inc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError("incidents", err)
+	}
+	return out, nil
+}
+
+// LatencyParams select a latency series.
+type LatencyParams struct {
+	// SiteID is the site id from the path.
+	SiteID int64 `path:"siteID"`
+	// Window is how far back (default 24h, at most 365d).
+	Window string `query:"window"`
+	// Step is the width of a point (default window/60, at least the
+	// window's rollup resolution).
+	Step string `query:"step"`
+}
+
+// LatencyPoint is one step of a latency series (successful checks only).
+type LatencyPoint struct {
+	// At is the start of the step.
+	At time.Time `json:"at"`
+	// P50MS, P95MS and MaxMS summarise the latency.
+	P50MS float64 `json:"p50_ms"`
+	P95MS float64 `json:"p95_ms"`
+	MaxMS float64 `json:"max_ms"`
+	// Count is how many checks fell in the step; Up and Down split it.
+	Count int64 `json:"count"`
+	Up    int64 `json:"up"`
+	Down  int64 `json:"down"`
+}
+
+// LatencyResponse is a latency series for charts.
+type LatencyResponse struct {
+	// Window and Step echo the request.
+	Window string `json:"window"`
+	Step   string `json:"step"`
+	// Points are oldest first; steps without checks are omitted.
+	Points []LatencyPoint `json:"points"`
+}
+
+// SiteLatency returns a site's latency series from its rollups.
+func (s *Service) SiteLatency(ctx context.Context, p *LatencyParams) (*LatencyResponse, error) {
+	if p.Window == "" {
+		p.Window = "24h"
+	}
+	window, err := ParseWindow("window", p.Window)
+	if err != nil {
+		return nil, err
+	}
+	res, size := resolutionFor(window)
+	step := window / 60
+	if p.Step != "" {
+		if step, err = ParseWindow("step", p.Step); err != nil {
+			return nil, err
+		}
+	}
+	step = max(step.Truncate(size), size)
+	if window/step > 2000 {
+		return nil, api.FieldError("step", "too small for the window (at most 2000 points)")
+	}
+	if p.Step == "" {
+		p.Step = site.Duration(step).String()
+	}
+	if _, err := s.requireSite(ctx, p.SiteID); err != nil {
+		return nil, err
+	}
+	now := s.opts.Now()
+	from := now.Add(-window).Truncate(step)
+	buckets, rolls, err := s.readRollups(ctx, p.SiteID, res, from, now.Add(size))
+	if err != nil {
+		return nil, dbError("latency", err)
+	}
+	out := &LatencyResponse{Window: p.Window, Step: p.Step, Points: []LatencyPoint{}}
+	var (
+		cur   *rollup
+		curAt int64 = -1
+	)
+	emit := func() {
+		if cur == nil {
+			return
+		}
+		out.Points = append(out.Points, LatencyPoint{
+			At: time.UnixMilli(curAt).UTC(), P50MS: cur.percentile(0.5), P95MS: cur.percentile(0.95),
+			MaxMS: float64(cur.LatencyMax), Count: cur.Up + cur.Down, Up: cur.Up, Down: cur.Down,
+		})
+	}
+	for i, b := range buckets {
+		at := time.UnixMilli(b).Truncate(step).UnixMilli()
+		if at != curAt {
+			emit()
+			cur, curAt = &rollup{}, at
+		}
+		cur.merge(rolls[i])
+	}
+	emit()
+	return out, nil
+}
+
+// RecentCheck is one entry of a site's recent-checks strip.
+type RecentCheck struct {
+	// At is when the check ran.
+	At time.Time `json:"at"`
+	// Up is its outcome; Slow marks an up check over max_latency.
+	Up   bool `json:"up"`
+	Slow bool `json:"slow"`
+	// LatencyMS is its latency.
+	LatencyMS int64 `json:"latency_ms"`
+}
+
+// SiteOverview is what the dashboard shows of a site in one row.
+type SiteOverview struct {
+	// SiteID identifies the site.
+	SiteID int64 `json:"site_id"`
+	// State is up, down, degraded or unknown (never checked).
+	State string `json:"state"`
+	// CheckedAt is the latest check's time (zero if never).
+	CheckedAt time.Time `json:"checked_at"`
+	// LatencyMS, StatusCode and Error describe the latest check.
+	LatencyMS  int64  `json:"latency_ms"`
+	StatusCode int    `json:"status_code"`
+	Error      string `json:"error"`
+	// Uptime24h is the percentage up over 24 hours, or nil without checks.
+	Uptime24h *float64 `json:"uptime_24h"`
+	// Recent are the latest checks, oldest first (at most 30).
+	Recent []RecentCheck `json:"recent"`
+	// Maintenance is true while a maintenance window covers the site.
+	Maintenance bool `json:"maintenance"`
+}
+
+// Overview returns every site's overview row, read from the state table
+// and the hour rollups in two queries, whatever the number of checks.
+func (s *Service) Overview(ctx context.Context) (map[int64]*SiteOverview, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT site_id, state, checked_at, latency_ms, status_code, error, recent FROM site_state`)
+	if err != nil {
+		return nil, dbError("overview", err)
+	}
+	defer rows.Close()
+	out := map[int64]*SiteOverview{}
+	for rows.Next() {
+		var (
+			o      SiteOverview
+			at     int64
+			recent string
+		)
+		if err := rows.Scan(&o.SiteID, &o.State, &at, &o.LatencyMS, &o.StatusCode, &o.Error, &recent); err != nil {
+			return nil, dbError("overview", err)
+		}
+		if at == 0 {
+			o.State = StateUnknown
+		} else {
+			o.CheckedAt = time.UnixMilli(at).UTC()
+		}
+		var ring []recentCheck
+		if recent != "" {
+			_ = json.Unmarshal([]byte(recent), &ring)
+		}
+		o.Recent = make([]RecentCheck, len(ring))
+		for i, r := range ring {
+			o.Recent[i] = RecentCheck{At: time.Unix(r.At, 0).UTC(), Up: r.State != 0, Slow: r.State == 2, LatencyMS: r.LatencyMS}
+		}
+		out[o.SiteID] = &o
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError("overview", err)
+	}
+	rows.Close()
+	from := s.opts.Now().Add(-24 * time.Hour).Truncate(time.Hour).UnixMilli()
+	urows, err := s.db.QueryContext(ctx,
+		`SELECT site_id, SUM(up_count), SUM(up_count + down_count) FROM rollups WHERE res = $1 AND bucket >= $2 GROUP BY site_id`, resHour, from)
+	if err != nil {
+		return nil, dbError("overview", err)
+	}
+	defer urows.Close()
+	for urows.Next() {
+		var id, up, total int64
+		if err := urows.Scan(&id, &up, &total); err != nil {
+			return nil, dbError("overview", err)
+		}
+		if o := out[id]; o != nil {
+			o.Uptime24h = percent(up, total)
+		}
+	}
+	if err := urows.Err(); err != nil {
+		return nil, dbError("overview", err)
+	}
+	windows, err := s.loadMaintenance(ctx)
+	if err != nil || len(windows) == 0 {
+		return out, nil
+	}
+	list, err := s.sites.List(ctx, &site.ListParams{})
+	if err != nil {
+		return out, nil
+	}
+	now := s.opts.Now()
+	for _, st := range list.Sites {
+		if o := out[st.ID]; o != nil {
+			o.Maintenance = inMaintenance(windows, st, now)
+		}
+	}
+	return out, nil
+}

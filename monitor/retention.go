@@ -1,0 +1,38 @@
+package monitor
+
+import (
+	"context"
+	"time"
+)
+
+// Prune deletes raw checks and minute rollups older than RawRetention and
+// hour and day rollups and closed incidents older than RollupRetention.
+// The prune cron job runs it.
+func (s *Service) Prune(ctx context.Context) error {
+	now := s.opts.Now()
+	raw := now.Add(-s.opts.RawRetention).UnixMilli()
+	long := now.Add(-s.opts.RollupRetention).UnixMilli()
+	steps := []struct {
+		q   string
+		arg int64
+	}{
+		{`DELETE FROM checks WHERE checked_at < $1`, raw},
+		{`DELETE FROM rollups WHERE res = 'm' AND bucket < $1`, raw},
+		{`DELETE FROM rollups WHERE res IN ('h', 'd') AND bucket < $1`, long},
+		{`DELETE FROM incidents WHERE ended_at IS NOT NULL AND ended_at < $1`, long},
+	}
+	for _, st := range steps {
+		if _, err := s.db.ExecContext(ctx, st.q, st.arg); err != nil {
+			return dbError("prune", err)
+		}
+	}
+	return nil
+}
+
+// PruneJob is Prune in the shape of a cron endpoint.
+func (s *Service) PruneJob(ctx context.Context) error {
+	start := time.Now()
+	err := s.Prune(ctx)
+	s.log.Debug("pruned history", "took", time.Since(start), "err", err)
+	return err
+}

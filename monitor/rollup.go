@@ -1,0 +1,233 @@
+package monitor
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Rollup resolutions and their bucket sizes.
+const (
+	resMinute = "m"
+	resHour   = "h"
+	resDay    = "d"
+)
+
+var resolutions = []struct {
+	res  string
+	size time.Duration
+}{{resMinute, time.Minute}, {resHour, time.Hour}, {resDay, 24 * time.Hour}}
+
+// latencyBounds are the upper bounds (ms) of the latency histogram's
+// bins; a last, open bin takes anything slower. p50 and p95 are read off
+// the histogram, so rollups merge exactly and never need raw checks.
+var latencyBounds = []int64{1, 2, 5, 10, 20, 30, 50, 75, 100, 150, 200, 300, 500, 750,
+	1000, 1500, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 60000}
+
+// latencyBin returns the histogram bin of a latency.
+func latencyBin(ms int64) int {
+	return sort.Search(len(latencyBounds), func(i int) bool { return latencyBounds[i] >= ms })
+}
+
+// rollup is one bucket's aggregate.
+type rollup struct {
+	Up, Down, Slow int64
+	LatencySum     int64
+	LatencyMax     int64
+	Hist           map[int]int64
+}
+
+func (r *rollup) add(res Result) {
+	if !res.Up {
+		r.Down++
+		return
+	}
+	r.Up++
+	if res.Slow {
+		r.Slow++
+	}
+	ms := res.Latency.Milliseconds()
+	r.LatencySum += ms
+	r.LatencyMax = max(r.LatencyMax, ms)
+	if r.Hist == nil {
+		r.Hist = map[int]int64{}
+	}
+	r.Hist[latencyBin(ms)]++
+}
+
+func (r *rollup) merge(o *rollup) {
+	r.Up += o.Up
+	r.Down += o.Down
+	r.Slow += o.Slow
+	r.LatencySum += o.LatencySum
+	r.LatencyMax = max(r.LatencyMax, o.LatencyMax)
+	for k, v := range o.Hist {
+		if r.Hist == nil {
+			r.Hist = map[int]int64{}
+		}
+		r.Hist[k] += v
+	}
+}
+
+// percentile reads the p-th percentile (0..1) of successful checks'
+// latency off the histogram: the upper bound of the bin holding it,
+// capped at the observed maximum.
+func (r *rollup) percentile(p float64) float64 {
+	if r.Up == 0 {
+		return 0
+	}
+	rank := int64(math.Ceil(p * float64(r.Up)))
+	var seen int64
+	for i := 0; i <= len(latencyBounds); i++ {
+		seen += r.Hist[i]
+		if seen >= rank {
+			if i == len(latencyBounds) {
+				return float64(r.LatencyMax)
+			}
+			return float64(min(latencyBounds[i], r.LatencyMax))
+		}
+	}
+	return float64(r.LatencyMax)
+}
+
+func encodeHist(h map[int]int64) string {
+	keys := make([]int, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(k))
+		b.WriteByte(':')
+		b.WriteString(strconv.FormatInt(h[k], 10))
+	}
+	return b.String()
+}
+
+func decodeHist(s string) map[int]int64 {
+	h := map[int]int64{}
+	for _, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(part, ":")
+		if !ok {
+			continue
+		}
+		ki, err1 := strconv.Atoi(k)
+		vi, err2 := strconv.ParseInt(v, 10, 64)
+		if err1 == nil && err2 == nil {
+			h[ki] += vi
+		}
+	}
+	return h
+}
+
+type rollupKey struct {
+	site   int64
+	res    string
+	bucket int64
+}
+
+// rollupBatch accumulates the rollups of a batch of checks in memory, so
+// each bucket row is written once per batch.
+type rollupBatch map[rollupKey]*rollup
+
+func (b rollupBatch) add(siteID int64, at time.Time, res Result) {
+	for _, r := range resolutions {
+		k := rollupKey{siteID, r.res, at.Truncate(r.size).UnixMilli()}
+		if b[k] == nil {
+			b[k] = &rollup{}
+		}
+		b[k].add(res)
+	}
+}
+
+// flush merges the batch into the rollups table within tx.
+func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, forUpdate string) error {
+	keys := make([]rollupKey, 0, len(b))
+	for k := range b {
+		keys = append(keys, k)
+	}
+	// A fixed order keeps two replicas' batches from deadlocking.
+	sort.Slice(keys, func(i, j int) bool {
+		a, c := keys[i], keys[j]
+		if a.site != c.site {
+			return a.site < c.site
+		}
+		if a.res != c.res {
+			return a.res < c.res
+		}
+		return a.bucket < c.bucket
+	})
+	for _, k := range keys {
+		add := b[k]
+		for attempt := 0; ; attempt++ {
+			var cur rollup
+			var hist string
+			err := tx.QueryRowContext(ctx,
+				`SELECT up_count, down_count, slow_count, latency_sum, latency_max, hist FROM rollups WHERE site_id = $1 AND res = $2 AND bucket = $3`+forUpdate,
+				k.site, k.res, k.bucket).Scan(&cur.Up, &cur.Down, &cur.Slow, &cur.LatencySum, &cur.LatencyMax, &hist)
+			if errors.Is(err, sql.ErrNoRows) {
+				res, err := tx.ExecContext(ctx,
+					`INSERT INTO rollups (site_id, res, bucket, up_count, down_count, slow_count, latency_sum, latency_max, hist) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (site_id, res, bucket) DO NOTHING`,
+					k.site, k.res, k.bucket, add.Up, add.Down, add.Slow, add.LatencySum, add.LatencyMax, encodeHist(add.Hist))
+				if err != nil {
+					return err
+				}
+				if n, _ := res.RowsAffected(); n == 1 || attempt > 0 {
+					break
+				}
+				continue // another writer created it meanwhile: merge into theirs
+			}
+			if err != nil {
+				return err
+			}
+			cur.Hist = decodeHist(hist)
+			cur.merge(add)
+			if _, err := tx.ExecContext(ctx,
+				`UPDATE rollups SET up_count = $1, down_count = $2, slow_count = $3, latency_sum = $4, latency_max = $5, hist = $6 WHERE site_id = $7 AND res = $8 AND bucket = $9`,
+				cur.Up, cur.Down, cur.Slow, cur.LatencySum, cur.LatencyMax, encodeHist(cur.Hist), k.site, k.res, k.bucket); err != nil {
+				return err
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// readRollups returns a site's rollups of one resolution with buckets in
+// [from, to), oldest first.
+func (s *Service) readRollups(ctx context.Context, siteID int64, res string, from, to time.Time) ([]int64, []*rollup, error) {
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT bucket, up_count, down_count, slow_count, latency_sum, latency_max, hist FROM rollups WHERE site_id = $1 AND res = $2 AND bucket >= $3 AND bucket < $4 ORDER BY bucket`,
+		siteID, res, from.UnixMilli(), to.UnixMilli())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var (
+		buckets []int64
+		out     []*rollup
+	)
+	for rows.Next() {
+		var (
+			b    int64
+			r    rollup
+			hist string
+		)
+		if err := rows.Scan(&b, &r.Up, &r.Down, &r.Slow, &r.LatencySum, &r.LatencyMax, &hist); err != nil {
+			return nil, nil, err
+		}
+		r.Hist = decodeHist(hist)
+		buckets = append(buckets, b)
+		out = append(out, &r)
+	}
+	return buckets, out, rows.Err()
+}

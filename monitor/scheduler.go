@@ -1,0 +1,151 @@
+package monitor
+
+import (
+	"context"
+	"time"
+
+	"upmon/platform/api"
+	"upmon/site"
+)
+
+// The scheduler checks each site at its own interval. Due sites are
+// claimed in the database: the claim moves next_check_at one interval on
+// (keeping the site's phase) and takes a lease, so that across replicas
+// every site is checked once per interval and never twice at once; on
+// PostgreSQL the claim skips rows another replica is claiming (FOR UPDATE
+// SKIP LOCKED). A check that outlives its lease (a replica died) is
+// claimed again by another replica.
+
+// claimed is a site the scheduler took.
+type claimed struct {
+	id       int64
+	interval int64
+	due      int64 // the slot the check was due at (unix ms)
+}
+
+// schedule runs until Stop.
+func (s *Service) schedule() {
+	defer close(s.schedDone)
+	sem := make(chan struct{}, s.opts.SchedulerConcurrency)
+	failures := 0
+	for s.stopping.Err() == nil {
+		now := s.opts.Now()
+		free := cap(sem) - len(sem)
+		var (
+			sites []claimed
+			err   error
+		)
+		if free > 0 {
+			sites, err = s.claimDue(s.stopping, now, min(free, 500))
+		}
+		if err != nil {
+			failures++
+			if failures == 1 {
+				s.log.Warn("scheduler cannot claim due sites; retrying", "err", err)
+			}
+			s.sleep(min(time.Duration(failures)*time.Second, 10*time.Second))
+			continue
+		}
+		if failures > 0 {
+			s.log.Info("scheduler recovered")
+			failures = 0
+		}
+		for _, c := range sites {
+			sem <- struct{}{}
+			s.inflight.Add(1)
+			s.metrics.inflightG.Inc()
+			s.metrics.lag.Observe(max(0, float64(now.UnixMilli()-c.due)/1000))
+			go func() {
+				defer s.inflight.Done()
+				defer func() { <-sem; s.metrics.inflightG.Dec() }()
+				s.runScheduled(c)
+			}()
+		}
+		if len(sites) == min(free, 500) && free > 0 {
+			continue // more may be due
+		}
+		s.sleep(s.untilNextDue(now))
+	}
+}
+
+// sleep waits for d, a wake-up, or Stop.
+func (s *Service) sleep(d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.schedWake:
+	case <-s.stopping.Done():
+	}
+}
+
+// wakeScheduler makes the scheduler look for due sites now.
+func (s *Service) wakeScheduler() {
+	select {
+	case s.schedWake <- struct{}{}:
+	default:
+	}
+}
+
+// untilNextDue is how long the scheduler may sleep: until the earliest
+// due site, at most PollInterval (other replicas change the schedule too).
+func (s *Service) untilNextDue(now time.Time) time.Duration {
+	var next *int64
+	err := s.db.QueryRowContext(s.stopping,
+		`SELECT MIN(next_check_at) FROM site_state WHERE paused = FALSE AND interval_ms > 0`).Scan(&next)
+	if err != nil || next == nil {
+		return s.opts.PollInterval
+	}
+	d := time.Duration(*next-now.UnixMilli()) * time.Millisecond
+	return min(max(d, 5*time.Millisecond), s.opts.PollInterval)
+}
+
+// claimDue claims up to limit due sites.
+func (s *Service) claimDue(ctx context.Context, now time.Time, limit int) ([]claimed, error) {
+	ms := now.UnixMilli()
+	rows, err := s.db.QueryContext(ctx, `UPDATE site_state SET lease_until = $1 + lease_ms,
+		next_check_at = CASE WHEN next_check_at + interval_ms > $1 THEN next_check_at + interval_ms
+		                     ELSE $1 + interval_ms - (($1 - next_check_at) % interval_ms) END
+		WHERE site_id IN (SELECT site_id FROM site_state
+		                  WHERE next_check_at <= $1 AND lease_until <= $1 AND paused = FALSE AND interval_ms > 0
+		                  ORDER BY next_check_at LIMIT $2`+s.db.Dialect.SkipLocked()+`)
+		RETURNING site_id, interval_ms, next_check_at`, ms, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []claimed
+	for rows.Next() {
+		var c claimed
+		var next int64
+		if err := rows.Scan(&c.id, &c.interval, &next); err != nil {
+			return nil, err
+		}
+		c.due = next - c.interval
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// runScheduled checks one claimed site.
+func (s *Service) runScheduled(c claimed) {
+	ctx := s.stopping
+	st, err := s.sites.Get(ctx, &site.GetParams{ID: c.id})
+	if api.IsCode(err, api.NotFound) {
+		_ = s.Forget(ctx, c.id) // deleted while we were not listening
+		return
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Warn("scheduled check: cannot read the site", "site", c.id, "err", err)
+		}
+		return
+	}
+	if st.Paused {
+		_ = s.SyncSite(ctx, st)
+		return
+	}
+	if _, err := s.checkSite(ctx, st, true); err != nil && ctx.Err() == nil {
+		s.log.Warn("scheduled check failed to record", "site", c.id, "err", err)
+	}
+}
