@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"upmon/platform/netguard"
 	"upmon/site"
 )
 
@@ -385,7 +386,7 @@ func describeError(err error, ctx context.Context) string {
 	var opErr *net.OpError
 	var certErr *tls.CertificateVerificationError
 	var hostErr x509.HostnameError
-	var policy *PolicyError
+	var policy *netguard.Error
 	switch {
 	case errors.As(err, &policy):
 		return policy.Error()
@@ -419,20 +420,6 @@ func describeError(err error, ctx context.Context) string {
 		return "timeout"
 	}
 	return shorten(err.Error())
-}
-
-// PolicyError is returned by the dialer when the outbound policy refuses
-// an address.
-type PolicyError struct {
-	// Addr is the refused address.
-	Addr string
-	// Reason names the address class.
-	Reason string
-}
-
-// Error implements error.
-func (e *PolicyError) Error() string {
-	return "refused: " + e.Addr + " is a " + e.Reason + " address (--deny-private-targets)"
 }
 
 func shorten(s string) string {

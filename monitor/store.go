@@ -304,11 +304,20 @@ func (s *Service) ensureState(ctx context.Context, tx *sql.Tx, st *site.Site, at
 }
 
 // leaseOf is how long a scheduled check of st may take before another
-// replica may assume it died and check again.
+// replica may assume it died and check again: the longest the check can
+// run (every attempt timing out, with the delays between retries) plus a
+// margin for reading the site, committing the result and clock skew
+// between replicas. The margin is one timeout, at least 1 s and at most
+// 5 s: a fixed 5 s made a replica killed mid-check leave its sites
+// unchecked for 5 s past the timeout, far longer than a short interval.
+// A claim also moves next_check_at one interval on, so a live replica's
+// slow commit that outlasts the lease is checked again no sooner than
+// its next slot, and a dead replica's sites wait max(interval, lease).
 func leaseOf(st *site.Site) time.Duration {
 	t := st.Timeout.D()
 	retryDelay := min(time.Second, max(t/4, 100*time.Millisecond))
-	return time.Duration(st.Retries+1)*t + time.Duration(st.Retries)*retryDelay + 5*time.Second
+	margin := min(max(t, time.Second), 5*time.Second)
+	return time.Duration(st.Retries+1)*t + time.Duration(st.Retries)*retryDelay + margin
 }
 
 // SiteStatus is one site's latest check in /status.

@@ -167,6 +167,9 @@ type Options struct {
 	PublicURL string
 	// MaxSites caps the number of sites; 0 means unlimited.
 	MaxSites int
+	// DenyPrivate refuses URLs whose host is a loopback, private,
+	// link-local, multicast or unspecified IP literal.
+	DenyPrivate bool
 }
 
 // New returns the site service over its database.

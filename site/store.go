@@ -168,7 +168,7 @@ func (s *Service) patch(ctx context.Context, p *PatchParams) (*Site, error) {
 		if err != nil {
 			return err
 		}
-		next, err := applyPatch(cur, p)
+		next, err := s.applyPatch(cur, p)
 		if err != nil {
 			return err
 		}
@@ -224,7 +224,7 @@ func (s *Service) scanRaw(row scanner) (*Site, error) {
 
 // applyPatch returns cur with the fields present in p applied; a field
 // sent as null returns to its default.
-func applyPatch(cur *Site, p *PatchParams) (*Site, error) {
+func (s *Service) applyPatch(cur *Site, p *PatchParams) (*Site, error) {
 	next := *cur
 	next.Settings.Headers = maps.Clone(cur.Settings.Headers)
 	if p.present["kind"] && p.Kind != "" && p.Kind != cur.Kind {
@@ -239,6 +239,9 @@ func applyPatch(cur *Site, p *PatchParams) (*Site, error) {
 			return nil, err
 		}
 		kind, _ := KindOf(u)
+		if err := s.checkPolicy(u, kind); err != nil {
+			return nil, err
+		}
 		if kind != cur.Kind {
 			return nil, api.FieldError("url", "the new url is a %s check; this site is %s", kind, cur.Kind)
 		}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"upmon/platform/api"
+	"upmon/platform/netguard"
 )
 
 // MaxURLBytes is the longest URL a site may have.
@@ -204,6 +205,9 @@ func (s *Service) newSite(p *AddParams) (*Site, error) {
 			return nil, err
 		}
 		kind, _ := KindOf(u)
+		if err := s.checkPolicy(u, kind); err != nil {
+			return nil, err
+		}
 		if p.Kind != "" && p.Kind != kind {
 			return nil, api.FieldError("kind", "the url is a %s check, not %s", kind, p.Kind)
 		}
@@ -212,4 +216,39 @@ func (s *Service) newSite(p *AddParams) (*Site, error) {
 		return nil, api.FieldError("kind", "must be http, tcp, dns or push")
 	}
 	return st, nil
+}
+
+// checkPolicy applies --deny-private-targets to a URL's literal host.
+func (s *Service) checkPolicy(u, kind string) error {
+	if !s.opts.DenyPrivate {
+		return nil
+	}
+	var host string
+	switch kind {
+	case KindDNS:
+		t, err := ParseDNS(u)
+		if err != nil {
+			return err
+		}
+		host = t.Name
+		if t.Server != "" {
+			host, _, _ = net.SplitHostPort(t.Server)
+		}
+	case KindTCP:
+		parsed, err := url.Parse(u)
+		if err != nil {
+			return api.FieldError("url", "is not a valid URL")
+		}
+		host = parsed.Hostname()
+	default:
+		parsed, err := CheckURL(u)
+		if err != nil {
+			return err
+		}
+		host = parsed.Hostname()
+	}
+	if err := netguard.CheckHost(host); err != nil {
+		return api.FieldError("url", "%s", err.Error())
+	}
+	return nil
 }

@@ -20,12 +20,14 @@ import (
 	"upmon/monitor"
 	"upmon/platform/api"
 	"upmon/platform/cron"
+	"upmon/platform/netguard"
 	"upmon/platform/outbox"
 	"upmon/platform/pubsub"
 	"upmon/platform/secrets"
 	"upmon/platform/sqldb"
 	"upmon/site"
 	"upmon/slack"
+	"upmon/web"
 )
 
 // Hooks are fault-injection points that tests set before Open.
@@ -56,6 +58,7 @@ type Main struct {
 	sched    *cron.Scheduler
 	relays   []*outbox.Relay
 	api      *api.Server
+	auth     *auth
 	http     *http.Server
 	listener net.Listener
 
@@ -63,6 +66,8 @@ type Main struct {
 	Site    *site.Service
 	Monitor *monitor.Service
 	Slack   *slack.Service
+	// Web is the dashboard, available after Open.
+	Web *web.Handler
 
 	rootCtx    context.Context
 	rootCancel context.CancelFunc
@@ -156,11 +161,16 @@ func (m *Main) wire() error {
 	siteRelay := m.newRelay(m.siteDB)
 	monRelay := m.newRelay(m.monDB)
 	m.Site = site.New(m.siteDB, site.Options{
-		OnEvent:   siteRelay.Wake,
-		Defaults:  site.Defaults{Interval: cfg.CheckInterval, Timeout: cfg.PingTimeout},
-		PublicURL: m.publicURL(),
-		MaxSites:  cfg.MaxSites,
+		OnEvent:     siteRelay.Wake,
+		Defaults:    site.Defaults{Interval: cfg.CheckInterval, Timeout: cfg.PingTimeout},
+		PublicURL:   m.publicURL(),
+		MaxSites:    cfg.MaxSites,
+		DenyPrivate: cfg.DenyPrivateTargets,
 	})
+	var dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	if cfg.DenyPrivateTargets {
+		dialer = netguard.Dialer(cfg.PingTimeout)
+	}
 	m.Monitor = monitor.New(m.monDB, m.Site, monitor.Options{
 		PingTimeout:          cfg.PingTimeout,
 		CheckConcurrency:     cfg.CheckConcurrency,
@@ -173,6 +183,7 @@ func (m *Main) wire() error {
 		Logger:               log,
 		Registerer:           m.registry,
 		Hooks:                m.Hooks.Monitor,
+		Dialer:               dialer,
 	})
 
 	added, err := pubsub.NewTopic[*site.AddedEvent](m.broker, site.TopicSiteAdded, pubsub.TopicConfig{})
@@ -249,11 +260,17 @@ func (m *Main) wire() error {
 	}
 
 	m.api = api.NewServer(log)
-	m.api.AddGuard(adminGuard)
+	m.auth = newAuth(cfg)
+	m.api.AddGuard(m.auth.guard)
+	m.api.AddGuard(newLimiter(cfg.RateLimit, cfg.RateBurst).guard)
+	m.registerLogin()
 	m.Site.Register(m.api)
 	m.Monitor.Register(m.api)
+	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
+		CORSOrigins: cfg.CORSOrigins, Logger: log})
+	m.Web.Register(m.api)
 	registerAdmin(m.api, m.broker)
-	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz"}, http.HandlerFunc(m.healthz))
+	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz", Access: api.Open}, http.HandlerFunc(m.healthz))
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/metrics"}, m.metricsHandler())
 	return nil
 }
@@ -278,20 +295,26 @@ func (m *Main) publicURL() string {
 }
 
 // onRecorded feeds live views with each committed check.
-func (m *Main) onRecorded(r monitor.Recorded) {}
+func (m *Main) onRecorded(r monitor.Recorded) {
+	if m.Web != nil {
+		m.Web.Hub().Publish(web.EventOf(r))
+	}
+}
 
 // serve starts the HTTP server on the configured address.
 func (m *Main) serve() error {
 	ln := m.listener
 	m.http = &http.Server{
-		Handler:           m.api,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
+		Handler:           m.Web.Protect(m.loginRedirect(m.api)),
+		ReadHeaderTimeout: min(10*time.Second, m.Config.ReadTimeout),
+		ReadTimeout:       m.Config.ReadTimeout, // a trickling body is cut off
+		WriteTimeout:      0,                // live streams (SSE) stay open
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return m.rootCtx },
 		ErrorLog:          slog.NewLogLogger(m.Logger.Handler(), slog.LevelWarn),
 	}
+	m.http.RegisterOnShutdown(m.Web.Hub().Close) // end live streams so shutdown need not wait
 	m.serveDone = make(chan struct{})
 	go func() {
 		defer close(m.serveDone)

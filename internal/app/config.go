@@ -8,6 +8,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"upmon/web"
 )
 
 // Config is upmon's configuration. Every field has a flag and an UPMON_*
@@ -59,8 +61,31 @@ type Config struct {
 	MaxSites int
 	// ShutdownTimeout is how long in-flight requests get on shutdown.
 	ShutdownTimeout time.Duration
+	// ReadTimeout bounds reading a whole request, body included, so a
+	// body that trickles is cut off. Default 20 s.
+	ReadTimeout time.Duration
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string
+	// CORSOrigins are the other origins (https://app.example) whose
+	// browsers may call /site and /status and make state-changing
+	// requests. Default none.
+	CORSOrigins []string
+	// APITokens are read-write bearer tokens; ReadTokens read-only ones.
+	// With any set, the API requires them (see docs/security.md).
+	APITokens  []string
+	ReadTokens []string
+	// PublicRead lets reads through without a token.
+	PublicRead bool
+	// InsecureNoAuth allows listening on a non-loopback address without
+	// any token.
+	InsecureNoAuth bool
+	// DenyPrivateTargets refuses checks of loopback, private, link-local,
+	// multicast and unspecified addresses.
+	DenyPrivateTargets bool
+	// RateLimit is the requests per second each client may make to /ping
+	// and /check; RateBurst the burst. Defaults 10 and 20.
+	RateLimit float64
+	RateBurst int
 	// Env is the process environment captured once at start-up (secrets
 	// read their overrides from it); nothing reads os.Getenv later.
 	Env []string
@@ -83,6 +108,9 @@ func DefaultConfig() Config {
 		ShutdownTimeout:  10 * time.Second,
 		LogLevel:         "info",
 
+		ReadTimeout:          20 * time.Second,
+		RateLimit:            10,
+		RateBurst:            20,
 		SchedulerConcurrency: 1000,
 		RawRetention:         7 * 24 * time.Hour,
 		RollupRetention:      400 * 24 * time.Hour,
@@ -137,10 +165,75 @@ var serveOptions = []option{
 	{"max-sites", "most sites that may be added (0: unlimited)", func(fs *flag.FlagSet, c *Config) {
 		fs.IntVar(&c.MaxSites, "max-sites", c.MaxSites, "")
 	}},
+	{"api-token", "comma-separated read-write bearer tokens (prefer the variable)", func(fs *flag.FlagSet, c *Config) {
+		fs.Var((*tokenList)(&c.APITokens), "api-token", "")
+	}},
+	{"read-token", "comma-separated read-only bearer tokens (prefer the variable)", func(fs *flag.FlagSet, c *Config) {
+		fs.Var((*tokenList)(&c.ReadTokens), "read-token", "")
+	}},
+	{"public-read", "let reads through without a token", func(fs *flag.FlagSet, c *Config) {
+		fs.BoolVar(&c.PublicRead, "public-read", c.PublicRead, "")
+	}},
+	{"insecure-no-auth", "allow a non-loopback --addr without any token", func(fs *flag.FlagSet, c *Config) {
+		fs.BoolVar(&c.InsecureNoAuth, "insecure-no-auth", c.InsecureNoAuth, "")
+	}},
+	{"deny-private-targets", "refuse checks of loopback, private, link-local and multicast addresses", func(fs *flag.FlagSet, c *Config) {
+		fs.BoolVar(&c.DenyPrivateTargets, "deny-private-targets", c.DenyPrivateTargets, "")
+	}},
+	{"rate-limit", "requests per second per client to /ping and /check", func(fs *flag.FlagSet, c *Config) {
+		fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "")
+	}},
+	{"rate-burst", "burst of --rate-limit", func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "")
+	}},
+	{"read-timeout", "time limit for reading a request, body included", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "")
+	}},
 	{"shutdown-timeout", "time in-flight requests get on shutdown", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "")
 	}},
+	{"cors-origins", "comma-separated origins allowed to call the API from browsers", func(fs *flag.FlagSet, c *Config) {
+		fs.Var((*originList)(&c.CORSOrigins), "cors-origins", "")
+	}},
 	{"log-level", "debug, info, warn or error", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "") }},
+}
+
+// originList is a comma-separated list flag.
+// tokenList is a comma-separated list of tokens; it never prints them.
+type tokenList []string
+
+func (l *tokenList) String() string {
+	if l == nil || len(*l) == 0 {
+		return ""
+	}
+	return "(set)"
+}
+
+func (l *tokenList) Set(v string) error {
+	*l = nil
+	for t := range strings.SplitSeq(v, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			if len(t) < 16 {
+				return errors.New("each token must be at least 16 characters")
+			}
+			*l = append(*l, t)
+		}
+	}
+	return nil
+}
+
+type originList []string
+
+func (l *originList) String() string { return strings.Join(*l, ",") }
+
+func (l *originList) Set(v string) error {
+	*l = nil
+	for o := range strings.SplitSeq(v, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			*l = append(*l, strings.TrimSuffix(o, "/"))
+		}
+	}
+	return nil
 }
 
 // EnvName returns the environment variable of a flag: UPMON_ + upper snake.
@@ -275,8 +368,20 @@ func (c *Config) Validate() error {
 	if c.MaxSites < 0 {
 		return bad("max-sites", "must not be negative")
 	}
+	if c.RateLimit <= 0 || c.RateBurst < 1 {
+		return bad("rate-limit", "must be positive, with --rate-burst at least 1")
+	}
+	if len(c.APITokens)+len(c.ReadTokens) == 0 && !c.InsecureNoAuth && !loopbackAddr(c.Addr) {
+		return &UsageError{Msg: fmt.Sprintf("refusing to listen on %s without an access token: set UPMON_API_TOKEN (see docs/security.md) or pass --insecure-no-auth", c.Addr)}
+	}
+	if c.ReadTimeout < 100*time.Millisecond {
+		return bad("read-timeout", "must be at least 100ms")
+	}
 	if c.ShutdownTimeout < 0 {
 		return bad("shutdown-timeout", "must not be negative")
+	}
+	if err := web.ValidateOrigins(c.CORSOrigins); err != nil {
+		return bad("cors-origins", "%s", err)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -284,6 +389,19 @@ func (c *Config) Validate() error {
 		return bad("log-level", "must be debug, info, warn or error")
 	}
 	return nil
+}
+
+// loopbackAddr reports whether a listen address is on loopback only.
+func loopbackAddr(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // FlagUsage returns the help text listing every serve flag.

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"time"
 
@@ -50,23 +49,6 @@ func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
 
 func (m *Main) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{Registry: m.registry})
-}
-
-// adminGuard lets only loopback clients reach /admin/ endpoints (until
-// access tokens exist).
-func adminGuard(r *http.Request, ep api.Endpoint) error {
-	if ep.Access != api.Admin {
-		return nil
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return api.Errorf(api.PermissionDenied, "admin endpoints answer only loopback clients")
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return api.Errorf(api.PermissionDenied, "admin endpoints answer only loopback clients")
-	}
-	return nil
 }
 
 // DeadLettersResponse is the answer of GET /admin/deadletters.

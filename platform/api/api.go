@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // MaxBodyBytes is the largest request body an endpoint accepts.
@@ -218,6 +219,10 @@ func DecodeBody(w http.ResponseWriter, r *http.Request, dst any) error {
 func DecodeJSON(data []byte, dst any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
+	}
+	if !utf8.Valid(data) {
+		// encoding/json would silently turn invalid bytes into U+FFFD.
+		return Errorf(InvalidArgument, "invalid JSON body: not valid UTF-8")
 	}
 	if err := checkDuplicateKeys(data); err != nil {
 		return err

@@ -175,3 +175,23 @@ func TestEndpointsListed(t *testing.T) {
 		t.Fatalf("endpoints = %+v", eps)
 	}
 }
+
+func FuzzDecodeJSON(f *testing.F) {
+	for _, s := range []string{`{"name":"a"}`, `{"name":"a","name":"b"}`, `[`, `{"x":{"y":[1,{"z":2}]}}`, `""`, `{"name":1}`, strings.Repeat("[", 2000)} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var dst echoReq
+		err := api.DecodeJSON(data, &dst)
+		if err == nil {
+			return
+		}
+		e := api.AsError(err)
+		if e.Code != api.InvalidArgument || e.Status() != http.StatusBadRequest {
+			t.Fatalf("DecodeJSON(%q) = %v, want invalid_argument", data, err)
+		}
+		if len(e.Message) > 300 {
+			t.Fatalf("error message too long (%d bytes): it may echo the input", len(e.Message))
+		}
+	})
+}
