@@ -1,0 +1,213 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"maps"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"upmon/platform/api"
+)
+
+// settingsForm is the settings fieldset as a form shows it: the raw
+// values typed, and an error message per field (keyed by the JSON name).
+type settingsForm struct {
+	Name, Interval, Timeout, Method, Headers, Body, ExpectedStatus string
+	FollowRedirects                                                bool
+	Keyword, KeywordMode, JSONPath, MaxLatency                     string
+	FailureThreshold, SuccessThreshold, Retries                    string
+	Paused                                                         bool
+	Tags                                                           string
+	Err                                                            map[string]string
+}
+
+// methods are the HTTP methods a check may use.
+var methods = []string{"GET", "HEAD", "POST"}
+
+// Methods lists the method choices for the template.
+func (settingsForm) Methods() []string { return methods }
+
+func defaultSettingsForm() settingsForm {
+	return settingsForm{Method: "GET", FollowRedirects: true, KeywordMode: "contains", Err: map[string]string{}}
+}
+
+func formFromSettings(s SiteSettings) settingsForm {
+	f := settingsForm{
+		Name: s.Name, Interval: fmtDur(s.Interval), Timeout: fmtDur(s.Timeout), Method: s.Method,
+		Body: s.Body, FollowRedirects: s.FollowRedirects, Keyword: s.Keyword, KeywordMode: s.KeywordMode,
+		JSONPath: formatAssertions(s.JSONPath), MaxLatency: fmtDur(s.MaxLatency), Paused: s.Paused,
+		Tags: strings.Join(s.Tags, ", "), Err: map[string]string{},
+	}
+	if f.Method == "" {
+		f.Method = "GET"
+	}
+	if f.KeywordMode == "" {
+		f.KeywordMode = "contains"
+	}
+	var hs []string
+	for _, k := range slices.Sorted(maps.Keys(s.Headers)) {
+		hs = append(hs, k+": "+s.Headers[k])
+	}
+	f.Headers = strings.Join(hs, "\n")
+	f.ExpectedStatus = strings.Join(s.ExpectedStatus, ", ")
+	itoa := func(n int) string {
+		if n == 0 {
+			return ""
+		}
+		return strconv.Itoa(n)
+	}
+	f.FailureThreshold, f.SuccessThreshold, f.Retries = itoa(s.FailureThreshold), itoa(s.SuccessThreshold), itoa(s.Retries)
+	return f
+}
+
+// parseSettingsForm reads the settings fields of a posted form. Syntax
+// errors (a duration or number that does not parse) are reported per
+// field here; the site service judges the values.
+func parseSettingsForm(r *http.Request) (SiteSettings, settingsForm) {
+	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	f := settingsForm{
+		Name: v("name"), Interval: v("interval"), Timeout: v("timeout"), Method: strings.ToUpper(v("method")),
+		Headers: r.PostFormValue("headers"), Body: r.PostFormValue("body"), ExpectedStatus: v("expected_status"),
+		FollowRedirects: r.PostFormValue("follow_redirects") != "", Keyword: r.PostFormValue("keyword"),
+		KeywordMode: v("keyword_mode"), JSONPath: r.PostFormValue("json_path"), MaxLatency: v("max_latency"),
+		FailureThreshold: v("failure_threshold"), SuccessThreshold: v("success_threshold"), Retries: v("retries"),
+		Paused: r.PostFormValue("paused") != "", Tags: v("tags"), Err: map[string]string{},
+	}
+	s := SiteSettings{
+		Name: f.Name, Method: f.Method, Body: f.Body, FollowRedirects: f.FollowRedirects,
+		Keyword: f.Keyword, KeywordMode: f.KeywordMode, Paused: f.Paused,
+	}
+	dur := func(field, raw string) time.Duration {
+		if raw == "" {
+			return 0
+		}
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < 0 {
+			f.Err[field] = "must be a duration such as 30s or 5m"
+		}
+		return d
+	}
+	count := func(field, raw string) int {
+		if raw == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil || n < 0 {
+			f.Err[field] = "must be a whole number, 0 or more"
+		}
+		return n
+	}
+	s.Interval = dur("interval", f.Interval)
+	s.Timeout = dur("timeout", f.Timeout)
+	s.MaxLatency = dur("max_latency", f.MaxLatency)
+	s.FailureThreshold = count("failure_threshold", f.FailureThreshold)
+	s.SuccessThreshold = count("success_threshold", f.SuccessThreshold)
+	s.Retries = count("retries", f.Retries)
+	for line := range strings.Lines(f.Headers) {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		k, val, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(k) == "" {
+			f.Err["headers"] = "one header per line, as Name: value"
+			break
+		}
+		if s.Headers == nil {
+			s.Headers = map[string]string{}
+		}
+		s.Headers[strings.TrimSpace(k)] = strings.TrimSpace(val)
+	}
+	for c := range strings.FieldsFuncSeq(f.ExpectedStatus, func(r rune) bool { return r == ',' || r == ' ' }) {
+		s.ExpectedStatus = append(s.ExpectedStatus, c)
+	}
+	var err error
+	if s.JSONPath, err = parseAssertions(f.JSONPath); err != nil {
+		f.Err["json_path"] = err.Error()
+	}
+	for t := range strings.SplitSeq(f.Tags, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			s.Tags = append(s.Tags, t)
+		}
+	}
+	return s, f
+}
+
+// fieldOf returns the field an API error names in its details, or ""
+// ("tags[1]" and "headers.X-A" are fields tags and headers), and the
+// full name as the error gives it.
+func fieldOf(err error) (base, full string) {
+	var e *api.Error
+	if !errors.As(err, &e) {
+		return "", ""
+	}
+	switch d := e.Details.(type) {
+	case map[string]string:
+		full = d["field"]
+	case map[string]any:
+		full, _ = d["field"].(string)
+	}
+	base = full
+	if i := strings.IndexAny(base, "[."); i > 0 {
+		base = base[:i]
+	}
+	return base, full
+}
+
+// fieldMessage is an API error's message for showing next to its field:
+// "url: must not be empty" becomes "must not be empty", while
+// "tags[1]: …" keeps its index as "tags[1] …" would not be clear
+// without it.
+func fieldMessage(err error, full string) string {
+	msg := api.AsError(err).Message
+	if rest, ok := strings.CutPrefix(msg, full+": "); ok && !strings.ContainsAny(full, "[.") {
+		return rest
+	}
+	return msg
+}
+
+// assertionOps are the operators of a JSON-path assertion.
+var assertionOps = []string{"==", "!=", "<=", ">=", "<", ">", "contains", "exists"}
+
+// parseAssertions reads one assertion a line: PATH OP [VALUE], where
+// VALUE is JSON (a bare word is taken as a string).
+func parseAssertions(text string) ([]Assertion, error) {
+	var out []Assertion
+	for line := range strings.Lines(text) {
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		if len(fields) < 2 || !slices.Contains(assertionOps, fields[1]) {
+			return nil, errors.New("one assertion per line, such as $.status == \"ok\" or $.items exists")
+		}
+		a := Assertion{Path: fields[0], Op: fields[1]}
+		if raw := strings.TrimSpace(strings.Join(fields[2:], " ")); raw != "" {
+			if !json.Valid([]byte(raw)) {
+				b, _ := json.Marshal(raw)
+				raw = string(b)
+			}
+			a.Value = json.RawMessage(raw)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// formatAssertions writes assertions back in the form parseAssertions
+// reads.
+func formatAssertions(as []Assertion) string {
+	var lines []string
+	for _, a := range as {
+		l := a.Path + " " + a.Op
+		if len(a.Value) > 0 {
+			l += " " + string(a.Value)
+		}
+		lines = append(lines, l)
+	}
+	return strings.Join(lines, "\n")
+}

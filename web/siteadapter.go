@@ -1,0 +1,106 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"upmon/platform/api"
+	"upmon/site"
+)
+
+// SiteSettingsStore adapts the site service's settings (site.Settings,
+// POST /site and PATCH /site/{id}) to SettingsSource. It goes through
+// the same JSON the API takes, so the forms and the API validate alike.
+type SiteSettingsStore struct {
+	// Sites is the site service.
+	Sites *site.Service
+}
+
+// SettingsOf implements SettingsSource.
+func (a SiteSettingsStore) SettingsOf(s *site.Site) SiteSettings {
+	st := s.Settings
+	out := SiteSettings{
+		Name: s.Name, Interval: st.Interval.D(), Timeout: st.Timeout.D(), Method: st.Method,
+		Headers: st.Headers, Body: st.Body, ExpectedStatus: st.ExpectedStatus,
+		FollowRedirects: st.FollowRedirects == nil || *st.FollowRedirects,
+		Keyword:         st.Keyword, KeywordMode: st.KeywordMode, MaxLatency: st.MaxLatency.D(),
+		FailureThreshold: st.FailureThreshold, SuccessThreshold: st.SuccessThreshold, Retries: st.Retries,
+		Paused: st.Paused, Tags: st.Tags,
+	}
+	for _, as := range st.JSONPath {
+		out.JSONPath = append(out.JSONPath, Assertion{Path: as.Path, Op: as.Op, Value: as.Value})
+	}
+	return out
+}
+
+// AddWithSettings implements SettingsSource.
+func (a SiteSettingsStore) AddWithSettings(ctx context.Context, url string, s SiteSettings) (*site.Site, error) {
+	body := settingsJSON(s)
+	body["url"] = url
+	var p site.AddParams
+	if err := decode(body, &p); err != nil {
+		return nil, err
+	}
+	return a.Sites.Add(ctx, &p)
+}
+
+// UpdateSettings implements SettingsSource.
+func (a SiteSettingsStore) UpdateSettings(ctx context.Context, id int64, s SiteSettings) (*site.Site, error) {
+	var p site.PatchParams
+	if err := decode(settingsJSON(s), &p); err != nil {
+		return nil, err
+	}
+	p.ID = id
+	return a.Sites.Patch(ctx, &p)
+}
+
+func decode(body map[string]any, dst any) error {
+	data, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	return api.DecodeJSON(data, dst)
+}
+
+// settingsJSON is s as the site API's JSON; zero durations and counts are
+// null, which means the default.
+func settingsJSON(s SiteSettings) map[string]any {
+	dur := func(d time.Duration) any {
+		if d == 0 {
+			return nil
+		}
+		return d.String()
+	}
+	count := func(n int) any {
+		if n == 0 {
+			return nil
+		}
+		return n
+	}
+	orNull := func(v any, empty bool) any {
+		if empty {
+			return nil
+		}
+		return v
+	}
+	return map[string]any{
+		"name":              s.Name,
+		"interval":          dur(s.Interval),
+		"timeout":           dur(s.Timeout),
+		"method":            orNull(s.Method, s.Method == ""),
+		"headers":           orNull(s.Headers, len(s.Headers) == 0),
+		"body":              s.Body,
+		"expected_status":   orNull(s.ExpectedStatus, len(s.ExpectedStatus) == 0),
+		"follow_redirects":  s.FollowRedirects,
+		"keyword":           s.Keyword,
+		"keyword_mode":      orNull(s.KeywordMode, s.KeywordMode == ""),
+		"json_path":         orNull(s.JSONPath, len(s.JSONPath) == 0),
+		"max_latency":       orNull(s.MaxLatency.String(), false),
+		"failure_threshold": count(s.FailureThreshold),
+		"success_threshold": count(s.SuccessThreshold),
+		"retries":           s.Retries,
+		"paused":            s.Paused,
+		"tags":              orNull(s.Tags, len(s.Tags) == 0),
+	}
+}

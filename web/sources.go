@@ -1,0 +1,113 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"upmon/monitor"
+	"upmon/site"
+)
+
+// SiteSource is the part of the site service the dashboard calls;
+// *site.Service implements it.
+type SiteSource interface {
+	// Add validates and stores a new site.
+	Add(ctx context.Context, p *site.AddParams) (*site.Site, error)
+	// Get returns one site or a not_found error.
+	Get(ctx context.Context, p *site.GetParams) (*site.Site, error)
+	// List returns every site ordered by id.
+	List(ctx context.Context, p *site.ListParams) (*site.ListResponse, error)
+	// Delete removes a site; absent ids are not an error.
+	Delete(ctx context.Context, p *site.GetParams) (*site.Empty, error)
+}
+
+// MonitorSource is the part of the monitor service the dashboard reads.
+// The history methods mirror the monitor's API: once package monitor
+// defines SiteOverview, ChecksParams and the rest, the types in
+// history.go become aliases of them and *monitor.Service implements
+// MonitorSource as is. Until then LegacyMonitor adapts today's service.
+type MonitorSource interface {
+	// CheckSite checks a site now and records the result.
+	CheckSite(ctx context.Context, s *site.Site) (*monitor.CheckResult, error)
+	// Overview returns the latest state and recent checks of every
+	// checked site, keyed by site id, in one call.
+	Overview(ctx context.Context) (map[int64]*SiteOverview, error)
+	// SiteChecks returns a site's recent checks, newest first.
+	SiteChecks(ctx context.Context, p *ChecksParams) (*ChecksResponse, error)
+	// SiteUptime returns a site's uptime over a window (24h, 7d, 30d, …).
+	SiteUptime(ctx context.Context, p *UptimeParams) (*UptimeResponse, error)
+	// SiteIncidents returns a site's down periods, newest first.
+	SiteIncidents(ctx context.Context, p *IncidentsParams) (*IncidentsResponse, error)
+	// SiteLatency returns a site's response-time series over a window.
+	SiteLatency(ctx context.Context, p *LatencyParams) (*LatencyResponse, error)
+}
+
+// SettingsSource is the optional part of the site service that stores
+// per-site check settings. With a nil SettingsSource the dashboard shows
+// no settings and adds sites by URL only.
+type SettingsSource interface {
+	// SettingsOf returns the settings a site value carries (no I/O: the
+	// site service's List and Get return them with each site).
+	SettingsOf(s *site.Site) SiteSettings
+	// AddWithSettings adds a site with settings, like POST /site with
+	// the settings in its JSON body. Invalid input is an
+	// invalid_argument error naming the field in its details.
+	AddWithSettings(ctx context.Context, url string, s SiteSettings) (*site.Site, error)
+	// UpdateSettings replaces a site's settings, like PATCH /site/{id}
+	// with every field set.
+	UpdateSettings(ctx context.Context, id int64, s SiteSettings) (*site.Site, error)
+}
+
+// SiteSettings are a site's per-site check settings as the dashboard
+// edits them. Zero durations and counts mean the monitor's default.
+type SiteSettings struct {
+	// Name is a display name; empty shows the URL.
+	Name string `json:"name"`
+	// Interval is the time between scheduled checks.
+	Interval time.Duration `json:"-"`
+	// Timeout bounds one check.
+	Timeout time.Duration `json:"-"`
+	// Method is GET, HEAD or POST; empty means GET.
+	Method string `json:"method"`
+	// Headers are sent with every check.
+	Headers map[string]string `json:"headers"`
+	// Body is the request body of a check.
+	Body string `json:"body"`
+	// ExpectedStatus lists the codes ("200") or ranges ("200-299") that
+	// count as up; empty means the default (200-399).
+	ExpectedStatus []string `json:"expected_status"`
+	// FollowRedirects makes the check follow redirects.
+	FollowRedirects bool `json:"follow_redirects"`
+	// Keyword must (KeywordMode "contains") or must not ("absent")
+	// appear in the response body.
+	Keyword string `json:"keyword"`
+	// KeywordMode is "contains" or "absent".
+	KeywordMode string `json:"keyword_mode"`
+	// JSONPath are assertions on a JSON response body.
+	JSONPath []Assertion `json:"json_path"`
+	// MaxLatency marks a slower answer as degraded.
+	MaxLatency time.Duration `json:"-"`
+	// FailureThreshold is how many failed checks in a row mark the site
+	// down.
+	FailureThreshold int `json:"failure_threshold"`
+	// SuccessThreshold is how many good checks in a row mark it up again.
+	SuccessThreshold int `json:"success_threshold"`
+	// Retries is how many times a failed check is retried at once.
+	Retries int `json:"retries"`
+	// Paused stops scheduled checks.
+	Paused bool `json:"paused"`
+	// Tags group and filter sites.
+	Tags []string `json:"tags"`
+}
+
+// Assertion is one JSON-path check on a response body, such as
+// $.status == "ok".
+type Assertion struct {
+	// Path is a $.a.b[0] style path.
+	Path string `json:"path"`
+	// Op is ==, !=, <, <=, >, >=, contains or exists.
+	Op string `json:"op"`
+	// Value is the JSON value compared with (absent for exists).
+	Value json.RawMessage `json:"value,omitempty"`
+}
