@@ -392,9 +392,8 @@ func (s *Service) SiteLatency(ctx context.Context, p *LatencyParams) (*LatencyRe
 	if window/step > 2000 {
 		return nil, api.FieldError("step", "too small for the window (at most 2000 points)")
 	}
-	if p.Step == "" {
-		p.Step = site.Duration(step).String()
-	}
+	// Answer with the step actually used (rounded to the resolution).
+	p.Step = site.Duration(step).String()
 	if _, err := s.requireSite(ctx, p.SiteID); err != nil {
 		return nil, err
 	}

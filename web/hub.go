@@ -149,6 +149,9 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer h.remove(c)
 	rc := http.NewResponseController(w)
+	// The server's ReadTimeout would end the stream (its context) once
+	// it passes: a stream reads nothing, so it has no read deadline.
+	_ = rc.SetReadDeadline(time.Time{})
 	hd := w.Header()
 	hd.Set("Content-Type", "text/event-stream")
 	hd.Set("Cache-Control", "no-store")

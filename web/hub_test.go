@@ -164,3 +164,26 @@ func TestHubResyncAfterDrops(t *testing.T) {
 		t.Fatalf("got %q, want resync", ev)
 	}
 }
+
+func TestHubOutlivesReadTimeout(t *testing.T) {
+	hub := NewHub(HubOptions{Heartbeat: time.Hour})
+	srv := httptest.NewUnstartedServer(hub)
+	srv.Config.ReadTimeout = 100 * time.Millisecond
+	srv.Start()
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := bufio.NewReader(resp.Body)
+	readEvent(t, r)
+	time.Sleep(400 * time.Millisecond)
+	if hub.Clients() != 1 {
+		t.Fatal("the stream ended when the read timeout passed")
+	}
+	hub.Publish(LiveEvent{SiteID: 1, State: "up"})
+	if ev := readEvent(t, r); !strings.HasPrefix(ev, "event: check\n") {
+		t.Fatalf("got %q", ev)
+	}
+}

@@ -98,14 +98,18 @@ func (h *Handler) Register(srv *api.Server) {
 	get := func(p string, f http.HandlerFunc) {
 		srv.Handle(api.Endpoint{Service: ServiceName, Method: http.MethodGet, Path: p}, f)
 	}
+	// Public pages: no token needed even when access tokens are set.
+	open := func(p string, f http.HandlerFunc) {
+		srv.Handle(api.Endpoint{Service: ServiceName, Method: http.MethodGet, Path: p, Access: api.Open}, f)
+	}
 	post := func(p string, f http.HandlerFunc) {
 		srv.Handle(api.Endpoint{Service: ServiceName, Method: http.MethodPost, Path: p}, f)
 	}
-	get("/{$}", redirectTo("/frontend/"))
-	get("/frontend", redirectTo("/frontend/"))
+	open("/{$}", redirectTo("/frontend/"))
+	open("/frontend", redirectTo("/frontend/"))
 	get("/frontend/{$}", h.overview)
 	get("/frontend/", h.notFound)
-	get("/frontend/static/{file}", h.static)
+	open("/frontend/static/{file}", h.static)
 	srv.Handle(api.Endpoint{Service: ServiceName, Method: http.MethodGet, Path: "/frontend/events"}, h.hub)
 	get("/frontend/state.json", h.liveState)
 	post("/frontend/sites", h.addSite)
@@ -114,9 +118,9 @@ func (h *Handler) Register(srv *api.Server) {
 	post("/frontend/sites/{siteID}/delete", h.deleteSite)
 	post("/frontend/sites/{siteID}/check", h.checkSite)
 	post("/frontend/sites/{siteID}/settings", h.saveSettings)
-	get("/status-page", h.statusPage)
-	get("/badge/{siteID}/status.svg", h.statusBadge)
-	get("/badge/{siteID}/uptime.svg", h.uptimeBadge)
+	open("/status-page", h.statusPage)
+	open("/badge/{siteID}/status.svg", h.statusBadge)
+	open("/badge/{siteID}/uptime.svg", h.uptimeBadge)
 }
 
 func redirectTo(target string) http.HandlerFunc {

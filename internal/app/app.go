@@ -150,6 +150,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err := m.Monitor.Sync(ctx); err != nil {
 		log.Warn("initial schedule sync failed; the check-all job will retry", "err", err)
 	}
+	if err := m.startLive(); err != nil {
+		log.Warn("live updates from other replicas are off", "err", err)
+	}
 	m.sched.Start(m.rootCtx)
 	return m.serve()
 }
@@ -294,13 +297,6 @@ func (m *Main) publicURL() string {
 	return m.URL()
 }
 
-// onRecorded feeds live views with each committed check.
-func (m *Main) onRecorded(r monitor.Recorded) {
-	if m.Web != nil {
-		m.Web.Hub().Publish(web.EventOf(r))
-	}
-}
-
 // serve starts the HTTP server on the configured address.
 func (m *Main) serve() error {
 	ln := m.listener
@@ -308,7 +304,7 @@ func (m *Main) serve() error {
 		Handler:           m.Web.Protect(m.loginRedirect(m.api)),
 		ReadHeaderTimeout: min(10*time.Second, m.Config.ReadTimeout),
 		ReadTimeout:       m.Config.ReadTimeout, // a trickling body is cut off
-		WriteTimeout:      0,                // live streams (SSE) stay open
+		WriteTimeout:      0,                    // live streams (SSE) stay open
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return m.rootCtx },

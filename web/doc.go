@@ -1,0 +1,33 @@
+// Package web is upmon's dashboard: server-rendered pages under
+// /frontend/, the public status page (/status-page), SVG badges
+// (/badge/{siteID}/status.svg and uptime.svg) and a live event stream
+// (/frontend/events).
+//
+// Pages are html/template with the templates and static assets embedded;
+// there is no build step. Every page works without JavaScript: adding,
+// deleting (after a confirmation page), checking and editing settings are
+// plain forms that redirect (303) or re-render with the service's error
+// next to its field. The one script, static/app.js, only enhances: live
+// updates, in-place forms through fetch, a delete dialog, the chart's
+// readout. A strict Content-Security-Policy allows no inline script or
+// style, and user data reaches pages only through contextual escaping
+// (never template.HTML), SSE only through encoding/json.
+//
+// Data comes through narrow interfaces (SiteSource, MonitorSource,
+// SettingsSource) that the site and monitor services implement. A page
+// costs a fixed number of calls whatever the number of sites: the
+// overview lists the sites and the monitor's Overview once, sorts
+// down-first, and renders only one page of 100 rows.
+//
+// Live updates: the monitor reports each committed check (EventOf
+// converts it) to Hub.Publish, which never blocks; each open stream has a
+// bounded buffer, drops events when it is full and then tells the page to
+// resync from /frontend/state.json. Streams send a retry hint and
+// heartbeats; the page resyncs whenever its stream (re)opens, so a server
+// restart loses nothing it shows.
+//
+// Protect wraps the whole server: http.CrossOriginProtection for every
+// state-changing request (pages and JSON API), with the --cors-origins
+// trusted, and CORS answers for exactly those origins on /site,
+// /site/{id} and /status.
+package web
