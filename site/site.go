@@ -194,7 +194,7 @@ func (s *Service) DB() *sqldb.DB { return s.db }
 
 // Register adds the service's public endpoints to srv.
 func (s *Service) Register(srv *api.Server) {
-	api.Register(srv, ServiceName, api.Public, "POST /site", s.Add)
+	api.Register(srv, ServiceName, api.Public, "POST /site", s.addHTTP)
 	api.Register(srv, ServiceName, api.Public, "GET /site", s.List)
 	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}", s.Get)
 	api.Register(srv, ServiceName, api.Public, "PATCH /site/{siteID}", s.Patch)
@@ -211,6 +211,34 @@ func (s *Service) Add(ctx context.Context, p *AddParams) (*Site, error) {
 		return nil, err
 	}
 	return s.store(ctx, st)
+}
+
+// AddResponse is the answer of POST /site: the tutorial's {"id", "url"},
+// plus what a push monitor's job needs. GET /site/{id} has every setting.
+type AddResponse struct {
+	// ID identifies the new site.
+	ID int64 `json:"id"`
+	// URL is its URL (push:<name> for a push monitor).
+	URL string `json:"url"`
+	// Name is its display name, when it has one.
+	Name string `json:"name,omitempty"`
+	// Kind is set for kinds other than http.
+	Kind string `json:"kind,omitempty"`
+	// PushToken and PushURL are set for push monitors.
+	PushToken string `json:"push_token,omitempty"`
+	PushURL   string `json:"push_url,omitempty"`
+}
+
+func (s *Service) addHTTP(ctx context.Context, p *AddParams) (*AddResponse, error) {
+	st, err := s.Add(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	r := &AddResponse{ID: st.ID, URL: st.URL, Name: st.Name, PushToken: st.PushToken, PushURL: st.PushURL}
+	if st.Kind != KindHTTP {
+		r.Kind = st.Kind
+	}
+	return r, nil
 }
 
 // Patch changes some of a site's settings and publishes site-updated.

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"upmon/site"
 	"upmon/web"
 )
 
@@ -132,7 +133,7 @@ var serveOptions = []option{
 	{"check-concurrency", "most checks running at once in a sweep", func(fs *flag.FlagSet, c *Config) {
 		fs.IntVar(&c.CheckConcurrency, "check-concurrency", c.CheckConcurrency, "")
 	}},
-	{"check-interval", "period of the check-all job (divides 24h, >= 1s)", func(fs *flag.FlagSet, c *Config) {
+	{"check-interval", "default interval of every site and period of the check-all job (divides 24h, >= 1s)", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.CheckInterval, "check-interval", c.CheckInterval, "")
 	}},
 	{"nats-url", "external NATS URL; empty runs an embedded broker", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.NATSURL, "nats-url", c.NATSURL, "") }},
@@ -415,10 +416,13 @@ func FlagUsage() string {
 	for _, o := range serveOptions {
 		f := fs.Lookup(o.name)
 		def := f.DefValue
+		if d, err := time.ParseDuration(def); err == nil && def != "0" {
+			def = site.Duration(d).String()
+		}
 		if def == "" {
 			def = `""`
 		}
-		fmt.Fprintf(&b, "  --%-20s %s (env %s, default %s)\n", o.name, o.usage, EnvName(o.name), def)
+		fmt.Fprintf(&b, "  --%-22s %s (env %s, default %s)\n", o.name, o.usage, EnvName(o.name), def)
 	}
 	return b.String()
 }
