@@ -85,11 +85,20 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 	now := s.opts.Now().UTC()
 	var res Result
 	if st.Kind == site.KindPush {
-		r, skip, err := s.evalPush(ctx, st, now)
+		r, deadline, skip, err := s.evalPush(ctx, st, now)
 		if err != nil {
 			return nil, err
 		}
 		if skip {
+			if scheduled && deadline > 0 {
+				// Not due yet: release the claim and look again at the
+				// deadline itself.
+				if _, err := s.db.ExecContext(ctx, `UPDATE site_state SET lease_until = 0, next_check_at = $1 WHERE site_id = $2`,
+					deadline, st.ID); err != nil {
+					return nil, dbError("push deadline", err)
+				}
+				s.wakeScheduler()
+			}
 			return s.lastResult(ctx, st)
 		}
 		res = r
@@ -187,22 +196,24 @@ func (s *Service) lastResult(ctx context.Context, st *site.Site) (*CheckResult, 
 }
 
 // evalPush decides a push monitor's check: down when no push arrived
-// within its interval plus grace; nothing to record otherwise.
-func (s *Service) evalPush(ctx context.Context, st *site.Site, now time.Time) (Result, bool, error) {
+// within its interval plus grace (counted from its creation or unpause
+// until the first push); nothing to record otherwise, and then deadline
+// is when it falls due (unix ms; 0 if unknown).
+func (s *Service) evalPush(ctx context.Context, st *site.Site, now time.Time) (res Result, deadline int64, skip bool, err error) {
 	var last, created int64
-	err := s.db.QueryRowContext(ctx, `SELECT last_push_at, next_check_at - interval_ms FROM site_state WHERE site_id = $1`, st.ID).Scan(&last, &created)
+	err = s.db.QueryRowContext(ctx, `SELECT last_push_at, next_check_at - interval_ms FROM site_state WHERE site_id = $1`, st.ID).Scan(&last, &created)
 	if err != nil {
 		// No state yet: the monitor was just created and its first
 		// deadline has not passed.
-		return Result{}, true, nil
+		return Result{}, 0, true, nil
 	}
-	deadline := st.Interval.D() + st.Grace.D()
+	wait := st.Interval.D() + st.Grace.D()
 	ref := last
 	if ref == 0 {
-		ref = created
+		ref = created // a row from before last_push_at was set on creation
 	}
-	if now.UnixMilli()-ref < deadline.Milliseconds() {
-		return Result{}, true, nil
+	if now.UnixMilli()-ref < wait.Milliseconds() {
+		return Result{}, ref + wait.Milliseconds(), true, nil
 	}
-	return Result{Err: fmt.Sprintf("no push within %s + %s grace", st.Interval, st.Grace), Attempts: 1}, false, nil
+	return Result{Err: fmt.Sprintf("no push within %s + %s grace", st.Interval, st.Grace), Attempts: 1}, 0, false, nil
 }

@@ -2,7 +2,9 @@ package monitor
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"math"
 	"strconv"
 	"strings"
@@ -460,38 +462,51 @@ type SiteOverview struct {
 	Maintenance bool `json:"maintenance"`
 }
 
+// overviewColumns are the site_state columns an overview row reads.
+const overviewColumns = `site_id, state, checked_at, latency_ms, status_code, error, recent`
+
+// scanOverview reads one site_state row (overviewColumns) into an
+// overview row; checked_at 0 (never checked) is state unknown.
+func scanOverview(row interface{ Scan(...any) error }) (*SiteOverview, error) {
+	var (
+		o      SiteOverview
+		at     int64
+		recent string
+	)
+	if err := row.Scan(&o.SiteID, &o.State, &at, &o.LatencyMS, &o.StatusCode, &o.Error, &recent); err != nil {
+		return nil, err
+	}
+	if at == 0 {
+		o.State = StateUnknown
+	} else {
+		o.CheckedAt = time.UnixMilli(at).UTC()
+	}
+	var ring []recentCheck
+	if recent != "" {
+		_ = json.Unmarshal([]byte(recent), &ring)
+	}
+	o.Recent = make([]RecentCheck, len(ring))
+	for i, r := range ring {
+		o.Recent[i] = RecentCheck{At: time.Unix(r.At, 0).UTC(), Up: r.State != 0, Slow: r.State == 2, LatencyMS: r.LatencyMS}
+	}
+	return &o, nil
+}
+
 // Overview returns every site's overview row, read from the state table
 // and the hour rollups in two queries, whatever the number of checks.
 func (s *Service) Overview(ctx context.Context) (map[int64]*SiteOverview, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT site_id, state, checked_at, latency_ms, status_code, error, recent FROM site_state`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+overviewColumns+` FROM site_state`)
 	if err != nil {
 		return nil, dbError("overview", err)
 	}
 	defer rows.Close()
 	out := map[int64]*SiteOverview{}
 	for rows.Next() {
-		var (
-			o      SiteOverview
-			at     int64
-			recent string
-		)
-		if err := rows.Scan(&o.SiteID, &o.State, &at, &o.LatencyMS, &o.StatusCode, &o.Error, &recent); err != nil {
+		o, err := scanOverview(rows)
+		if err != nil {
 			return nil, dbError("overview", err)
 		}
-		if at == 0 {
-			o.State = StateUnknown
-		} else {
-			o.CheckedAt = time.UnixMilli(at).UTC()
-		}
-		var ring []recentCheck
-		if recent != "" {
-			_ = json.Unmarshal([]byte(recent), &ring)
-		}
-		o.Recent = make([]RecentCheck, len(ring))
-		for i, r := range ring {
-			o.Recent[i] = RecentCheck{At: time.Unix(r.At, 0).UTC(), Up: r.State != 0, Slow: r.State == 2, LatencyMS: r.LatencyMS}
-		}
-		out[o.SiteID] = &o
+		out[o.SiteID] = o
 	}
 	if err := rows.Err(); err != nil {
 		return nil, dbError("overview", err)
@@ -531,4 +546,36 @@ func (s *Service) Overview(ctx context.Context) (map[int64]*SiteOverview, error)
 		}
 	}
 	return out, nil
+}
+
+// SiteOverviewOf returns one site's overview row, as Overview computes it
+// for every site, from that site's state row, its hour rollups of the
+// last 24 hours and the maintenance windows: pages about one site need
+// not read every site's state. A site never checked has state unknown and
+// no recent checks; an unknown site is not_found.
+func (s *Service) SiteOverviewOf(ctx context.Context, siteID int64) (*SiteOverview, error) {
+	st, err := s.requireSite(ctx, siteID)
+	if err != nil {
+		return nil, err
+	}
+	o, err := scanOverview(s.db.QueryRowContext(ctx, `SELECT `+overviewColumns+` FROM site_state WHERE site_id = $1`, siteID))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		o = &SiteOverview{SiteID: siteID, State: StateUnknown, Recent: []RecentCheck{}}
+	case err != nil:
+		return nil, dbError("overview", err)
+	}
+	now := s.opts.Now()
+	var up, total int64
+	if err := s.db.QueryRowContext(ctx,
+		`SELECT COALESCE(SUM(up_count), 0), COALESCE(SUM(up_count + down_count), 0) FROM rollups WHERE site_id = $1 AND res = $2 AND bucket >= $3`,
+		siteID, resHour, now.Add(-24*time.Hour).Truncate(time.Hour).UnixMilli()).Scan(&up, &total); err != nil {
+		return nil, dbError("overview", err)
+	}
+	o.Uptime24h = percent(up, total)
+	// As in Overview, a failure to read the windows only hides the flag.
+	if windows, err := s.loadMaintenance(ctx); err == nil {
+		o.Maintenance = inMaintenance(windows, st, now)
+	}
+	return o, nil
 }

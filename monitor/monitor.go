@@ -6,6 +6,7 @@ package monitor
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"io/fs"
 	"log/slog"
@@ -136,6 +137,7 @@ type Service struct {
 	schedWake  chan struct{}
 	schedDone  chan struct{}
 	inflight   sync.WaitGroup
+	stmts      stmtCache // prepared statements of the write path
 }
 
 // Start starts the batching writer and, when schedule is true, the
@@ -165,6 +167,7 @@ func (s *Service) Stop() {
 		close(s.writerStop)
 		<-s.writerDone
 	}
+	s.stmts.close()
 }
 
 // New returns the monitor service.
@@ -197,7 +200,12 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		opts.RollupRetention = 400 * 24 * time.Hour
 	}
 	stopping, stop := context.WithCancel(context.Background())
+	var sqlDB *sql.DB
+	if db != nil {
+		sqlDB = db.DB
+	}
 	return &Service{
+		stmts:      stmtCache{db: sqlDB},
 		recq:       make(chan *pending),
 		writerStop: make(chan struct{}),
 		writerDone: make(chan struct{}),

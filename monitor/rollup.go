@@ -150,7 +150,7 @@ func (b rollupBatch) add(siteID int64, at time.Time, res Result) {
 }
 
 // flush merges the batch into the rollups table within tx.
-func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, forUpdate string) error {
+func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, stmts *stmtCache, forUpdate string) error {
 	keys := make([]rollupKey, 0, len(b))
 	for k := range b {
 		keys = append(keys, k)
@@ -171,11 +171,15 @@ func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, forUpdate string) er
 		for attempt := 0; ; attempt++ {
 			var cur rollup
 			var hist string
-			err := tx.QueryRowContext(ctx,
+			row, err := stmts.queryRow(ctx, tx,
 				`SELECT up_count, down_count, slow_count, latency_sum, latency_max, hist FROM rollups WHERE site_id = $1 AND res = $2 AND bucket = $3`+forUpdate,
-				k.site, k.res, k.bucket).Scan(&cur.Up, &cur.Down, &cur.Slow, &cur.LatencySum, &cur.LatencyMax, &hist)
+				k.site, k.res, k.bucket)
+			if err != nil {
+				return err
+			}
+			err = row.Scan(&cur.Up, &cur.Down, &cur.Slow, &cur.LatencySum, &cur.LatencyMax, &hist)
 			if errors.Is(err, sql.ErrNoRows) {
-				res, err := tx.ExecContext(ctx,
+				res, err := stmts.exec(ctx, tx,
 					`INSERT INTO rollups (site_id, res, bucket, up_count, down_count, slow_count, latency_sum, latency_max, hist) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (site_id, res, bucket) DO NOTHING`,
 					k.site, k.res, k.bucket, add.Up, add.Down, add.Slow, add.LatencySum, add.LatencyMax, encodeHist(add.Hist))
 				if err != nil {
@@ -191,7 +195,7 @@ func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, forUpdate string) er
 			}
 			cur.Hist = decodeHist(hist)
 			cur.merge(add)
-			if _, err := tx.ExecContext(ctx,
+			if _, err := stmts.exec(ctx, tx,
 				`UPDATE rollups SET up_count = $1, down_count = $2, slow_count = $3, latency_sum = $4, latency_max = $5, hist = $6 WHERE site_id = $7 AND res = $8 AND bucket = $9`,
 				cur.Up, cur.Down, cur.Slow, cur.LatencySum, cur.LatencyMax, encodeHist(cur.Hist), k.site, k.res, k.bucket); err != nil {
 				return err

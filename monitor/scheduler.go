@@ -89,10 +89,13 @@ func (s *Service) wakeScheduler() {
 
 // untilNextDue is how long the scheduler may sleep: until the earliest
 // due site, at most PollInterval (other replicas change the schedule too).
+// A site whose check is still running (leased) is not due before its lease
+// ends, so a hanging check does not make the scheduler spin.
 func (s *Service) untilNextDue(now time.Time) time.Duration {
 	var next *int64
 	err := s.db.QueryRowContext(s.stopping,
-		`SELECT MIN(next_check_at) FROM site_state WHERE paused = FALSE AND interval_ms > 0`).Scan(&next)
+		`SELECT MIN(CASE WHEN lease_until > next_check_at THEN lease_until ELSE next_check_at END)
+		 FROM site_state WHERE paused = FALSE AND interval_ms > 0`).Scan(&next)
 	if err != nil || next == nil {
 		return s.opts.PollInterval
 	}

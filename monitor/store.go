@@ -145,7 +145,7 @@ func (s *Service) commit(batch []*pending) error {
 			}
 			rollups.add(p.st.ID, p.at, p.res)
 		}
-		return rollups.flush(ctx, tx, s.db.Dialect.ForUpdate())
+		return rollups.flush(ctx, tx, &s.stmts, s.db.Dialect.ForUpdate())
 	})
 	if err != nil {
 		return dbError("record check", err)
@@ -173,14 +173,11 @@ func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows
 	if r.TLSDaysLeft != nil {
 		days = *r.TLSDaysLeft
 	}
-	if _, err := tx.ExecContext(ctx,
+	if _, err := s.stmts.exec(ctx, tx,
 		`INSERT INTO checks (site_id, up, checked_at, latency_ms, status_code, error, state, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts)
 		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		st.ID, r.Up, atMS, r.Latency.Milliseconds(), r.StatusCode, r.Err, checkState(r),
 		r.DNS.Milliseconds(), r.Connect.Milliseconds(), r.TLS.Milliseconds(), r.FirstByte.Milliseconds(), days, max(r.Attempts, 1)); err != nil {
-		return err
-	}
-	if err := s.ensureState(ctx, tx, st, p.at); err != nil {
 		return err
 	}
 	var (
@@ -188,12 +185,27 @@ func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows
 		certNotified int
 		recent       string
 	)
-	if err := tx.QueryRowContext(ctx,
-		`SELECT up, degraded, last_up, checked_at, seq, dseq, fail_streak, ok_streak, slow_streak, fast_streak, cert_notified, recent
-		 FROM site_state WHERE site_id = $1`+s.db.Dialect.ForUpdate(), st.ID).Scan(
-		&prev.Up, &prev.Degraded, &prev.LastUp, &prev.CheckedAt, &prev.Seq, &prev.DSeq,
-		&prev.FailStreak, &prev.OKStreak, &prev.SlowStreak, &prev.FastStreak, &certNotified, &recent); err != nil {
-		return err
+	// Read the state row, creating it first if the site has none yet
+	// (almost every check finds it, so the insert is not tried each time).
+	for attempt := 0; ; attempt++ {
+		row, err := s.stmts.queryRow(ctx, tx,
+			`SELECT up, degraded, last_up, checked_at, seq, dseq, fail_streak, ok_streak, slow_streak, fast_streak, cert_notified, recent
+			 FROM site_state WHERE site_id = $1`+s.db.Dialect.ForUpdate(), st.ID)
+		if err != nil {
+			return err
+		}
+		err = row.Scan(&prev.Up, &prev.Degraded, &prev.LastUp, &prev.CheckedAt, &prev.Seq, &prev.DSeq,
+			&prev.FailStreak, &prev.OKStreak, &prev.SlowStreak, &prev.FastStreak, &certNotified, &recent)
+		if errors.Is(err, sql.ErrNoRows) && attempt == 0 {
+			if err := s.ensureState(ctx, tx, st, p.at); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		break
 	}
 	if atMS < prev.CheckedAt {
 		// A newer check already set the state; this one is history.
@@ -226,7 +238,7 @@ func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows
 	if p.scheduled {
 		leaseClause = ", lease_until = 0"
 	}
-	if _, err := tx.ExecContext(ctx,
+	if _, err := s.stmts.exec(ctx, tx,
 		`UPDATE site_state SET up = $1, degraded = $2, last_up = $3, checked_at = $4, seq = $5, dseq = $6,
 		 fail_streak = $7, ok_streak = $8, slow_streak = $9, fast_streak = $10, cert_notified = $11, recent = $12,
 		 state = $13, latency_ms = $14, status_code = $15, error = $16`+leaseClause+` WHERE site_id = $17`,

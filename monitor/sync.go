@@ -60,7 +60,13 @@ func (s *Service) syncSites(ctx context.Context, sites []*site.Site, all bool) e
 	changed := false
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		changed = false
-		rows, err := tx.QueryContext(ctx, `SELECT site_id, kind, interval_ms, lease_ms, paused, next_check_at FROM site_state`)
+		// One site (a site added or changed) reads only its own row: the
+		// whole table would make adding n sites cost O(n²).
+		q, args := `SELECT site_id, kind, interval_ms, lease_ms, paused, next_check_at FROM site_state`, []any(nil)
+		if !all && len(sites) == 1 {
+			q, args = q+` WHERE site_id = $1`, []any{sites[0].ID}
+		}
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -83,11 +89,17 @@ func (s *Service) syncSites(ctx context.Context, sites []*site.Site, all bool) e
 			seen[st.ID] = true
 			iv, lease := scheduleOf(st)
 			cur, ok := have[st.ID]
+			// A push monitor's deadline counts from its creation (and
+			// from an unpause) until its first push.
+			var pushFrom int64
+			if st.Kind == site.KindPush {
+				pushFrom = now
+			}
 			if !ok {
 				_, err := tx.ExecContext(ctx,
-					`INSERT INTO site_state (site_id, up, checked_at, seq, latency_ms, status_code, error, kind, interval_ms, lease_ms, paused, next_check_at)
-					 VALUES ($1, TRUE, 0, 0, 0, 0, '', $2, $3, $4, $5, $6) ON CONFLICT (site_id) DO NOTHING`,
-					st.ID, st.Kind, iv, lease, st.Paused, now+spread(st.ID, iv))
+					`INSERT INTO site_state (site_id, up, checked_at, seq, latency_ms, status_code, error, kind, interval_ms, lease_ms, paused, next_check_at, last_push_at)
+					 VALUES ($1, TRUE, 0, 0, 0, 0, '', $2, $3, $4, $5, $6, $7) ON CONFLICT (site_id) DO NOTHING`,
+					st.ID, st.Kind, iv, lease, st.Paused, now+spread(st.ID, iv), pushFrom)
 				if err != nil {
 					return err
 				}
@@ -109,6 +121,11 @@ func (s *Service) syncSites(ctx context.Context, sites []*site.Site, all bool) e
 				`UPDATE site_state SET kind = $1, interval_ms = $2, lease_ms = $3, paused = $4, next_check_at = $5 WHERE site_id = $6`,
 				st.Kind, iv, lease, st.Paused, next, st.ID); err != nil {
 				return err
+			}
+			if pushFrom != 0 && cur.paused && !st.Paused {
+				if _, err := tx.ExecContext(ctx, `UPDATE site_state SET last_push_at = $1 WHERE site_id = $2`, pushFrom, st.ID); err != nil {
+					return err
+				}
 			}
 			changed = true
 		}

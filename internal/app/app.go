@@ -238,7 +238,7 @@ func (m *Main) wire() error {
 
 	var locker cron.Locker = &cron.LocalLocker{}
 	if cfg.NATSURL != "" {
-		nl, err := cron.NewNATSLocker(m.broker.JetStream(), m.broker.Prefix()+"_cron")
+		nl, err := cron.NewNATSLocker(m.broker.JetStream(), m.broker.Prefix()+"_cron", cron.WithReplicas(m.broker.Replicas()))
 		if err != nil {
 			return fmt.Errorf("cron lock: %w", err)
 		}

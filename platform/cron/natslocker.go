@@ -25,25 +25,35 @@ type NATSLocker struct {
 	kv jetstream.KeyValue
 }
 
-// NewNATSLocker returns a NATSLocker on the bucket named bucket, creating the
-// bucket (one-hour MaxAge, history 1) if it does not exist.
-func NewNATSLocker(js jetstream.JetStream, bucket string) (*NATSLocker, error) {
+// NATSLockerOption configures NewNATSLocker.
+type NATSLockerOption func(*jetstream.KeyValueConfig)
+
+// WithReplicas sets the replica count of the bucket (default 1). On a NATS
+// cluster use the count of the streams (upmon's --nats-replicas): with one
+// replica the claims of every job live on a single node, and while that
+// node is down no replica can claim a tick, so no job runs.
+func WithReplicas(n int) NATSLockerOption {
+	return func(c *jetstream.KeyValueConfig) { c.Replicas = max(n, 1) }
+}
+
+// NewNATSLocker returns a NATSLocker on the bucket named bucket, creating
+// the bucket (one-hour MaxAge, history 1) if it does not exist, or
+// updating it to the configuration opts give (replicas starting together
+// converge on it; an existing one-replica bucket is scaled up).
+func NewNATSLocker(js jetstream.JetStream, bucket string, opts ...NATSLockerOption) (*NATSLocker, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), natsSetupTimeout)
 	defer cancel()
-	kv, err := js.KeyValue(ctx, bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket:      bucket,
-			Description: "upmon cron: one key per claimed (job, tick)",
-			History:     1,
-			TTL:         natsLockTTL,
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			// Another replica created it meanwhile (possibly with another
-			// configuration): use it as it is.
-			kv, err = js.KeyValue(ctx, bucket)
-		}
+	cfg := jetstream.KeyValueConfig{
+		Bucket:      bucket,
+		Description: "upmon cron: one key per claimed (job, tick)",
+		History:     1,
+		TTL:         natsLockTTL,
+		Replicas:    1,
 	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("cron: opening lock bucket %q: %w", bucket, err)
 	}

@@ -247,6 +247,11 @@ func (b *Broker) JetStream() jetstream.JetStream { return b.js }
 // Prefix returns the namespace prefix of every NATS name the broker uses.
 func (b *Broker) Prefix() string { return b.cfg.Prefix }
 
+// Replicas returns the replica count of the broker's streams and buckets
+// (always 1 on the embedded server), for other platform packages that
+// create their own (e.g. cron locks).
+func (b *Broker) Replicas() int { return b.cfg.Replicas }
+
 // waitTimeout waits for wg up to d and reports whether it finished.
 func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
 	done := make(chan struct{})

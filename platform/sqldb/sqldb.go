@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,7 +30,9 @@ import (
 type Config struct {
 	// DataDir holds one SQLite file per service when DatabaseURL is empty.
 	DataDir string
-	// DatabaseURL is a postgres:// URL; empty selects SQLite.
+	// DatabaseURL is a postgres:// URL; empty selects SQLite. Its optional
+	// pool_max_conns parameter caps each service's connection pool
+	// (default DefaultPoolMaxConns); it is not sent to the server.
 	DatabaseURL string
 	// Logger receives migration progress.
 	Logger *slog.Logger
@@ -107,12 +110,40 @@ func openSQLite(dataDir, name string) (*DB, error) {
 	return &DB{DB: sqlDB, Dialect: SQLite, Name: name}, nil
 }
 
+// DefaultPoolMaxConns is the most connections one service's pool opens on
+// PostgreSQL unless the URL's pool_max_conns parameter says otherwise.
+const DefaultPoolMaxConns = 16
+
+// poolMaxConns removes the pool_max_conns parameter from q (the server
+// must not see it) and returns its value, or the default.
+func poolMaxConns(q url.Values) (int, error) {
+	v := q.Get("pool_max_conns")
+	q.Del("pool_max_conns")
+	if v == "" {
+		return DefaultPoolMaxConns, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, errors.New("sqldb: pool_max_conns in the database URL must be between 1 and 1000")
+	}
+	return n, nil
+}
+
 func openPostgres(ctx context.Context, rawURL, schema string) (*DB, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 		return nil, errors.New("sqldb: database URL must be postgres://…")
 	}
-	admin, err := sql.Open("pgx", rawURL)
+	// Each service has its own pool, so a process opens up to twice
+	// pool_max_conns connections; N replicas must fit the server's
+	// max_connections.
+	q := u.Query()
+	maxConns, err := poolMaxConns(q)
+	if err != nil {
+		return nil, err
+	}
+	u.RawQuery = q.Encode()
+	admin, err := sql.Open("pgx", u.String())
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open postgres: %w", redact(err, rawURL))
 	}
@@ -122,15 +153,14 @@ func openPostgres(ctx context.Context, rawURL, schema string) (*DB, error) {
 	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+quoteIdent(schema)); err != nil && !isUniqueViolation(err) {
 		return nil, fmt.Errorf("sqldb: create schema %s: %w", schema, redact(err, rawURL))
 	}
-	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	sqlDB, err := sql.Open("pgx", u.String())
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open postgres: %w", redact(err, rawURL))
 	}
-	sqlDB.SetMaxOpenConns(16)
-	sqlDB.SetMaxIdleConns(16)
+	sqlDB.SetMaxOpenConns(maxConns)
+	sqlDB.SetMaxIdleConns(maxConns)
 	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	return &DB{DB: sqlDB, Dialect: Postgres, Name: schema}, nil
 }

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"fmt"
+	"io"
+)
+
+type reportConfig struct {
+	Label        string  `json:"label,omitempty"`
+	Sites        int     `json:"sites"`
+	Interval     string  `json:"interval"`
+	Duration     string  `json:"duration"`
+	Timeout      string  `json:"timeout"`
+	HangFraction float64 `json:"hang_fraction"`
+	Flip         int     `json:"flip"`
+	SlackDelay   string  `json:"slack_delay"`
+	Reuse        bool    `json:"reuse_connections"`
+	DB           string  `json:"db"`
+	UpmonArgs    string  `json:"upmon_args,omitempty"`
+}
+
+type apiTiming struct {
+	N        int     `json:"n"`
+	MedianMS float64 `json:"median_ms"`
+	P90MS    float64 `json:"p90_ms"`
+	MaxMS    float64 `json:"max_ms"`
+	Bytes    int64   `json:"bytes"`
+	Errors   int     `json:"errors"`
+}
+
+type notifyReport struct {
+	Outages     int  `json:"outages"`
+	Received    int  `json:"received"`
+	DownLatency dist `json:"down_latency_s"` // flipped down → "is down!" received
+	UpLatency   dist `json:"up_latency_s"`   // flipped up → "is back up." received
+	HangLatency dist `json:"hang_latency_s"` // started hanging → "is down!" received
+	LostDown    int  `json:"lost_down"`
+	LostUp      int  `json:"lost_up"`
+	LostHang    int  `json:"lost_hang"`
+	Duplicates  int  `json:"duplicates"`
+	Phantom     int  `json:"phantom"`
+	Unparsed    int  `json:"unparsed"`
+}
+
+type report struct {
+	Config reportConfig `json:"config"`
+	Add    struct {
+		Seconds    float64 `json:"seconds"`
+		PerSecond  float64 `json:"per_second"`
+		CPUSeconds float64 `json:"cpu_seconds"`
+		PeakRSSMB  float64 `json:"peak_rss_mb"`
+		// AllCheckedSeconds is from the first POST /site until every
+		// new site has had its immediate first check.
+		AllCheckedSeconds float64 `json:"all_checked_s"`
+	} `json:"add"`
+	FirstRound struct {
+		StartupSeconds    float64 `json:"startup_s"`
+		FromStart         dist    `json:"first_check_s"` // process start → first check of each site
+		AllCheckedSeconds float64 `json:"all_checked_s"`
+		WithinInterval    bool    `json:"within_interval"`
+		NotChecked        int     `json:"not_checked"`
+	} `json:"first_round"`
+	Window struct {
+		Seconds             float64 `json:"seconds"`
+		ExpectedPerSecond   float64 `json:"expected_per_s"`
+		StoredPerSecond     float64 `json:"stored_per_s"`
+		TargetHitsPerSecond float64 `json:"target_hits_per_s"`
+		RateRatio           float64 `json:"rate_ratio"`
+		CPUSeconds          float64 `json:"cpu_s"`
+		CPUCores            float64 `json:"cpu_cores"`
+		CPUPer1000Checks    float64 `json:"cpu_s_per_1000_checks"`
+		PeakRSSMB           float64 `json:"peak_rss_mb"`
+		MaxFDs              int     `json:"max_fds"`
+		MaxThreads          int     `json:"max_threads"`
+		SchedulerLagP50     float64 `json:"scheduler_lag_p50_bucket_s"`
+		SchedulerLagP99     float64 `json:"scheduler_lag_p99_bucket_s"`
+	} `json:"window"`
+	Lag struct {
+		All        dist `json:"all"`
+		FirstHalf  dist `json:"first_half"`
+		SecondHalf dist `json:"second_half"`
+		Early      int  `json:"early"` // intervals more than 1 s short
+	} `json:"lag_s"` // actual interval − configured, non-hanging sites, seen by the targets
+	Notify notifyReport `json:"notifications"`
+	API    struct {
+		Site   apiTiming `json:"get_site"`
+		Status apiTiming `json:"get_status"`
+	} `json:"api"`
+	Storage struct {
+		MonitorDBBytes int64 `json:"monitor_db_bytes,omitempty"`
+		SiteDBBytes    int64 `json:"site_db_bytes,omitempty"`
+	} `json:"storage"`
+	Tool struct {
+		CPUSeconds float64 `json:"cpu_s"`
+	} `json:"tool"`
+}
+
+func (r *report) print(w io.Writer) {
+	c := r.Config
+	p := func(format string, args ...any) { fmt.Fprintf(w, format+"\n", args...) }
+	p("upmon-load %s: %d sites every %s, db=%s, reuse_connections=%v, hang=%.0f%%, flip=%d, slack delay=%s, timeout=%s %s",
+		c.Label, c.Sites, c.Interval, c.DB, c.Reuse, c.HangFraction*100, c.Flip, c.SlackDelay, c.Timeout, c.UpmonArgs)
+	p("  bulk add          %.1f s (%.0f sites/s), all first-checked after %.1f s; upmon CPU %.1f s, peak RSS %.0f MB",
+		r.Add.Seconds, r.Add.PerSecond, r.Add.AllCheckedSeconds, r.Add.CPUSeconds, r.Add.PeakRSSMB)
+	f := r.FirstRound
+	p("  cold start        healthy after %.2f s; first check of each site: p50 %.1f s, max %.1f s (within interval: %v, never: %d)",
+		f.StartupSeconds, f.FromStart.P50, f.FromStart.Max, f.WithinInterval, f.NotChecked)
+	wd := r.Window
+	p("  window            %.0f s: expected %.1f checks/s, stored %.1f/s (ratio %.3f), target hits %.1f/s",
+		wd.Seconds, wd.ExpectedPerSecond, wd.StoredPerSecond, wd.RateRatio, wd.TargetHitsPerSecond)
+	p("  CPU               %.1f s = %.2f cores; %.3f CPU s per 1,000 checks", wd.CPUSeconds, wd.CPUCores, wd.CPUPer1000Checks)
+	p("  memory            peak RSS (VmHWM) %.0f MB; max fds %d, threads %d", wd.PeakRSSMB, wd.MaxFDs, wd.MaxThreads)
+	l := r.Lag
+	p("  schedule lag      actual−configured interval: p50 %+.3f s, p99 %+.3f s, max %+.3f s, min %+.3f s (n=%d, >1 s early %d)", l.All.P50, l.All.P99, l.All.Max, l.All.Min, l.All.N, l.Early)
+	p("                    first half p99 %+.3f s, second half p99 %+.3f s; scheduler's own start lag p50 ≤%gs, p99 ≤%gs",
+		l.FirstHalf.P99, l.SecondHalf.P99, wd.SchedulerLagP50, wd.SchedulerLagP99)
+	n := r.Notify
+	p("  notifications     %d outages, %d received; lost down %d, lost up %d, lost hang %d; duplicates %d, phantom %d",
+		n.Outages, n.Received, n.LostDown, n.LostUp, n.LostHang, n.Duplicates, n.Phantom)
+	p("  detection         down→notified p50 %.2f s, p99 %.2f s, max %.2f s (n=%d); up→notified p50 %.2f s, p99 %.2f s",
+		n.DownLatency.P50, n.DownLatency.P99, n.DownLatency.Max, n.DownLatency.N, n.UpLatency.P50, n.UpLatency.P99)
+	if n.HangLatency.N > 0 {
+		p("                    hang→notified p50 %.2f s, p99 %.2f s, max %.2f s (n=%d)", n.HangLatency.P50, n.HangLatency.P99, n.HangLatency.Max, n.HangLatency.N)
+	}
+	p("  API               GET /site median %.1f ms p90 %.1f ms (%d KB); GET /status median %.1f ms p90 %.1f ms (%d KB); errors %d",
+		r.API.Site.MedianMS, r.API.Site.P90MS, r.API.Site.Bytes>>10, r.API.Status.MedianMS, r.API.Status.P90MS, r.API.Status.Bytes>>10,
+		r.API.Site.Errors+r.API.Status.Errors)
+	if r.Storage.MonitorDBBytes > 0 {
+		p("  storage           monitor.db* %.1f MB, site.db* %.1f MB", float64(r.Storage.MonitorDBBytes)/1e6, float64(r.Storage.SiteDBBytes)/1e6)
+	}
+	p("  load tool CPU     %.1f s (shares the 2 cores)", r.Tool.CPUSeconds)
+}
