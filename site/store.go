@@ -96,19 +96,11 @@ func (s *Service) fill(site *Site) *Site {
 type scanner interface{ Scan(...any) error }
 
 func (s *Service) scan(row scanner) (*Site, error) {
-	var (
-		site     Site
-		settings string
-		token    sql.NullString
-	)
-	if err := row.Scan(&site.ID, &site.URL, &site.Name, &site.Kind, &settings, &token); err != nil {
+	site, err := s.scanRaw(row)
+	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(settings), &site.Settings); err != nil {
-		return nil, fmt.Errorf("site %d: stored settings: %w", site.ID, err)
-	}
-	site.PushToken = token.String
-	return s.fill(&site), nil
+	return s.fill(site), nil
 }
 
 func (s *Service) get(ctx context.Context, id int64) (*Site, error) {
@@ -216,7 +208,7 @@ func (s *Service) scanRaw(row scanner) (*Site, error) {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(settings), &site.Settings); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("site %d: stored settings: %w", site.ID, err)
 	}
 	site.PushToken = token.String
 	return &site, nil

@@ -230,3 +230,25 @@ func dirSize(dir string, globs ...string) int64 {
 	}
 	return n
 }
+
+// machineBusy returns the CPU time all processes of the machine have used
+// (from /proc/stat: every state but idle and iowait), and the 1-minute
+// load average.
+func machineBusy() (time.Duration, float64) {
+	var busy int64
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(b), "\n")
+		f := strings.Fields(line)
+		for i, v := range f[1:] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			if i != 3 && i != 4 && i < 8 { // idle, iowait; guest is in user
+				busy += n
+			}
+		}
+	}
+	var load float64
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		load, _ = strconv.ParseFloat(strings.Fields(string(b) + " 0")[0], 64)
+	}
+	return time.Duration(busy) * time.Second / clockTicks, load
+}

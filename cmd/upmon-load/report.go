@@ -90,6 +90,15 @@ type report struct {
 		MonitorDBBytes int64 `json:"monitor_db_bytes,omitempty"`
 		SiteDBBytes    int64 `json:"site_db_bytes,omitempty"`
 	} `json:"storage"`
+	// Machine is the whole machine during the window: other processes on
+	// the same cores disturb the figures.
+	Machine struct {
+		LoadStart  float64 `json:"loadavg_start"`
+		LoadEnd    float64 `json:"loadavg_end"`
+		BusyCores  float64 `json:"busy_cores"`
+		ToolCores  float64 `json:"tool_cores"`
+		OtherCores float64 `json:"other_cores"`
+	} `json:"machine"`
 	Tool struct {
 		CPUSeconds float64 `json:"cpu_s"`
 	} `json:"tool"`
@@ -128,5 +137,7 @@ func (r *report) print(w io.Writer) {
 	if r.Storage.MonitorDBBytes > 0 {
 		p("  storage           monitor.db* %.1f MB, site.db* %.1f MB", float64(r.Storage.MonitorDBBytes)/1e6, float64(r.Storage.SiteDBBytes)/1e6)
 	}
-	p("  load tool CPU     %.1f s (shares the 2 cores)", r.Tool.CPUSeconds)
+	p("  machine           load average %.1f → %.1f; busy %.2f cores in the window: upmon %.2f, this tool %.2f, other processes %.2f",
+		r.Machine.LoadStart, r.Machine.LoadEnd, r.Machine.BusyCores, r.Window.CPUCores, r.Machine.ToolCores, r.Machine.OtherCores)
+	p("  load tool CPU     %.1f s in all (shares the cores)", r.Tool.CPUSeconds)
 }

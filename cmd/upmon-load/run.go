@@ -204,6 +204,8 @@ func run(ctx context.Context, c config) (*report, error) {
 		return rep, err
 	}
 	hits0 := tg.hits.Load()
+	busy0, load0 := machineBusy()
+	tool0 := selfCPU()
 	if c.profile != "" {
 		_ = srv.cmd.Process.Signal(syscall.SIGUSR1)
 	}
@@ -254,6 +256,8 @@ func run(ctx context.Context, c config) (*report, error) {
 		return rep, err
 	}
 	hits1 := tg.hits.Load()
+	busy1, load1 := machineBusy()
+	tool1 := selfCPU()
 	if c.profile != "" {
 		_ = srv.cmd.Process.Signal(syscall.SIGUSR2)
 	}
@@ -296,6 +300,10 @@ func run(ctx context.Context, c config) (*report, error) {
 	cpu := (ps1.cpu - ps0.cpu).Seconds()
 	rep.Window.CPUSeconds = cpu
 	rep.Window.CPUCores = cpu / win
+	rep.Machine.LoadStart, rep.Machine.LoadEnd = load0, load1
+	rep.Machine.BusyCores = (busy1 - busy0).Seconds() / win
+	rep.Machine.ToolCores = (tool1 - tool0) / win
+	rep.Machine.OtherCores = rep.Machine.BusyCores - rep.Machine.ToolCores - rep.Window.CPUCores
 	if n := m1.checks - m0.checks; n > 0 {
 		rep.Window.CPUPer1000Checks = cpu / (n / 1000)
 	}
