@@ -28,6 +28,14 @@ func (b *benchSites) List(context.Context, *site.ListParams) (*site.ListResponse
 	return &site.ListResponse{Sites: b.sites}, nil
 }
 
+func (b *benchSites) IDs(context.Context) ([]int64, error) {
+	ids := make([]int64, len(b.sites))
+	for i, st := range b.sites {
+		ids[i] = st.ID
+	}
+	return ids, nil
+}
+
 func (b *benchSites) GetByPushToken(context.Context, string) (*site.Site, error) {
 	return nil, api.Errorf(api.NotFound, "unknown push token")
 }

@@ -44,6 +44,8 @@ type Sites interface {
 	List(ctx context.Context, p *site.ListParams) (*site.ListResponse, error)
 	// GetByPushToken returns the push monitor with a token, or not_found.
 	GetByPushToken(ctx context.Context, token string) (*site.Site, error)
+	// IDs returns the id of every site.
+	IDs(ctx context.Context) ([]int64, error)
 }
 
 // Options configures the service.
@@ -214,7 +216,7 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		stop:       stop,
 		db:         db,
 		sites:      sites,
-		prober:     NewProber(ProberOptions{Timeout: opts.PingTimeout, UserAgent: opts.UserAgent, Dialer: opts.Dialer}),
+		prober:     NewProber(ProberOptions{Timeout: opts.PingTimeout, UserAgent: opts.UserAgent, Dialer: opts.Dialer, TLSClientConfig: opts.Hooks.TLSClientConfig}),
 		opts:       opts,
 		log:        opts.Logger,
 		metrics:    newMetrics(opts.Registerer),

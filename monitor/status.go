@@ -3,8 +3,6 @@ package monitor
 import (
 	"context"
 	"strconv"
-
-	"upmon/site"
 )
 
 // StatusParams are the (empty) parameters of Status.
@@ -19,7 +17,7 @@ type StatusResponse struct {
 // Status returns the latest check of each existing site, from the state
 // table (never a scan of all checks).
 func (s *Service) Status(ctx context.Context, _ *StatusParams) (*StatusResponse, error) {
-	list, err := s.sites.List(ctx, &site.ListParams{})
+	ids, err := s.sites.IDs(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -27,10 +25,10 @@ func (s *Service) Status(ctx context.Context, _ *StatusParams) (*StatusResponse,
 	if err != nil {
 		return nil, err
 	}
-	out := &StatusResponse{Sites: make(map[string]SiteStatus, len(list.Sites))}
-	for _, st := range list.Sites {
-		if ss, ok := states[st.ID]; ok {
-			out.Sites[strconv.FormatInt(st.ID, 10)] = ss
+	out := &StatusResponse{Sites: make(map[string]SiteStatus, len(ids))}
+	for _, id := range ids {
+		if ss, ok := states[id]; ok {
+			out.Sites[strconv.FormatInt(id, 10)] = ss
 		}
 	}
 	return out, nil

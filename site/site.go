@@ -108,8 +108,11 @@ type ListParams struct{}
 
 // ListResponse is the answer of List.
 type ListResponse struct {
-	// Sites are all sites ordered by id; never nil.
+	// Sites are all sites ordered by id; never nil. Their settings may
+	// be shared between sites: treat them as read-only.
 	Sites []*Site `json:"sites"`
+
+	encoded [][]byte // each site's settings as JSON members, from the memo
 }
 
 // Empty is the answer of endpoints with an empty body.
@@ -148,6 +151,7 @@ type DeletedEvent struct {
 
 // Service is the site service.
 type Service struct {
+	memo    settingsMemo
 	db      *sqldb.DB
 	now     func() time.Time
 	onEvent func()
@@ -253,11 +257,7 @@ func (s *Service) Get(ctx context.Context, p *GetParams) (*Site, error) {
 
 // List returns every site ordered by id.
 func (s *Service) List(ctx context.Context, _ *ListParams) (*ListResponse, error) {
-	sites, err := s.list(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &ListResponse{Sites: sites}, nil
+	return s.list(ctx)
 }
 
 // Delete removes a site (absent ids are not an error) and publishes

@@ -53,16 +53,21 @@ func (s *Service) store(ctx context.Context, site *Site) (*Site, error) {
 				return err
 			}
 		}
-		var exists, total int
-		if err := tx.QueryRowContext(ctx,
-			`SELECT COALESCE(SUM(CASE WHEN url = $1 THEN 1 ELSE 0 END), 0), COUNT(*) FROM sites`, site.URL).Scan(&exists, &total); err != nil {
+		var exists int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sites WHERE url = $1`, site.URL).Scan(&exists); err != nil {
 			return err
 		}
 		if exists > 0 {
 			return errDuplicate
 		}
-		if s.opts.MaxSites > 0 && total >= s.opts.MaxSites {
-			return api.Errorf(api.ResourceExhausted, "the limit of %d sites is reached", s.opts.MaxSites)
+		if s.opts.MaxSites > 0 {
+			var total int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM sites`).Scan(&total); err != nil {
+				return err
+			}
+			if total >= s.opts.MaxSites {
+				return api.Errorf(api.ResourceExhausted, "the limit of %d sites is reached", s.opts.MaxSites)
+			}
 		}
 		if err := tx.QueryRowContext(ctx,
 			`INSERT INTO sites (url, name, kind, settings, push_token, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
@@ -129,24 +134,38 @@ func (s *Service) GetByPushToken(ctx context.Context, token string) (*Site, erro
 	return site, nil
 }
 
-func (s *Service) list(ctx context.Context) ([]*Site, error) {
+func (s *Service) list(ctx context.Context) (*ListResponse, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+siteColumns+` FROM sites ORDER BY id`)
 	if err != nil {
 		return nil, dbError("list", err)
 	}
 	defer rows.Close()
-	sites := []*Site{}
+	out := &ListResponse{Sites: []*Site{}, encoded: [][]byte{}}
 	for rows.Next() {
-		site, err := s.scan(rows)
-		if err != nil {
+		var (
+			site     Site
+			settings string
+			token    sql.NullString
+		)
+		if err := rows.Scan(&site.ID, &site.URL, &site.Name, &site.Kind, &settings, &token); err != nil {
 			return nil, dbError("list", err)
 		}
-		sites = append(sites, site)
+		e, err := s.memo.get(settings, s.opts.Defaults)
+		if err != nil {
+			return nil, dbError("list", fmt.Errorf("site %d: stored settings: %w", site.ID, err))
+		}
+		site.Settings = e.filled
+		site.PushToken = token.String
+		if site.Kind == KindPush && site.PushToken != "" {
+			site.PushURL = strings.TrimRight(s.opts.PublicURL, "/") + "/push/" + site.PushToken
+		}
+		out.Sites = append(out.Sites, &site)
+		out.encoded = append(out.encoded, e.encoded)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, dbError("list", err)
 	}
-	return sites, nil
+	return out, nil
 }
 
 func (s *Service) patch(ctx context.Context, p *PatchParams) (*Site, error) {
@@ -288,4 +307,26 @@ func (s *Service) delete(ctx context.Context, id int64) error {
 		s.onEvent()
 	}
 	return nil
+}
+
+// IDs returns the ids of every site, in order: a cheap existence list
+// for callers that need no settings (the monitor's /status).
+func (s *Service) IDs(ctx context.Context) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM sites ORDER BY id`)
+	if err != nil {
+		return nil, dbError("list ids", err)
+	}
+	defer rows.Close()
+	ids := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, dbError("list ids", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbError("list ids", err)
+	}
+	return ids, nil
 }

@@ -358,7 +358,17 @@ func truncate(s string, n int) string {
 
 // WriteJSON writes v as a JSON response with the given status.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
+	var (
+		body []byte
+		err  error
+	)
+	if m, ok := v.(json.Marshaler); ok {
+		// Our own marshalers write compact, valid JSON; encoding/json
+		// would re-scan every byte of a large answer to check that.
+		body, err = m.MarshalJSON()
+	} else {
+		body, err = json.Marshal(v)
+	}
 	if err != nil {
 		http.Error(w, `{"code":"internal","message":"internal error","details":null}`, http.StatusInternalServerError)
 		return
