@@ -71,7 +71,7 @@ type Options struct {
 	// dashboard's live feed). It must not block.
 	OnRecorded func(Recorded)
 	// SchedulerConcurrency is the most scheduled checks in flight at
-	// once in this process. Default 1000: a hanging site holds a slot
+	// once in this process. Default 4096: a hanging site holds a slot
 	// only until its timeout, so others keep their schedule.
 	SchedulerConcurrency int
 	// PollInterval is the longest the scheduler sleeps between looks for
@@ -190,7 +190,7 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.SchedulerConcurrency <= 0 {
-		opts.SchedulerConcurrency = 1000
+		opts.SchedulerConcurrency = 4096
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second

@@ -92,14 +92,30 @@ func (s *Service) wakeScheduler() {
 // A site whose check is still running (leased) is not due before its lease
 // ends, so a hanging check does not make the scheduler spin.
 func (s *Service) untilNextDue(now time.Time) time.Duration {
-	var next *int64
+	ms := now.UnixMilli()
+	// Two index range reads, not a scan: the next site to fall due, and,
+	// among sites already due but leased (a check slower than its
+	// interval), the earliest lease to run out.
+	var next, lease *int64
 	err := s.db.QueryRowContext(s.stopping,
-		`SELECT MIN(CASE WHEN lease_until > next_check_at THEN lease_until ELSE next_check_at END)
-		 FROM site_state WHERE paused = FALSE AND interval_ms > 0`).Scan(&next)
-	if err != nil || next == nil {
+		`SELECT MIN(next_check_at) FROM site_state WHERE next_check_at > $1`, ms).Scan(&next)
+	if err == nil {
+		err = s.db.QueryRowContext(s.stopping,
+			`SELECT MIN(lease_until) FROM site_state WHERE next_check_at <= $1 AND lease_until > $1`, ms).Scan(&lease)
+	}
+	if err != nil {
 		return s.opts.PollInterval
 	}
-	d := time.Duration(*next-now.UnixMilli()) * time.Millisecond
+	wake := int64(-1)
+	for _, v := range []*int64{next, lease} {
+		if v != nil && (wake < 0 || *v < wake) {
+			wake = *v
+		}
+	}
+	if wake < 0 {
+		return s.opts.PollInterval
+	}
+	d := time.Duration(wake-ms) * time.Millisecond
 	return min(max(d, 5*time.Millisecond), s.opts.PollInterval)
 }
 

@@ -48,7 +48,7 @@ type Config struct {
 	// Default 30 s.
 	AckDeadline time.Duration
 	// SchedulerConcurrency is the most scheduled checks in flight at once
-	// in this process. Default 1000.
+	// in this process. Default 4096.
 	SchedulerConcurrency int
 	// RawRetention is how long raw checks are kept. Default 7 days.
 	RawRetention time.Duration
@@ -112,7 +112,7 @@ func DefaultConfig() Config {
 		ReadTimeout:          20 * time.Second,
 		RateLimit:            10,
 		RateBurst:            20,
-		SchedulerConcurrency: 1000,
+		SchedulerConcurrency: 4096,
 		RawRetention:         7 * 24 * time.Hour,
 		RollupRetention:      400 * 24 * time.Hour,
 	}
