@@ -99,7 +99,6 @@ func (s *Service) SiteChecks(ctx context.Context, p *ChecksParams) (*ChecksRespo
 	const cols = `id, site_id, up, state, checked_at, latency_ms, status_code, error, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts`
 	q := `SELECT ` + cols + ` FROM checks WHERE site_id = $1 ORDER BY checked_at DESC, id DESC LIMIT $2`
 	args := []any{p.SiteID, limit + 1}
-	asc := false
 	switch {
 	case p.Since != "":
 		t, err := parseTime("since", p.Since)
@@ -108,7 +107,6 @@ func (s *Service) SiteChecks(ctx context.Context, p *ChecksParams) (*ChecksRespo
 		}
 		q = `SELECT ` + cols + ` FROM checks WHERE site_id = $1 AND checked_at > $3 ORDER BY checked_at, id LIMIT $2`
 		args = append(args, t.UnixMilli())
-		asc = true
 	case p.Before != "":
 		t, err := parseTime("before", p.Before)
 		if err != nil {
@@ -150,16 +148,21 @@ func (s *Service) SiteChecks(ctx context.Context, p *ChecksParams) (*ChecksRespo
 		return nil, dbError("checks", err)
 	}
 	if len(out.Checks) > limit {
-		out.Checks = out.Checks[:limit]
-		last := out.Checks[limit-1].CheckedAt
-		if asc {
-			// Checks sharing the page's last millisecond would be skipped
-			// by since=last; step back one so they come again (clients
-			// de-duplicate by id).
-			out.Next = strconv.FormatInt(last.UnixMilli()-1, 10)
-		} else {
-			out.Next = strconv.FormatInt(last.UnixMilli()+1, 10)
+		// The cursor is a millisecond: end the page before the checks
+		// that share a millisecond with the first check left out, so the
+		// next page (since or before the page's last time) neither
+		// repeats nor skips one. Only a millisecond holding more than
+		// limit checks is split (the rest of it is skipped).
+		extra := out.Checks[limit].CheckedAt
+		keep := limit
+		for keep > 0 && out.Checks[keep-1].CheckedAt.Equal(extra) {
+			keep--
 		}
+		if keep == 0 {
+			keep = limit
+		}
+		out.Checks = out.Checks[:keep]
+		out.Next = strconv.FormatInt(out.Checks[keep-1].CheckedAt.UnixMilli(), 10)
 	}
 	return out, nil
 }
@@ -481,20 +484,148 @@ func scanOverview(row interface{ Scan(...any) error }) (*SiteOverview, error) {
 	} else {
 		o.CheckedAt = time.UnixMilli(at).UTC()
 	}
-	var ring []recentCheck
-	if recent != "" {
-		_ = json.Unmarshal([]byte(recent), &ring)
-	}
-	o.Recent = make([]RecentCheck, len(ring))
-	for i, r := range ring {
-		o.Recent[i] = RecentCheck{At: time.Unix(r.At, 0).UTC(), Up: r.State != 0, Slow: r.State == 2, LatencyMS: r.LatencyMS}
-	}
+	o.Recent = decodeRecent(recent)
 	return &o, nil
 }
 
+// decodeRecent decodes a site_state recent ring, never nil. The overview
+// decodes one ring per site on every view, and encoding/json made that the
+// largest cost of the 5,000-site dashboard, so the form appendRecent
+// writes is parsed directly; anything else goes through encoding/json.
+func decodeRecent(ring string) []RecentCheck {
+	if out, ok := parseRecent(ring); ok {
+		return out
+	}
+	var list []recentCheck
+	if ring != "" {
+		_ = json.Unmarshal([]byte(ring), &list)
+	}
+	out := make([]RecentCheck, len(list))
+	for i, r := range list {
+		out[i] = RecentCheck{At: time.Unix(r.At, 0).UTC(), Up: r.State != 0, Slow: r.State == 2, LatencyMS: r.LatencyMS}
+	}
+	return out
+}
+
+// parseRecent parses [{"t":1,"s":1,"l":2},…] exactly as json.Marshal
+// writes a []recentCheck (no spaces, integer values, keys t, s and l);
+// ok is false for anything else.
+func parseRecent(s string) (out []RecentCheck, ok bool) {
+	if len(s) < 2 || s[0] != '[' {
+		return nil, false
+	}
+	out = make([]RecentCheck, 0, recentLen)
+	if s == "[]" {
+		return out, true
+	}
+	i := 1
+	for {
+		if i >= len(s) || s[i] != '{' {
+			return nil, false
+		}
+		i++
+		var t, st, l int64
+		for {
+			if i+4 > len(s) || s[i] != '"' || s[i+2] != '"' || s[i+3] != ':' {
+				return nil, false
+			}
+			key := s[i+1]
+			j := i + 4
+			if j < len(s) && s[j] == '-' {
+				j++
+			}
+			start := j
+			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			if j == start || j-start > 18 {
+				return nil, false
+			}
+			n, err := strconv.ParseInt(s[i+4:j], 10, 64)
+			if err != nil {
+				return nil, false
+			}
+			switch key {
+			case 't':
+				t = n
+			case 's':
+				st = n
+			case 'l':
+				l = n
+			default:
+				return nil, false
+			}
+			i = j
+			if i >= len(s) {
+				return nil, false
+			}
+			if s[i] == '}' {
+				i++
+				break
+			}
+			if s[i] != ',' {
+				return nil, false
+			}
+			i++
+		}
+		out = append(out, RecentCheck{At: time.Unix(t, 0).UTC(), Up: st != 0, Slow: st == 2, LatencyMS: l})
+		switch {
+		case i == len(s)-1 && s[i] == ']':
+			return out, true
+		case i < len(s) && s[i] == ',':
+			i++
+		default:
+			return nil, false
+		}
+	}
+}
+
 // Overview returns every site's overview row, read from the state table
-// and the hour rollups in two queries, whatever the number of checks.
+// and the hour rollups in two queries, whatever the number of checks. The
+// two run at once, on two connections: they are independent, and the
+// rollups' is the slower.
 func (s *Service) Overview(ctx context.Context) (map[int64]*SiteOverview, error) {
+	now := s.opts.Now()
+	type uptimes struct {
+		byID map[int64]*float64
+		err  error
+	}
+	upc := make(chan uptimes, 1)
+	go func() {
+		byID, err := s.uptimes24h(ctx, now)
+		upc <- uptimes{byID, err}
+	}()
+	out, err := s.overviewStates(ctx)
+	up := <-upc
+	if err != nil {
+		return nil, err
+	}
+	if up.err != nil {
+		return nil, up.err
+	}
+	for id, p := range up.byID {
+		if o := out[id]; o != nil {
+			o.Uptime24h = p
+		}
+	}
+	windows, err := s.loadMaintenance(ctx)
+	if err != nil || len(windows) == 0 {
+		return out, nil
+	}
+	list, err := s.sites.List(ctx, &site.ListParams{})
+	if err != nil {
+		return out, nil
+	}
+	for _, st := range list.Sites {
+		if o := out[st.ID]; o != nil {
+			o.Maintenance = inMaintenance(windows, st, now)
+		}
+	}
+	return out, nil
+}
+
+// overviewStates reads every site_state row as an overview row.
+func (s *Service) overviewStates(ctx context.Context) (map[int64]*SiteOverview, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+overviewColumns+` FROM site_state`)
 	if err != nil {
 		return nil, dbError("overview", err)
@@ -511,39 +642,29 @@ func (s *Service) Overview(ctx context.Context) (map[int64]*SiteOverview, error)
 	if err := rows.Err(); err != nil {
 		return nil, dbError("overview", err)
 	}
-	rows.Close()
-	from := s.opts.Now().Add(-24 * time.Hour).Truncate(time.Hour).UnixMilli()
-	urows, err := s.db.QueryContext(ctx,
+	return out, nil
+}
+
+// uptimes24h returns every site's uptime over the 24 hours before now
+// (nil for a site without checks), from the hour rollups.
+func (s *Service) uptimes24h(ctx context.Context, now time.Time) (map[int64]*float64, error) {
+	from := now.Add(-24 * time.Hour).Truncate(time.Hour).UnixMilli()
+	rows, err := s.db.QueryContext(ctx,
 		`SELECT site_id, SUM(up_count), SUM(up_count + down_count) FROM rollups WHERE res = $1 AND bucket >= $2 GROUP BY site_id`, resHour, from)
 	if err != nil {
 		return nil, dbError("overview", err)
 	}
-	defer urows.Close()
-	for urows.Next() {
+	defer rows.Close()
+	out := map[int64]*float64{}
+	for rows.Next() {
 		var id, up, total int64
-		if err := urows.Scan(&id, &up, &total); err != nil {
+		if err := rows.Scan(&id, &up, &total); err != nil {
 			return nil, dbError("overview", err)
 		}
-		if o := out[id]; o != nil {
-			o.Uptime24h = percent(up, total)
-		}
+		out[id] = percent(up, total)
 	}
-	if err := urows.Err(); err != nil {
+	if err := rows.Err(); err != nil {
 		return nil, dbError("overview", err)
-	}
-	windows, err := s.loadMaintenance(ctx)
-	if err != nil || len(windows) == 0 {
-		return out, nil
-	}
-	list, err := s.sites.List(ctx, &site.ListParams{})
-	if err != nil {
-		return out, nil
-	}
-	now := s.opts.Now()
-	for _, st := range list.Sites {
-		if o := out[st.ID]; o != nil {
-			o.Maintenance = inMaintenance(windows, st, now)
-		}
 	}
 	return out, nil
 }

@@ -132,7 +132,8 @@ type Service struct {
 	stopping context.Context
 	stop     context.CancelFunc
 
-	recq       chan *pending
+	recq       []chan *pending // one per writer
+	writers    sync.WaitGroup
 	writerStop chan struct{}
 	writerDone chan struct{}
 	started    bool
@@ -149,11 +150,32 @@ func (s *Service) Start(schedule bool) {
 		return
 	}
 	s.started = true
-	go s.writer()
+	for _, q := range s.recq {
+		s.writers.Add(1)
+		go s.writer(q)
+	}
+	go func() {
+		s.writers.Wait()
+		close(s.writerDone)
+	}()
 	if schedule {
 		s.schedDone = make(chan struct{})
 		go s.schedule()
 	}
+}
+
+// writerQueues makes one queue per batching writer: one for SQLite (a
+// single writer at a time), four for PostgreSQL.
+func writerQueues(db *sqldb.DB) []chan *pending {
+	n := 1
+	if db.Dialect == sqldb.Postgres {
+		n = 4
+	}
+	qs := make([]chan *pending, n)
+	for i := range qs {
+		qs[i] = make(chan *pending)
+	}
+	return qs
 }
 
 // Stop abandons every running check (they record nothing), stops the
@@ -208,7 +230,7 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 	}
 	return &Service{
 		stmts:      stmtCache{db: sqlDB},
-		recq:       make(chan *pending),
+		recq:       writerQueues(db),
 		writerStop: make(chan struct{}),
 		writerDone: make(chan struct{}),
 		schedWake:  make(chan struct{}, 1),

@@ -13,6 +13,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -345,24 +346,38 @@ func b2i(b bool) int {
 	return 0
 }
 
-// timing records the phases of a request through httptrace.
+// timing records the phases of a request through httptrace. Its fields
+// are guarded by mu: the transport may still be dialling in a goroutine
+// of its own (a dial it started for this request and finishes for its
+// pool) when the request is over and fill reads them.
 type timing struct {
+	mu                                                                   sync.Mutex
 	dnsStart, dnsDone, connStart, connDone, tlsStart, tlsDone, firstByte time.Time
+}
+
+// set records now in *field.
+func (t *timing) set(field *time.Time) {
+	now := time.Now()
+	t.mu.Lock()
+	*field = now
+	t.mu.Unlock()
 }
 
 func (t *timing) trace() *httptrace.ClientTrace {
 	return &httptrace.ClientTrace{
-		DNSStart:             func(httptrace.DNSStartInfo) { t.dnsStart = time.Now() },
-		DNSDone:              func(httptrace.DNSDoneInfo) { t.dnsDone = time.Now() },
-		ConnectStart:         func(string, string) { t.connStart = time.Now() },
-		ConnectDone:          func(string, string, error) { t.connDone = time.Now() },
-		TLSHandshakeStart:    func() { t.tlsStart = time.Now() },
-		TLSHandshakeDone:     func(tls.ConnectionState, error) { t.tlsDone = time.Now() },
-		GotFirstResponseByte: func() { t.firstByte = time.Now() },
+		DNSStart:             func(httptrace.DNSStartInfo) { t.set(&t.dnsStart) },
+		DNSDone:              func(httptrace.DNSDoneInfo) { t.set(&t.dnsDone) },
+		ConnectStart:         func(string, string) { t.set(&t.connStart) },
+		ConnectDone:          func(string, string, error) { t.set(&t.connDone) },
+		TLSHandshakeStart:    func() { t.set(&t.tlsStart) },
+		TLSHandshakeDone:     func(tls.ConnectionState, error) { t.set(&t.tlsDone) },
+		GotFirstResponseByte: func() { t.set(&t.firstByte) },
 	}
 }
 
 func (t *timing) fill(r *Result, start time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	span := func(a, b time.Time) time.Duration {
 		if a.IsZero() || b.IsZero() || b.Before(a) {
 			return 0

@@ -5,19 +5,21 @@ import (
 	"time"
 )
 
-// Prune deletes raw checks and minute rollups older than RawRetention and
-// hour and day rollups and closed incidents older than RollupRetention.
-// The prune cron job runs it.
+// Prune deletes raw checks older than RawRetention, minute rollups older
+// than RawRetention or a day, whichever is longer (the 24h windows read
+// them), and hour and day rollups and closed incidents older than
+// RollupRetention. The prune cron job runs it.
 func (s *Service) Prune(ctx context.Context) error {
 	now := s.opts.Now()
 	raw := now.Add(-s.opts.RawRetention).UnixMilli()
+	minutes := now.Add(-max(s.opts.RawRetention, 24*time.Hour+time.Minute)).UnixMilli()
 	long := now.Add(-s.opts.RollupRetention).UnixMilli()
 	steps := []struct {
 		q   string
 		arg int64
 	}{
 		{`DELETE FROM checks WHERE checked_at < $1`, raw},
-		{`DELETE FROM rollups WHERE res = 'm' AND bucket < $1`, raw},
+		{`DELETE FROM rollups WHERE res = 'm' AND bucket < $1`, minutes},
 		{`DELETE FROM rollups WHERE res IN ('h', 'd') AND bucket < $1`, long},
 		{`DELETE FROM incidents WHERE ended_at IS NOT NULL AND ended_at < $1`, long},
 	}

@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http/httptest"
@@ -119,6 +120,7 @@ func checkTimes(t *testing.T, s *Service) map[int64][]time.Time {
 }
 
 func TestSchedulerThousandSitesVirtualHour(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		const (
 			hanging = 5
@@ -217,9 +219,32 @@ func TestSchedulerThousandSitesVirtualHour(t *testing.T) {
 		}
 		dialer.mu.Unlock()
 
-		// Even spread: no second of the hour holds much more than its
-		// share of the checks (no thundering herd at the top of the
-		// minute).
+		// Even spread: the first checks of the sites of one interval are
+		// spread across that interval (each tenth of it holds between
+		// half and one and a half times its share) ...
+		byInterval := map[time.Duration][]time.Duration{}
+		for id, iv := range interval {
+			if ts := times[id]; !isHanging[id] && len(ts) > 0 {
+				byInterval[iv] = append(byInterval[iv], ts[0].Sub(start))
+			}
+		}
+		for iv, firsts := range byInterval {
+			if len(firsts) < 30 {
+				continue
+			}
+			var tenths [10]int
+			for _, f := range firsts {
+				tenths[min(int(f*10/iv), 9)]++
+			}
+			share := float64(len(firsts)) / 10
+			for i, n := range tenths {
+				if float64(n) < share/2 || float64(n) > share*1.5 {
+					t.Errorf("sites every %v: %d of %d first checks in tenth %d of the interval (%v)", iv, n, len(firsts), i, tenths)
+				}
+			}
+		}
+		// ... and no second of the hour holds much more than its share of
+		// all checks (no thundering herd at the top of the minute).
 		perSecond := map[int64]int{}
 		for _, ts := range times {
 			for _, at := range ts {
@@ -277,6 +302,7 @@ func recordedChecks(t *testing.T, s *Service, siteID int64, start time.Time) (at
 }
 
 func TestPushMonitorDeadlines(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		sites, mon, closeDBs := openBubbleServices(t, Options{})
 		defer closeDBs()
@@ -291,10 +317,28 @@ func TestPushMonitorDeadlines(t *testing.T) {
 			}
 		}
 		const every, grace = time.Minute, 30 * time.Second
+		ctx := context.Background()
 		start := time.Now()
 		never := pushSite(t, sites, mon, "never-pushed", every, grace)
 		once := pushSite(t, sites, mon, "pushed-once", every, grace)
 		steady := pushSite(t, sites, mon, "pushed-every-50s", every, grace)
+		paused := pushSite(t, sites, mon, "paused-then-resumed", every, grace)
+		setPaused := func(p bool) {
+			t.Helper()
+			var pp site.PatchParams
+			if err := json.Unmarshal(fmt.Appendf(nil, `{"paused":%v}`, p), &pp); err != nil {
+				t.Fatal(err)
+			}
+			pp.ID = paused.ID
+			st, err := sites.Patch(ctx, &pp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := mon.SyncSite(ctx, st); err != nil { // as the site-updated subscription does
+				t.Fatal(err)
+			}
+		}
+		setPaused(true)
 		mon.Start(true)
 
 		for tick := range 30 { // 5 minutes in steps of 10 s
@@ -303,6 +347,9 @@ func TestPushMonitorDeadlines(t *testing.T) {
 			}
 			if tick%5 == 0 {
 				push(steady)
+			}
+			if tick == 12 { // 2 minutes in: resume
+				setPaused(false)
 			}
 			time.Sleep(10 * time.Second)
 		}
@@ -328,6 +375,12 @@ func TestPushMonitorDeadlines(t *testing.T) {
 		}
 		if len(at) != 6 {
 			t.Errorf("pushed every 50s: %d checks (%v), want the 6 pushes", len(at), at)
+		}
+		// Paused for 2 minutes: not checked then; the deadline counts
+		// from the resume.
+		at, up = recordedChecks(t, mon, paused.ID, start)
+		if resumed := 2 * time.Minute; len(at) < 1 || up[0] || at[0] < resumed+every+grace || at[0] > resumed+every+grace+2*time.Second {
+			t.Errorf("paused then resumed at 2m: checks at %v up %v; want the first (down) at %v", at, up, resumed+every+grace)
 		}
 	})
 }

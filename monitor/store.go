@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -19,6 +20,9 @@ type Hooks struct {
 	// AfterCommit, if set, runs after a check's transaction commits and
 	// before the relay is woken.
 	AfterCommit func(siteID int64)
+	// TLSClientConfig, if set, replaces the TLS configuration of checks
+	// (tests trust the certificate authority of their https sites).
+	TLSClientConfig *tls.Config
 }
 
 // dbError turns a database failure into an API error: unavailable when
@@ -53,7 +57,7 @@ type pending struct {
 func (s *Service) record(st *site.Site, at time.Time, res Result, scheduled bool) (*pending, error) {
 	p := &pending{st: st, at: at.UTC(), res: res, scheduled: scheduled, done: make(chan error, 1)}
 	select {
-	case s.recq <- p:
+	case s.recq[st.ID%int64(len(s.recq))] <- p:
 	case <-s.writerDone:
 		return nil, ErrAbandoned
 	}
@@ -63,13 +67,19 @@ func (s *Service) record(st *site.Site, at time.Time, res Result, scheduled bool
 // writer commits queued checks in batches: one transaction for up to
 // maxBatch checks that arrived together, which is what lets one small
 // machine store thousands of checks a second on SQLite.
-func (s *Service) writer() {
-	defer close(s.writerDone)
+//
+// SQLite has one writer at a time, so it gets one writer goroutine; on
+// PostgreSQL each batch waits on network round trips, so several writers
+// run side by side, each owning the sites whose id falls in its
+// partition (one site's checks stay in order, and two batches never lock
+// the same rows).
+func (s *Service) writer(q chan *pending) {
+	defer s.writers.Done()
 	const maxBatch = 256
 	for {
 		var first *pending
 		select {
-		case first = <-s.recq:
+		case first = <-q:
 		case <-s.writerStop:
 			return
 		}
@@ -77,7 +87,7 @@ func (s *Service) writer() {
 	drain:
 		for len(batch) < maxBatch {
 			select {
-			case p := <-s.recq:
+			case p := <-q:
 				batch = append(batch, p)
 			default:
 				break drain

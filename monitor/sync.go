@@ -49,10 +49,10 @@ func (s *Service) Sync(ctx context.Context) error {
 }
 
 type schedRow struct {
-	kind               string
-	interval, lease    int64
-	paused             bool
-	next, lastPush, at int64
+	kind            string
+	interval, lease int64
+	paused          bool
+	next            int64
 }
 
 func (s *Service) syncSites(ctx context.Context, sites []*site.Site, all bool) error {

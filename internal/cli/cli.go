@@ -1,5 +1,5 @@
 // Package cli implements upmon's command line: serve, version, help,
-// secret and deadletters.
+// secret, deadletters and sites.
 package cli
 
 import (
@@ -43,6 +43,10 @@ Usage:
   upmon deadletters list [--server URL]  list failed event deliveries
   upmon deadletters replay [--server URL] ID
                                          re-deliver one and remove it from the list
+  upmon sites export [--server URL] > sites.yaml
+                                         print every site as YAML (the API's schema)
+  upmon sites import [--server URL] FILE add and update sites from a YAML file
+                                         (matched by url; push monitors by name)
   upmon version                          print the version
   upmon help                             print this help
 
@@ -67,6 +71,8 @@ func Run(ctx context.Context, stdio IO, args []string) int {
 		err = secretCmd(stdio, args[1:])
 	case "deadletters":
 		err = deadlettersCmd(ctx, stdio, args[1:])
+	case "sites":
+		err = sitesCmd(ctx, stdio, args[1:])
 	default:
 		err = &app.UsageError{Msg: fmt.Sprintf("unknown command %q (run `upmon help`)", args[0])}
 	}

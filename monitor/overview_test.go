@@ -1,0 +1,138 @@
+package monitor
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"upmon/platform/api"
+	"upmon/platform/sqldb"
+	"upmon/platform/sqldb/sqldbtest"
+	"upmon/site"
+)
+
+// TestSiteOverviewOf checks that one site's overview row is the row
+// Overview gives for it, for an up, a down, a maintained and an
+// unchecked site.
+func TestSiteOverviewOf(t *testing.T) {
+	ctx := context.Background()
+	cfg := sqldbtest.Config(t)
+	siteDB, err := sqldb.Open(ctx, cfg, "site", site.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { siteDB.Close() })
+	monDB, err := sqldb.Open(ctx, cfg, "monitor", Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { monDB.Close() })
+	sites := site.New(siteDB, site.Options{})
+	mon := New(monDB, sites, Options{PingTimeout: 2 * time.Second})
+	mon.Start(false)
+	t.Cleanup(mon.Stop)
+
+	var status atomic.Int32
+	status.Store(200)
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(int(status.Load()))
+	}))
+	t.Cleanup(target.Close)
+	add := func(path string, tags ...string) *site.Site {
+		t.Helper()
+		st, err := sites.Add(ctx, &site.AddParams{URL: target.URL + path, Settings: site.Settings{Tags: tags}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	check := func(st *site.Site) {
+		t.Helper()
+		if _, err := mon.CheckSite(ctx, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up, down, maint, never := add("/up"), add("/down"), add("/maint", "eu"), add("/never")
+	check(up)
+	check(down)
+	check(maint)
+	status.Store(503)
+	check(down)
+	now := time.Now()
+	if _, err := mon.AddMaintenance(ctx, &MaintenanceParams{Tags: []string{"eu"}, Start: now.Add(-time.Hour), End: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+
+	all, err := mon.Overview(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []*site.Site{up, down, maint} {
+		one, err := mon.SiteOverviewOf(ctx, st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(one, all[st.ID]) {
+			t.Errorf("SiteOverviewOf(%d) = %+v\nOverview has %+v", st.ID, one, all[st.ID])
+		}
+	}
+	if o := all[down.ID]; o.State != StateDown || len(o.Recent) != 2 || o.Recent[1].Up || o.Uptime24h == nil || *o.Uptime24h != 50 {
+		t.Errorf("down site = %+v", o)
+	}
+	if !all[maint.ID].Maintenance || all[up.ID].Maintenance {
+		t.Errorf("maintenance flags: %v %v", all[maint.ID].Maintenance, all[up.ID].Maintenance)
+	}
+	o, err := mon.SiteOverviewOf(ctx, never.ID)
+	if err != nil || o.State != StateUnknown || !o.CheckedAt.IsZero() || o.Recent == nil || len(o.Recent) != 0 || o.Uptime24h != nil {
+		t.Errorf("site never checked = %+v, %v", o, err)
+	}
+	if _, err := mon.SiteOverviewOf(ctx, 999); !api.IsCode(err, api.NotFound) {
+		t.Errorf("SiteOverviewOf(999) = %v, want not_found", err)
+	}
+}
+
+// TestDecodeRecent checks the direct parse of recent rings against
+// encoding/json.
+func TestDecodeRecent(t *testing.T) {
+	at := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	ring := ""
+	for i, r := range []Result{
+		{Up: true, Latency: 40 * time.Millisecond},
+		{Up: false, Latency: 10 * time.Second},
+		{Up: true, Slow: true, Latency: 1500 * time.Millisecond},
+	} {
+		ring = appendRecent(ring, at.Add(time.Duration(i)*time.Minute), r)
+	}
+	want := []RecentCheck{
+		{At: at, Up: true, LatencyMS: 40},
+		{At: at.Add(time.Minute), LatencyMS: 10000},
+		{At: at.Add(2 * time.Minute), Up: true, Slow: true, LatencyMS: 1500},
+	}
+	got, ok := parseRecent(ring)
+	if !ok || !reflect.DeepEqual(got, want) {
+		t.Fatalf("parseRecent(%s) = %+v, %v", ring, got, ok)
+	}
+	if got := decodeRecent(ring); !reflect.DeepEqual(got, want) {
+		t.Errorf("decodeRecent = %+v", got)
+	}
+	// Other spellings of the same JSON take encoding/json's path.
+	for _, format := range []string{`[ {"t": %d, "s": 1, "l": 40}]`, `[{"l":40,"s":1,"t":%d,"x":null}]`} {
+		in := fmt.Sprintf(format, at.Unix())
+		if _, ok := parseRecent(in); ok {
+			t.Errorf("parseRecent(%s) took it", in)
+		}
+		if got := decodeRecent(in); len(got) != 1 || !got[0].At.Equal(at) || !got[0].Up || got[0].LatencyMS != 40 {
+			t.Errorf("decodeRecent(%s) = %+v", in, got)
+		}
+	}
+	for _, in := range []string{"", "[]", "not json", `[{"t":1}`, `[{"t":1},]`, `[{"t":-}]`} {
+		if got := decodeRecent(in); got == nil || (in == "[]" && len(got) != 0) {
+			t.Errorf("decodeRecent(%q) = %#v", in, got)
+		}
+	}
+}
