@@ -521,11 +521,24 @@ func TestMaintenanceHoldsNotificationsBack(t *testing.T) {
 			t.Fatalf("site %s incidents in maintenance = %+v", id, inc)
 		}
 	}
-	// After the window is deleted, notifications flow again.
+	// After the window ends (deleted here), the held-back outage is
+	// notified at the next check if the site is still down; a site that
+	// recovered within its window is never announced at all.
 	c.JSON("DELETE", fmt.Sprintf("/maintenance/%d", mw.ID), "", nil)
+	checkNow(t, c, a)
+	got := slack.WaitFor(2, 10*time.Second)
+	if len(got) != 2 || firstLines(got)[1] != "*"+inWindow.URL+" is down!*" || !strings.Contains(got[1], "still down after a maintenance window") {
+		t.Fatalf("Slack after the window: %q", got)
+	}
 	inWindow.SetStatus(200)
 	checkNow(t, c, a)
-	if got := firstLines(slack.WaitFor(2, 10*time.Second)); len(got) != 2 || got[1] != "*"+inWindow.URL+" is back up.*" {
-		t.Fatalf("Slack after the window: %q", got)
+	if got := firstLines(slack.WaitFor(3, 10*time.Second)); len(got) != 3 || got[2] != "*"+inWindow.URL+" is back up.*" {
+		t.Fatalf("Slack after recovery: %q", got)
+	}
+	byTag.SetStatus(200)
+	checkNow(t, c, b) // recovered inside its window: nothing to say
+	time.Sleep(2 * settle)
+	if got := slack.Messages(); len(got) != 3 {
+		t.Fatalf("a change undone within its window was notified: %q", got)
 	}
 }

@@ -34,8 +34,10 @@ type TransitionEvent struct {
 	CheckedAt time.Time `json:"checked_at"`
 	// Reason says why, such as "HTTP 503 after 3 failed checks".
 	Reason string `json:"reason"`
-	// Maintenance is true when the site was in a maintenance window:
-	// notifiers hold such events back.
+	// Maintenance is true when notifiers hold the event back: it happened
+	// in a maintenance window, or it undoes a change that was held back.
+	// A change that still holds when the window ends is published again
+	// then, with Maintenance false.
 	Maintenance bool `json:"maintenance,omitempty"`
 }
 

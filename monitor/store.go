@@ -194,18 +194,19 @@ func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows
 		prev         siteState
 		certNotified int
 		recent       string
+		notifiedUp   bool
 	)
 	// Read the state row, creating it first if the site has none yet
 	// (almost every check finds it, so the insert is not tried each time).
 	for attempt := 0; ; attempt++ {
 		row, err := s.stmts.queryRow(ctx, tx,
-			`SELECT up, degraded, last_up, checked_at, seq, dseq, fail_streak, ok_streak, slow_streak, fast_streak, cert_notified, recent
+			`SELECT up, degraded, last_up, checked_at, seq, dseq, fail_streak, ok_streak, slow_streak, fast_streak, cert_notified, recent, notified_up
 			 FROM site_state WHERE site_id = $1`+s.db.Dialect.ForUpdate(), st.ID)
 		if err != nil {
 			return err
 		}
 		err = row.Scan(&prev.Up, &prev.Degraded, &prev.LastUp, &prev.CheckedAt, &prev.Seq, &prev.DSeq,
-			&prev.FailStreak, &prev.OKStreak, &prev.SlowStreak, &prev.FastStreak, &certNotified, &recent)
+			&prev.FailStreak, &prev.OKStreak, &prev.SlowStreak, &prev.FastStreak, &certNotified, &recent, &notifiedUp)
 		if errors.Is(err, sql.ErrNoRows) && attempt == 0 {
 			if err := s.ensureState(ctx, tx, st, p.at); err != nil {
 				return err
@@ -227,6 +228,18 @@ func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows
 	p.state = next
 	inMaint := inMaintenance(windows, st, p.at)
 	ref := st.Ref()
+	// Notifiers hear about a state when it differs from the last one they
+	// were told, outside maintenance windows: a change inside a window is
+	// held back, and notified at the first check after it if it still
+	// holds; a change undone within the window is never notified.
+	notify := !inMaint && next.Up != notifiedUp
+	if notify {
+		notifiedUp = next.Up
+		if !ch.upChanged {
+			next.Seq++ // a held-back change released: a new event
+			p.state = next
+		}
+	}
 
 	newCert := certNotified
 	var certEvent *CertExpiringEvent
@@ -251,21 +264,26 @@ func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows
 	if _, err := s.stmts.exec(ctx, tx,
 		`UPDATE site_state SET up = $1, degraded = $2, last_up = $3, checked_at = $4, seq = $5, dseq = $6,
 		 fail_streak = $7, ok_streak = $8, slow_streak = $9, fast_streak = $10, cert_notified = $11, recent = $12,
-		 state = $13, latency_ms = $14, status_code = $15, error = $16`+leaseClause+` WHERE site_id = $17`,
+		 state = $13, latency_ms = $14, status_code = $15, error = $16, notified_up = $17`+leaseClause+` WHERE site_id = $18`,
 		next.Up, next.Degraded, next.LastUp, next.CheckedAt, next.Seq, next.DSeq,
 		next.FailStreak, next.OKStreak, next.SlowStreak, next.FastStreak, newCert, appendRecent(recent, p.at, r),
-		next.State(), r.Latency.Milliseconds(), r.StatusCode, r.Err, st.ID); err != nil {
+		next.State(), r.Latency.Milliseconds(), r.StatusCode, r.Err, notifiedUp, st.ID); err != nil {
 		return err
 	}
-	if ch.upChanged {
+	if ch.upChanged || notify {
 		reason := reasonLine(r, next, next.Up)
+		if !ch.upChanged {
+			reason = "still " + map[bool]string{true: "up", false: "down"}[next.Up] + " after a maintenance window: " + reason
+		}
 		if _, err := outbox.InsertEvent(ctx, tx, TopicUptimeTransition, p.at, func(id string) any {
-			return &TransitionEvent{ID: id, Site: ref, Up: next.Up, Seq: next.Seq, CheckedAt: p.at, Reason: reason, Maintenance: inMaint}
+			return &TransitionEvent{ID: id, Site: ref, Up: next.Up, Seq: next.Seq, CheckedAt: p.at, Reason: reason, Maintenance: !notify}
 		}); err != nil {
 			return err
 		}
 		p.events++
-		if err := s.trackIncident(ctx, tx, st.ID, atMS, next.Up, reason); err != nil {
+	}
+	if ch.upChanged {
+		if err := s.trackIncident(ctx, tx, st.ID, atMS, next.Up, reasonLine(r, next, next.Up)); err != nil {
 			return err
 		}
 		state := StateDown

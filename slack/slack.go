@@ -186,8 +186,15 @@ func DegradedText(ev *monitor.DegradedEvent) string {
 
 // CertText returns the notification text of a certificate warning.
 func CertText(ev *monitor.CertExpiringEvent) string {
-	return fmt.Sprintf("*The TLS certificate of %s expires in %d days.*\nIt expires on %s.",
-		Escape(ev.Site.URL), ev.DaysLeft, ev.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"))
+	when := fmt.Sprintf("in %d days", ev.DaysLeft)
+	switch {
+	case ev.DaysLeft == 1:
+		when = "in 1 day"
+	case ev.DaysLeft <= 0:
+		when = "today"
+	}
+	return fmt.Sprintf("*The TLS certificate of %s expires %s.*\nIt expires on %s.",
+		Escape(ev.Site.URL), when, ev.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"))
 }
 
 func withReason(first, reason string) string {
