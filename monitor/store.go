@@ -9,7 +9,6 @@ import (
 	"sort"
 	"time"
 
-	"upmon/platform/api"
 	"upmon/platform/outbox"
 	"upmon/platform/sqldb"
 	"upmon/site"
@@ -25,21 +24,8 @@ type Hooks struct {
 	TLSClientConfig *tls.Config
 }
 
-// dbError turns a database failure into an API error: unavailable when
-// the database cannot be reached, internal otherwise (logged, not shown).
-func dbError(op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var apiErr *api.Error
-	if errors.As(err, &apiErr) {
-		return apiErr
-	}
-	if sqldb.IsUnavailable(err) {
-		return &api.Error{Code: api.Unavailable, Message: "the monitor database is unavailable"}
-	}
-	return fmt.Errorf("monitor: %s: %w", op, err)
-}
+// dbError turns a database failure into what the endpoint answers.
+func dbError(op string, err error) error { return sqldb.APIError("monitor", op, err) }
 
 // pending is a check result waiting to be written.
 type pending struct {

@@ -14,21 +14,8 @@ import (
 	"upmon/platform/sqldb"
 )
 
-// dbError turns a database failure into an API error: unavailable when
-// the database cannot be reached, internal otherwise (logged, not shown).
-func dbError(op string, err error) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var apiErr *api.Error
-	if errors.As(err, &apiErr) {
-		return apiErr
-	}
-	if sqldb.IsUnavailable(err) {
-		return &api.Error{Code: api.Unavailable, Message: "the site database is unavailable"}
-	}
-	return fmt.Errorf("site: %s: %w", op, err)
-}
+// dbError turns a database failure into what the endpoint answers.
+func dbError(op string, err error) error { return sqldb.APIError("site", op, err) }
 
 var errDuplicate = api.Errorf(api.AlreadyExists, "a site with this URL already exists")
 
