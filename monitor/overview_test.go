@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -135,4 +136,89 @@ func TestDecodeRecent(t *testing.T) {
 			t.Errorf("decodeRecent(%q) = %#v", in, got)
 		}
 	}
+}
+
+// TestUptime24hFromDayRows checks the overview's 24-hour uptime, read
+// partly from day rows, against the sum of the hour rows it stands for,
+// at every hour of the day.
+func TestUptime24hFromDayRows(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldbtest.Config(t), "monitor", Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	siteDB, err := sqldb.Open(ctx, sqldbtest.Config(t), "site", site.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { siteDB.Close() })
+	sites := site.New(siteDB, site.Options{})
+	var list []*site.Site
+	for i := range 3 {
+		st, err := sites.Add(ctx, &site.AddParams{URL: fmt.Sprintf("https://s%d.example", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		list = append(list, st)
+	}
+	var clock atomic.Int64
+	s := New(db, sites, Options{Now: func() time.Time { return time.UnixMilli(clock.Load()).UTC() }})
+	s.Start(false)
+	t.Cleanup(s.Stop)
+	start := time.Date(2026, 11, 24, 22, 50, 0, 0, time.UTC)
+	for i := range 3 * 24 * 3 { // three days, every 20 minutes
+		at := start.Add(time.Duration(i) * 20 * time.Minute)
+		for j, st := range list {
+			res := Result{Up: (i*7+j*3)%5 != 0, Latency: time.Duration(20+i%50) * time.Millisecond, Attempts: 1}
+			if _, err := s.record(st, at, res, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	byHours := func(now time.Time) map[int64]*float64 {
+		rows, err := db.Query(`SELECT site_id, SUM(up_count), SUM(up_count + down_count) FROM rollups WHERE res = 'h' AND bucket >= $1 GROUP BY site_id`,
+			now.Add(-24*time.Hour).Truncate(time.Hour).UnixMilli())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[int64]*float64{}
+		for rows.Next() {
+			var id, up, total int64
+			if err := rows.Scan(&id, &up, &total); err != nil {
+				t.Fatal(err)
+			}
+			out[id] = percent(up, total)
+		}
+		return out
+	}
+	for now := start.Add(36 * time.Hour); now.Before(start.Add(3 * 24 * time.Hour)); now = now.Add(37 * time.Minute) {
+		clock.Store(now.UnixMilli())
+		got, err := s.uptimes24h(ctx, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := byHours(now)
+		if !reflect.DeepEqual(got, want) || len(got) != 3 {
+			t.Fatalf("at %s: uptimes24h = %v, hour rows give %v", now, fmtUptimes(got), fmtUptimes(want))
+		}
+		one, err := s.SiteOverviewOf(ctx, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(one.Uptime24h, want[2]) {
+			t.Fatalf("at %s: SiteOverviewOf(2).Uptime24h = %v, want %v", now, *one.Uptime24h, *want[2])
+		}
+	}
+}
+
+func fmtUptimes(m map[int64]*float64) string {
+	var b strings.Builder
+	for id := range int64(4) {
+		if p, ok := m[id]; ok && p != nil {
+			fmt.Fprintf(&b, "%d:%.3f ", id, *p)
+		}
+	}
+	return b.String()
 }

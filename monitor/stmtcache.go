@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"sync"
+	"time"
 )
 
 // stmtCache keeps the hot statements of the write path prepared: without
@@ -11,53 +12,80 @@ import (
 // a profile showed to be the largest single cost of storing a check.
 // database/sql prepares a statement once per pooled connection and reuses
 // it within transactions (Tx.StmtContext).
+//
+// Preparing takes a pooled connection of its own, and the callers are
+// inside a transaction that holds one already. Waiting for it there
+// deadlocks as soon as every connection of the pool is held by a writer
+// waiting to prepare (four PostgreSQL writers on a pool of four did), so
+// a statement's first uses run unprepared while it is prepared in the
+// background.
 type stmtCache struct {
-	db *sql.DB
-	mu sync.Mutex
-	m  map[string]*sql.Stmt
+	db     *sql.DB
+	mu     sync.Mutex
+	m      map[string]*sql.Stmt // a nil value: being prepared
+	closed bool
 }
 
-func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+// get returns the prepared statement of query, or nil (starting its
+// preparation) when it is not ready yet. It never waits for the pool.
+func (c *stmtCache) get(query string) *sql.Stmt {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if st, ok := c.m[query]; ok {
-		return st, nil
-	}
-	st, err := c.db.PrepareContext(ctx, query)
-	if err != nil {
-		return nil, err
+	if st, ok := c.m[query]; ok || c.closed {
+		return st
 	}
 	if c.m == nil {
 		c.m = map[string]*sql.Stmt{}
 	}
+	c.m[query] = nil
+	go c.prepare(query)
+	return nil
+}
+
+// prepare prepares query and caches it; a failure leaves it to the next
+// use to try again.
+func (c *stmtCache) prepare(query string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := c.db.PrepareContext(ctx, query)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil || c.closed {
+		if err == nil {
+			_ = st.Close()
+		}
+		delete(c.m, query)
+		return
+	}
 	c.m[query] = st
-	return st, nil
 }
 
 // exec runs a cached statement within tx.
 func (c *stmtCache) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	st, err := c.get(ctx, query)
-	if err != nil {
-		return nil, err
+	if st := c.get(query); st != nil {
+		return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
-	return tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	return tx.ExecContext(ctx, query, args...)
 }
 
 // queryRow runs a cached single-row query within tx.
 func (c *stmtCache) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Row, error) {
-	st, err := c.get(ctx, query)
-	if err != nil {
-		return nil, err
+	if st := c.get(query); st != nil {
+		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...), nil
 	}
-	return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...), nil
+	return tx.QueryRowContext(ctx, query, args...), nil
 }
 
-// close closes every cached statement.
+// close closes every cached statement; statements still being prepared
+// are closed when they are ready.
 func (c *stmtCache) close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, st := range c.m {
-		_ = st.Close()
+		if st != nil {
+			_ = st.Close()
+		}
 	}
 	c.m = nil
+	c.closed = true
 }

@@ -10,6 +10,8 @@ import (
 	"upmon/site"
 )
 
+// TestStoredSettings checks that StoredSettings answers what a site set,
+// without the defaults Get fills in.
 func TestStoredSettings(t *testing.T) {
 	ctx := context.Background()
 	svc := MustOpen(t)

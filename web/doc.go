@@ -16,8 +16,16 @@
 // Data comes through narrow interfaces (SiteSource, MonitorSource,
 // SettingsSource) that the site and monitor services implement. A page
 // costs a fixed number of calls whatever the number of sites: the
-// overview lists the sites and the monitor's Overview once, sorts
-// down-first, and renders only one page of 100 rows.
+// overview lists the sites and reads the monitor's Overview once (the two
+// at the same time), sorts down-first, and renders only one page of 100
+// rows; a site's page and its badges read that site's row alone
+// (SiteOverviewOf). docs/performance.md has the overview's cost at 5,000
+// sites.
+//
+// The settings forms show what a site has set (StoredSettings): a setting
+// left unset is an empty field with its default as the placeholder. A
+// save sends only the fields that changed, an emptied one as null, so an
+// unset setting stays unset and keeps following the configured defaults.
 //
 // Live updates: the monitor reports each committed check (EventOf
 // converts it) to Hub.Publish, which never blocks; each open stream has a

@@ -17,6 +17,9 @@ type fakeSites struct {
 	next     int64
 	sites    map[int64]*site.Site
 	settings map[int64]SiteSettings
+	// changes records the fields of each AddWithSettings and
+	// UpdateSettings call.
+	changes [][]string
 }
 
 func newFakeSites() *fakeSites {
@@ -24,7 +27,7 @@ func newFakeSites() *fakeSites {
 }
 
 func (f *fakeSites) Add(_ context.Context, p *site.AddParams) (*site.Site, error) {
-	return f.AddWithSettings(context.Background(), p.URL, SiteSettings{})
+	return f.AddWithSettings(context.Background(), p.URL, SettingsChange{})
 }
 
 func (f *fakeSites) Get(_ context.Context, p *site.GetParams) (*site.Site, error) {
@@ -61,13 +64,29 @@ func (f *fakeSites) SettingsOf(s *site.Site) SiteSettings {
 	return f.settings[s.ID]
 }
 
-func (f *fakeSites) AddWithSettings(_ context.Context, raw string, st SiteSettings) (*site.Site, error) {
+func (f *fakeSites) StoredSettings(_ context.Context, s *site.Site) (SiteSettings, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.settings[s.ID]
+	if !ok {
+		return SiteSettings{}, api.Errorf(api.NotFound, "site %d not found", s.ID)
+	}
+	return st, nil
+}
+
+func (f *fakeSites) Defaults() SiteSettings {
+	return SiteSettings{Interval: 5 * time.Minute, Timeout: 10 * time.Second, Method: "GET", ExpectedStatus: []string{"200-399"},
+		FollowRedirects: true, KeywordMode: "contains", FailureThreshold: 1, SuccessThreshold: 1}
+}
+
+func (f *fakeSites) AddWithSettings(_ context.Context, raw string, c SettingsChange) (*site.Site, error) {
 	u, err := site.ValidateURL(raw)
 	if err != nil {
 		return nil, err
 	}
-	if st.Interval != 0 && st.Interval < time.Second {
-		return nil, api.FieldError("interval", "must be at least 1s")
+	st, err := applyChange(blankSettings, c)
+	if err != nil {
+		return nil, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -80,21 +99,74 @@ func (f *fakeSites) AddWithSettings(_ context.Context, raw string, st SiteSettin
 	s := &site.Site{ID: f.next, URL: u}
 	f.sites[s.ID] = s
 	f.settings[s.ID] = st
+	f.changes = append(f.changes, c.Fields)
 	return s, nil
 }
 
-func (f *fakeSites) UpdateSettings(_ context.Context, id int64, st SiteSettings) (*site.Site, error) {
-	if st.Interval != 0 && st.Interval < time.Second {
-		return nil, api.FieldError("interval", "must be at least 1s")
-	}
+func (f *fakeSites) UpdateSettings(_ context.Context, id int64, c SettingsChange) (*site.Site, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s, ok := f.sites[id]
 	if !ok {
 		return nil, api.Errorf(api.NotFound, "site %d not found", id)
 	}
+	st, err := applyChange(f.settings[id], c)
+	if err != nil {
+		return nil, err
+	}
 	f.settings[id] = st
+	f.changes = append(f.changes, c.Fields)
 	return s, nil
+}
+
+// applyChange applies the fields c names to st, as the site service's
+// PATCH does (an empty field is its default), and checks the interval.
+func applyChange(st SiteSettings, c SettingsChange) (SiteSettings, error) {
+	n := c.Settings
+	for _, f := range c.Fields {
+		switch f {
+		case "name":
+			st.Name = n.Name
+		case "interval":
+			if n.Interval != 0 && n.Interval < time.Second {
+				return st, api.FieldError("interval", "must be at least 1s")
+			}
+			st.Interval = n.Interval
+		case "timeout":
+			st.Timeout = n.Timeout
+		case "method":
+			st.Method = n.Method
+		case "headers":
+			st.Headers = n.Headers
+		case "body":
+			st.Body = n.Body
+		case "expected_status":
+			st.ExpectedStatus = n.ExpectedStatus
+		case "follow_redirects":
+			st.FollowRedirects = n.FollowRedirects
+		case "keyword":
+			st.Keyword = n.Keyword
+		case "keyword_mode":
+			st.KeywordMode = n.KeywordMode
+		case "json_path":
+			st.JSONPath = n.JSONPath
+		case "max_latency":
+			st.MaxLatency = n.MaxLatency
+		case "failure_threshold":
+			st.FailureThreshold = n.FailureThreshold
+		case "success_threshold":
+			st.SuccessThreshold = n.SuccessThreshold
+		case "retries":
+			st.Retries = n.Retries
+		case "paused":
+			st.Paused = n.Paused
+		case "tags":
+			st.Tags = n.Tags
+		default:
+			return st, api.FieldError(f, "unknown field")
+		}
+	}
+	return st, nil
 }
 
 // fakeMonitor is an in-memory MonitorSource for tests.
@@ -106,6 +178,8 @@ type fakeMonitor struct {
 	latency   map[int64][]LatencyPoint
 	uptime    *float64
 	checked   []int64
+	// overviews and overviewOf count the Overview and SiteOverviewOf calls.
+	overviews, overviewOf int
 }
 
 func newFakeMonitor() *fakeMonitor {
@@ -123,11 +197,24 @@ func (m *fakeMonitor) CheckSite(_ context.Context, s *site.Site) (*monitor.Check
 func (m *fakeMonitor) Overview(context.Context) (map[int64]*SiteOverview, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.overviews++
 	out := make(map[int64]*SiteOverview, len(m.ovs))
 	for k, v := range m.ovs {
 		out[k] = v
 	}
 	return out, nil
+}
+
+// SiteOverviewOf answers like the monitor: state unknown for a site
+// never checked. (The fake has no site list: it never answers not_found.)
+func (m *fakeMonitor) SiteOverviewOf(_ context.Context, id int64) (*SiteOverview, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.overviewOf++
+	if ov := m.ovs[id]; ov != nil {
+		return ov, nil
+	}
+	return &SiteOverview{SiteID: id, State: StateUnknown, Recent: []RecentCheck{}}, nil
 }
 
 func (m *fakeMonitor) SiteChecks(_ context.Context, p *ChecksParams) (*ChecksResponse, error) {

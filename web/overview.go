@@ -43,6 +43,7 @@ var flashes = map[string]string{
 	"deleted": "Site deleted.",
 	"checked": "Checked: ",
 	"saved":   "Settings saved.",
+	"same":    "No settings changed.",
 }
 
 // flash builds the notice named by ?msg=, naming the site from ?site=.
@@ -67,7 +68,7 @@ func (h *Handler) flash(ctx context.Context, r *http.Request) string {
 }
 
 func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
-	h.renderOverview(w, r, http.StatusOK, addForm{Settings: defaultSettingsForm()})
+	h.renderOverview(w, r, http.StatusOK, addForm{Settings: h.withPlaceholders(defaultSettingsForm())})
 }
 
 func (h *Handler) renderOverview(w http.ResponseWriter, r *http.Request, status int, form addForm) {
@@ -132,19 +133,21 @@ func (h *Handler) addSite(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, api.Errorf(api.InvalidArgument, "could not read the form"))
 		return
 	}
-	form := addForm{URL: r.PostFormValue("url"), Settings: defaultSettingsForm()}
+	form := addForm{URL: r.PostFormValue("url"), Settings: h.withPlaceholders(defaultSettingsForm())}
 	var (
 		s   *site.Site
 		err error
 	)
 	if h.opts.Settings != nil && r.PostFormValue("with_settings") != "" {
-		var st SiteSettings
-		st, form.Settings = parseSettingsForm(r)
+		st, parsed := parseSettingsForm(r)
+		form.Settings = h.withPlaceholders(parsed)
 		form.Open = true
 		if len(form.Settings.Err) > 0 {
 			err = api.Errorf(api.InvalidArgument, "some settings are not valid")
 		} else {
-			s, err = h.opts.Settings.AddWithSettings(r.Context(), form.URL, st)
+			// Only what differs from a blank form is set; the rest
+			// follows the defaults.
+			s, err = h.opts.Settings.AddWithSettings(r.Context(), form.URL, settingsChange(r, blankSettings, st))
 		}
 	} else {
 		s, err = h.opts.Sites.Add(r.Context(), &site.AddParams{URL: form.URL})

@@ -86,13 +86,13 @@ func (h *Handler) statusBadge(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ovs, err := h.opts.Monitor.Overview(r.Context())
+	ov, err := h.opts.Monitor.SiteOverviewOf(r.Context(), e.site.ID)
 	if err != nil {
 		h.writeBadgeError(w, r, err)
 		return
 	}
 	state := StateUnknown
-	if ov := ovs[e.site.ID]; ov != nil {
+	if ov != nil {
 		state = normState(ov.State)
 	}
 	value, color := strings.ToLower(stateText(state)), badgeColors[state]

@@ -14,13 +14,15 @@ import (
 // entry is one site joined with its state, cheap enough to build for
 // every site before sorting and paging.
 type entry struct {
-	site     *site.Site
-	ov       *SiteOverview // nil when never checked
-	name     string        // display name: the setting, else the URL
-	state    string
-	paused   bool
-	tags     []string
-	settings *SiteSettings
+	site *site.Site
+	ov   *SiteOverview // nil when never checked
+	name string        // display name: the setting, else the URL
+	// lowerName is name in lower case, for sorting and filtering.
+	lowerName string
+	state     string
+	paused    bool
+	tags      []string
+	settings  *SiteSettings
 }
 
 // totals counts sites by state, over all sites.
@@ -35,15 +37,25 @@ type totals struct {
 }
 
 // loadEntries lists the sites and joins them with the monitor's
-// overview: two calls, whatever the number of sites.
+// overview: two calls, whatever the number of sites, made at once (they
+// read two databases).
 func (h *Handler) loadEntries(ctx context.Context) ([]entry, totals, error) {
+	var (
+		ovs    map[int64]*SiteOverview
+		ovsErr error
+		done   = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		ovs, ovsErr = h.opts.Monitor.Overview(ctx)
+	}()
 	list, err := h.opts.Sites.List(ctx, &site.ListParams{})
+	<-done
 	if err != nil {
 		return nil, totals{}, err
 	}
-	ovs, err := h.opts.Monitor.Overview(ctx)
-	if err != nil {
-		return nil, totals{}, err
+	if ovsErr != nil {
+		return nil, totals{}, ovsErr
 	}
 	out := make([]entry, len(list.Sites))
 	var t totals
@@ -60,6 +72,7 @@ func (h *Handler) loadEntries(ctx context.Context) ([]entry, totals, error) {
 			}
 			e.paused, e.tags = st.Paused, st.Tags
 		}
+		e.lowerName = strings.ToLower(e.name)
 		out[i] = e
 		t.All++
 		switch e.state {
@@ -89,7 +102,7 @@ func (e *entry) matches(q string) bool {
 		return true
 	}
 	for w := range strings.FieldsSeq(q) {
-		if !strings.Contains(strings.ToLower(e.name), w) && !strings.Contains(strings.ToLower(e.site.URL), w) &&
+		if !strings.Contains(e.lowerName, w) && !strings.Contains(strings.ToLower(e.site.URL), w) &&
 			!slices.ContainsFunc(e.tags, func(t string) bool { return strings.EqualFold(t, w) }) &&
 			w != e.state {
 			return false
@@ -102,7 +115,7 @@ func (e *entry) matches(q string) bool {
 // unknown sites first; "name" is alphabetical; "uptime" lowest first.
 func sortEntries(es []entry, by string) {
 	byName := func(a, b *entry) int {
-		if c := strings.Compare(strings.ToLower(a.name), strings.ToLower(b.name)); c != 0 {
+		if c := strings.Compare(a.lowerName, b.lowerName); c != 0 {
 			return c
 		}
 		return int(a.site.ID - b.site.ID)

@@ -14,7 +14,9 @@ import (
 )
 
 // settingsForm is the settings fieldset as a form shows it: the raw
-// values typed, and an error message per field (keyed by the JSON name).
+// values typed, an error message per field and the placeholder (the
+// default an empty field takes) per field, both keyed by the JSON name.
+// A setting the site leaves unset is an empty field.
 type settingsForm struct {
 	Name, Interval, Timeout, Method, Headers, Body, ExpectedStatus string
 	FollowRedirects                                                bool
@@ -23,6 +25,7 @@ type settingsForm struct {
 	Paused                                                         bool
 	Tags                                                           string
 	Err                                                            map[string]string
+	Placeholder                                                    map[string]string
 }
 
 // methods are the HTTP methods a check may use.
@@ -31,8 +34,77 @@ var methods = []string{"GET", "HEAD", "POST"}
 // Methods lists the method choices for the template.
 func (settingsForm) Methods() []string { return methods }
 
-func defaultSettingsForm() settingsForm {
-	return settingsForm{Method: "GET", FollowRedirects: true, KeywordMode: "contains", Err: map[string]string{}}
+// blankSettings are the settings of a site that sets none.
+var blankSettings = SiteSettings{FollowRedirects: true}
+
+func defaultSettingsForm() settingsForm { return formFromSettings(blankSettings) }
+
+// withPlaceholders returns f with the configured defaults as the
+// placeholders of its fields.
+func (h *Handler) withPlaceholders(f settingsForm) settingsForm {
+	if h.opts.Settings != nil {
+		f.Placeholder = placeholders(h.opts.Settings.Defaults())
+	}
+	return f
+}
+
+// placeholders shows the defaults d in the fields they fill.
+func placeholders(d SiteSettings) map[string]string {
+	p := map[string]string{
+		"interval": fmtDur(d.Interval), "timeout": fmtDur(d.Timeout),
+		"expected_status": strings.Join(d.ExpectedStatus, ", "), "max_latency": "off",
+		"failure_threshold": strconv.Itoa(max(d.FailureThreshold, 1)), "success_threshold": strconv.Itoa(max(d.SuccessThreshold, 1)),
+		"retries": strconv.Itoa(d.Retries),
+	}
+	if d.MaxLatency > 0 {
+		p["max_latency"] = fmtDur(d.MaxLatency)
+	}
+	return p
+}
+
+// formFields are the settings a form edits, by JSON name, with their
+// value as the form shows it. Checkboxes are "true" or "false".
+var formFields = []struct {
+	name string
+	text func(*settingsForm) string
+}{
+	{"name", func(f *settingsForm) string { return f.Name }},
+	{"tags", func(f *settingsForm) string { return f.Tags }},
+	{"method", func(f *settingsForm) string { return f.Method }},
+	{"timeout", func(f *settingsForm) string { return f.Timeout }},
+	{"headers", func(f *settingsForm) string { return f.Headers }},
+	// Browsers post a textarea's line breaks as CRLF: a body whose only
+	// difference is that is the same body.
+	{"body", func(f *settingsForm) string { return strings.ReplaceAll(f.Body, "\r\n", "\n") }},
+	{"follow_redirects", func(f *settingsForm) string { return strconv.FormatBool(f.FollowRedirects) }},
+	{"expected_status", func(f *settingsForm) string { return f.ExpectedStatus }},
+	{"keyword", func(f *settingsForm) string { return f.Keyword }},
+	{"keyword_mode", func(f *settingsForm) string { return f.KeywordMode }},
+	{"json_path", func(f *settingsForm) string { return f.JSONPath }},
+	{"max_latency", func(f *settingsForm) string { return f.MaxLatency }},
+	{"interval", func(f *settingsForm) string { return f.Interval }},
+	{"retries", func(f *settingsForm) string { return f.Retries }},
+	{"failure_threshold", func(f *settingsForm) string { return f.FailureThreshold }},
+	{"success_threshold", func(f *settingsForm) string { return f.SuccessThreshold }},
+	{"paused", func(f *settingsForm) string { return strconv.FormatBool(f.Paused) }},
+}
+
+// settingsChange is the change a posted settings form makes to was, the
+// settings the form was filled from: the fields whose value differs.
+// Both sides are compared as the form shows them (formFromSettings), so
+// "60s" for "1m", or the same headers in another order, change nothing. A
+// field the request does not carry at all is unchanged (a browser posts
+// every field, and a hidden marker before each checkbox makes an
+// unchecked box posted too); only scripts leave fields out.
+func settingsChange(r *http.Request, was, posted SiteSettings) SettingsChange {
+	c := SettingsChange{Settings: posted}
+	from, to := formFromSettings(was), formFromSettings(posted)
+	for _, f := range formFields {
+		if _, sent := r.PostForm[f.name]; sent && f.text(&from) != f.text(&to) {
+			c.Fields = append(c.Fields, f.name)
+		}
+	}
+	return c
 }
 
 func formFromSettings(s SiteSettings) settingsForm {
@@ -72,10 +144,10 @@ func parseSettingsForm(r *http.Request) (SiteSettings, settingsForm) {
 	f := settingsForm{
 		Name: v("name"), Interval: v("interval"), Timeout: v("timeout"), Method: strings.ToUpper(v("method")),
 		Headers: r.PostFormValue("headers"), Body: r.PostFormValue("body"), ExpectedStatus: v("expected_status"),
-		FollowRedirects: r.PostFormValue("follow_redirects") != "", Keyword: r.PostFormValue("keyword"),
+		FollowRedirects: checked(r, "follow_redirects"), Keyword: r.PostFormValue("keyword"),
 		KeywordMode: v("keyword_mode"), JSONPath: r.PostFormValue("json_path"), MaxLatency: v("max_latency"),
 		FailureThreshold: v("failure_threshold"), SuccessThreshold: v("success_threshold"), Retries: v("retries"),
-		Paused: r.PostFormValue("paused") != "", Tags: v("tags"), Err: map[string]string{},
+		Paused: checked(r, "paused"), Tags: v("tags"), Err: map[string]string{},
 	}
 	s := SiteSettings{
 		Name: f.Name, Method: f.Method, Body: f.Body, FollowRedirects: f.FollowRedirects,
@@ -135,6 +207,12 @@ func parseSettingsForm(r *http.Request) (SiteSettings, settingsForm) {
 		}
 	}
 	return s, f
+}
+
+// checked reports whether a checkbox was ticked: posted with a value
+// other than the empty one of its hidden marker.
+func checked(r *http.Request, name string) bool {
+	return slices.ContainsFunc(r.PostForm[name], func(v string) bool { return v != "" })
 }
 
 // fieldOf returns the field an API error names in its details, or ""

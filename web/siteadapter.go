@@ -19,9 +19,29 @@ type SiteSettingsStore struct {
 
 // SettingsOf implements SettingsSource.
 func (a SiteSettingsStore) SettingsOf(s *site.Site) SiteSettings {
-	st := s.Settings
+	return siteSettings(s.Name, s.Settings)
+}
+
+// StoredSettings implements SettingsSource with the site service's
+// StoredSettings.
+func (a SiteSettingsStore) StoredSettings(ctx context.Context, s *site.Site) (SiteSettings, error) {
+	st, err := a.Sites.StoredSettings(ctx, s.ID)
+	if err != nil {
+		return SiteSettings{}, err
+	}
+	return siteSettings(s.Name, st), nil
+}
+
+// Defaults implements SettingsSource: the site service's defaults.
+func (a SiteSettingsStore) Defaults() SiteSettings {
+	return siteSettings("", site.Settings{}.Filled(a.Sites.Defaults()))
+}
+
+// siteSettings converts the site service's settings; FollowRedirects
+// unset is true, its default.
+func siteSettings(name string, st site.Settings) SiteSettings {
 	out := SiteSettings{
-		Name: s.Name, Interval: st.Interval.D(), Timeout: st.Timeout.D(), Method: st.Method,
+		Name: name, Interval: st.Interval.D(), Timeout: st.Timeout.D(), Method: st.Method,
 		Headers: st.Headers, Body: st.Body, ExpectedStatus: st.ExpectedStatus,
 		FollowRedirects: st.FollowRedirects == nil || *st.FollowRedirects,
 		Keyword:         st.Keyword, KeywordMode: st.KeywordMode, MaxLatency: st.MaxLatency.D(),
@@ -35,8 +55,8 @@ func (a SiteSettingsStore) SettingsOf(s *site.Site) SiteSettings {
 }
 
 // AddWithSettings implements SettingsSource.
-func (a SiteSettingsStore) AddWithSettings(ctx context.Context, url string, s SiteSettings) (*site.Site, error) {
-	body := settingsJSON(s)
+func (a SiteSettingsStore) AddWithSettings(ctx context.Context, url string, c SettingsChange) (*site.Site, error) {
+	body := settingsJSON(c)
 	body["url"] = url
 	var p site.AddParams
 	if err := decode(body, &p); err != nil {
@@ -45,10 +65,11 @@ func (a SiteSettingsStore) AddWithSettings(ctx context.Context, url string, s Si
 	return a.Sites.Add(ctx, &p)
 }
 
-// UpdateSettings implements SettingsSource.
-func (a SiteSettingsStore) UpdateSettings(ctx context.Context, id int64, s SiteSettings) (*site.Site, error) {
+// UpdateSettings implements SettingsSource. A change of no field is
+// still a PATCH (it answers not_found for a deleted site).
+func (a SiteSettingsStore) UpdateSettings(ctx context.Context, id int64, c SettingsChange) (*site.Site, error) {
 	var p site.PatchParams
-	if err := decode(settingsJSON(s), &p); err != nil {
+	if err := decode(settingsJSON(c), &p); err != nil {
 		return nil, err
 	}
 	p.ID = id
@@ -63,9 +84,10 @@ func decode(body map[string]any, dst any) error {
 	return api.DecodeJSON(data, dst)
 }
 
-// settingsJSON is s as the site API's JSON; zero durations and counts are
-// null, which means the default.
-func settingsJSON(s SiteSettings) map[string]any {
+// settingsJSON is the fields c names as the site API's JSON: an empty
+// value is null, which resets the field to its default.
+func settingsJSON(c SettingsChange) map[string]any {
+	s := c.Settings
 	dur := func(d time.Duration) any {
 		if d == 0 {
 			return nil
@@ -84,23 +106,30 @@ func settingsJSON(s SiteSettings) map[string]any {
 		}
 		return v
 	}
-	return map[string]any{
+	all := map[string]any{
 		"name":              s.Name,
 		"interval":          dur(s.Interval),
 		"timeout":           dur(s.Timeout),
 		"method":            orNull(s.Method, s.Method == ""),
 		"headers":           orNull(s.Headers, len(s.Headers) == 0),
-		"body":              s.Body,
+		"body":              orNull(s.Body, s.Body == ""),
 		"expected_status":   orNull(s.ExpectedStatus, len(s.ExpectedStatus) == 0),
 		"follow_redirects":  s.FollowRedirects,
-		"keyword":           s.Keyword,
+		"keyword":           orNull(s.Keyword, s.Keyword == ""),
 		"keyword_mode":      orNull(s.KeywordMode, s.KeywordMode == ""),
 		"json_path":         orNull(s.JSONPath, len(s.JSONPath) == 0),
-		"max_latency":       orNull(s.MaxLatency.String(), false),
+		"max_latency":       dur(s.MaxLatency),
 		"failure_threshold": count(s.FailureThreshold),
 		"success_threshold": count(s.SuccessThreshold),
-		"retries":           s.Retries,
+		"retries":           count(s.Retries),
 		"paused":            s.Paused,
 		"tags":              orNull(s.Tags, len(s.Tags) == 0),
 	}
+	out := make(map[string]any, len(c.Fields))
+	for _, f := range c.Fields {
+		if v, ok := all[f]; ok {
+			out[f] = v
+		}
+	}
+	return out
 }

@@ -83,11 +83,12 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		wg        sync.WaitGroup
 		mu        sync.Mutex
 		errs      []error
-		ovs       map[int64]*SiteOverview
+		ov        *SiteOverview
 		uptimes   = make([]*UptimeResponse, len(windows))
 		latency   *LatencyResponse
 		checks    *ChecksResponse
 		incidents *IncidentsResponse
+		stored    SiteSettings
 	)
 	keep := func(err error) {
 		if err != nil {
@@ -97,7 +98,7 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		}
 	}
 	m := h.opts.Monitor
-	wg.Go(func() { var err error; ovs, err = m.Overview(ctx); keep(err) })
+	wg.Go(func() { var err error; ov, err = m.SiteOverviewOf(ctx, id); keep(err) })
 	for i, win := range windows {
 		wg.Go(func() {
 			var err error
@@ -120,15 +121,23 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		incidents, err = m.SiteIncidents(ctx, &IncidentsParams{SiteID: id, Limit: 20})
 		keep(err)
 	})
+	if h.opts.Settings != nil && form == nil {
+		// The form shows what the site has set, not the defaults.
+		wg.Go(func() {
+			var err error
+			stored, err = h.opts.Settings.StoredSettings(ctx, s)
+			keep(err)
+		})
+	}
 	wg.Wait()
 	if len(errs) > 0 {
 		h.fail(w, r, errors.Join(errs...))
 		return
 	}
 	now := h.now()
-	e := entry{site: s, ov: ovs[id], name: s.URL, state: StateUnknown}
-	if e.ov != nil {
-		e.state = normState(e.ov.State)
+	e := entry{site: s, ov: ov, name: s.URL, state: StateUnknown}
+	if ov != nil {
+		e.state = normState(ov.State)
 	}
 	d := siteData{HasSettings: h.opts.Settings != nil, SettingsErr: formErr, BadgeBase: baseURL(r)}
 	if h.opts.Settings != nil {
@@ -140,12 +149,12 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		if form != nil {
 			d.Settings = *form
 		} else {
-			d.Settings = formFromSettings(st)
+			d.Settings = h.withPlaceholders(formFromSettings(stored))
 		}
 	}
 	d.Row = h.row(&e, now)
-	if e.ov != nil {
-		d.BadgeVersion = e.ov.CheckedAt.UnixMilli()
+	if ov != nil && !ov.CheckedAt.IsZero() {
+		d.BadgeVersion = ov.CheckedAt.UnixMilli()
 	}
 	d.pageBase = h.base(e.name, "")
 	if status == http.StatusOK {
@@ -288,11 +297,29 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, form := parseSettingsForm(r)
+	form = h.withPlaceholders(form)
 	if len(form.Err) > 0 {
 		h.renderSite(w, r, http.StatusBadRequest, &form, "Some settings are not valid.")
 		return
 	}
-	if _, err := h.opts.Settings.UpdateSettings(r.Context(), id, st); err != nil {
+	s, err := h.opts.Sites.Get(r.Context(), &site.GetParams{ID: id})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// Send only the fields the form changed, so a setting left at its
+	// default stays unset and keeps following the defaults.
+	was, err := h.opts.Settings.StoredSettings(r.Context(), s)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	change := settingsChange(r, was, st)
+	if len(change.Fields) == 0 {
+		http.Redirect(w, r, "/frontend/sites/"+strconv.FormatInt(id, 10)+"?msg=same", http.StatusSeeOther)
+		return
+	}
+	if _, err := h.opts.Settings.UpdateSettings(r.Context(), id, change); err != nil {
 		e := api.AsError(err)
 		if e.Code != api.InvalidArgument && e.Code != api.FailedPrecondition && e.Code != api.OutOfRange {
 			h.fail(w, r, err)

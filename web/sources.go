@@ -22,17 +22,18 @@ type SiteSource interface {
 	Delete(ctx context.Context, p *site.GetParams) (*site.Empty, error)
 }
 
-// MonitorSource is the part of the monitor service the dashboard reads.
-// The history methods mirror the monitor's API: once package monitor
-// defines SiteOverview, ChecksParams and the rest, the types in
-// history.go become aliases of them and *monitor.Service implements
-// MonitorSource as is. Until then LegacyMonitor adapts today's service.
+// MonitorSource is the part of the monitor service the dashboard reads;
+// *monitor.Service implements it (the types in history.go are aliases of
+// the monitor's).
 type MonitorSource interface {
 	// CheckSite checks a site now and records the result.
 	CheckSite(ctx context.Context, s *site.Site) (*monitor.CheckResult, error)
 	// Overview returns the latest state and recent checks of every
 	// checked site, keyed by site id, in one call.
 	Overview(ctx context.Context) (map[int64]*SiteOverview, error)
+	// SiteOverviewOf returns one site's row of Overview, reading only
+	// that site's state; a site never checked has state unknown.
+	SiteOverviewOf(ctx context.Context, siteID int64) (*SiteOverview, error)
 	// SiteChecks returns a site's recent checks, newest first.
 	SiteChecks(ctx context.Context, p *ChecksParams) (*ChecksResponse, error)
 	// SiteUptime returns a site's uptime over a window (24h, 7d, 30d, …).
@@ -46,17 +47,39 @@ type MonitorSource interface {
 // SettingsSource is the optional part of the site service that stores
 // per-site check settings. With a nil SettingsSource the dashboard shows
 // no settings and adds sites by URL only.
+//
+// The forms show a setting the site leaves unset as an empty field, with
+// its default as the placeholder, and send only what was changed, so an
+// unset setting stays unset and keeps following the defaults.
 type SettingsSource interface {
-	// SettingsOf returns the settings a site value carries (no I/O: the
-	// site service's List and Get return them with each site).
+	// SettingsOf returns the settings a site value carries, defaults
+	// filled in (no I/O: the site service's List and Get return them
+	// with each site).
 	SettingsOf(s *site.Site) SiteSettings
-	// AddWithSettings adds a site with settings, like POST /site with
-	// the settings in its JSON body. Invalid input is an
+	// StoredSettings returns the settings the site has set: unset ones
+	// are zero (FollowRedirects, unset, is true).
+	StoredSettings(ctx context.Context, s *site.Site) (SiteSettings, error)
+	// Defaults returns the values unset settings take.
+	Defaults() SiteSettings
+	// AddWithSettings adds a site with the fields of c set, like POST
+	// /site with them in its JSON body. Invalid input is an
 	// invalid_argument error naming the field in its details.
-	AddWithSettings(ctx context.Context, url string, s SiteSettings) (*site.Site, error)
-	// UpdateSettings replaces a site's settings, like PATCH /site/{id}
-	// with every field set.
-	UpdateSettings(ctx context.Context, id int64, s SiteSettings) (*site.Site, error)
+	AddWithSettings(ctx context.Context, url string, c SettingsChange) (*site.Site, error)
+	// UpdateSettings changes the fields of c and keeps the others, like
+	// PATCH /site/{id} with those fields in its body.
+	UpdateSettings(ctx context.Context, id int64, c SettingsChange) (*site.Site, error)
+}
+
+// SettingsChange is an edit of a site's settings: the fields it names
+// take their values from Settings, and the others are left alone. A
+// named field that is empty (a zero duration or count, empty text, an
+// empty list) returns to its default; the booleans are sent as they are.
+type SettingsChange struct {
+	// Settings holds the new values.
+	Settings SiteSettings
+	// Fields names the changed fields by their JSON names (interval,
+	// follow_redirects, …), in the order of the form.
+	Fields []string
 }
 
 // SiteSettings are a site's per-site check settings as the dashboard

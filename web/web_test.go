@@ -327,6 +327,9 @@ func TestSitePage(t *testing.T) {
 			t.Errorf("site page lacks %q", want)
 		}
 	}
+	if e.mon.overviews != 0 || e.mon.overviewOf != 1 {
+		t.Errorf("the site page read %d overviews of every site and %d of its own; want 0 and 1", e.mon.overviews, e.mon.overviewOf)
+	}
 	body = e.do("GET", "/frontend/sites/1?window=7d", nil).Body.String()
 	if !strings.Contains(body, `aria-current="true">7d</a>`) || !strings.Contains(body, ">Nov 21</text>") {
 		t.Error("7d window: no day ticks")
@@ -378,6 +381,13 @@ func TestBadges(t *testing.T) {
 		if tc.ctype == "image/svg+xml" && w.Header().Get("Cache-Control") != "max-age=60" {
 			t.Errorf("%s Cache-Control = %q", tc.path, w.Header().Get("Cache-Control"))
 		}
+	}
+	if e.mon.overviews != 0 {
+		t.Errorf("badges read the overview of every site %d times", e.mon.overviews)
+	}
+	e.add("https://never.example")
+	if b := e.do("GET", "/badge/2/status.svg", nil).Body.String(); !strings.Contains(b, ">unknown</text>") {
+		t.Errorf("badge of a site never checked: %s", b)
 	}
 }
 
