@@ -67,6 +67,7 @@ func TestHostileInputs(t *testing.T) {
 		req{"POST", "/maintenance", `{"tags":["a"],"start":"2026-01-01T00:00:00Z","end":"2026-02-01T00:00:00Z","recurrence":"weekly"}`},
 		req{"POST", "/admin/deadletters/" + strings.Repeat("x", 500) + "/replay", ""},
 		req{"POST", "/admin/deadletters/..%2F..%2Fetc/replay", ""},
+		req{"POST", "/admin/deadletters/%ff%fe/replay", ""}, req{"POST", "/admin/deadletters/a.b.*/replay", ""},
 		req{"POST", "/push/" + strings.Repeat("z", 300), ""}, req{"GET", "/push/%ff", ""},
 		req{"PUT", "/site", ""}, req{"GET", "/site/1/nope", ""},
 	)

@@ -108,7 +108,7 @@ func (s *Service) get(ctx context.Context, id int64) (*Site, error) {
 
 // GetByPushToken returns the push monitor with the given token.
 func (s *Service) GetByPushToken(ctx context.Context, token string) (*Site, error) {
-	if token == "" || len(token) > 128 {
+	if !validToken(token) {
 		return nil, api.Errorf(api.NotFound, "unknown push token")
 	}
 	site, err := s.scan(s.db.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE push_token = $1`, token))
@@ -316,4 +316,18 @@ func (s *Service) IDs(ctx context.Context) ([]int64, error) {
 		return nil, dbError("list ids", err)
 	}
 	return ids, nil
+}
+
+// validToken reports whether token has the shape of a push token (hex),
+// so that garbage never reaches the database.
+func validToken(token string) bool {
+	if token == "" || len(token) > 128 {
+		return false
+	}
+	for _, c := range token {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"upmon/platform/api"
@@ -77,6 +78,9 @@ func registerAdmin(srv *api.Server, b *pubsub.Broker) {
 		})
 	api.Register(srv, "platform", api.Admin, "POST /admin/deadletters/{id}/replay",
 		func(ctx context.Context, p *ReplayParams) (*struct{}, error) {
+			if uuid.Validate(p.ID) != nil {
+				return nil, api.Errorf(api.NotFound, "dead letter not found")
+			}
 			err := b.Replay(ctx, p.ID)
 			switch {
 			case err == nil:
