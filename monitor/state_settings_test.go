@@ -15,73 +15,36 @@ import (
 	"upmon/site"
 )
 
-// fakeSiteList is an in-memory site list for the monitor's tests.
-type fakeSiteList struct {
-	mu    sync.Mutex
-	sites map[int64]*site.Site
+// testSites is the real site service on its own private database, with
+// a helper that adds sites in id order.
+type testSites struct {
+	*site.Service
 }
 
-func (f *fakeSiteList) Get(_ context.Context, p *site.GetParams) (*site.Site, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if st, ok := f.sites[p.ID]; ok {
-		return st, nil
-	}
-	return nil, api.Errorf(api.NotFound, "site %d not found", p.ID)
-}
-
-func (f *fakeSiteList) List(context.Context, *site.ListParams) (*site.ListResponse, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := &site.ListResponse{Sites: []*site.Site{}}
-	for id := int64(1); len(out.Sites) < len(f.sites); id++ {
-		if st, ok := f.sites[id]; ok {
-			out.Sites = append(out.Sites, st)
-		}
-	}
-	return out, nil
-}
-
-func (f *fakeSiteList) IDs(ctx context.Context) ([]int64, error) {
-	l, _ := f.List(ctx, nil)
-	ids := make([]int64, len(l.Sites))
-	for i, st := range l.Sites {
-		ids[i] = st.ID
-	}
-	return ids, nil
-}
-
-func (f *fakeSiteList) GetByPushToken(_ context.Context, token string) (*site.Site, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, st := range f.sites {
-		if st.PushToken == token && token != "" {
-			return st, nil
-		}
-	}
-	return nil, api.Errorf(api.NotFound, "unknown push token")
-}
-
-// put adds an http site with settings (a JSON object, validated and
-// filled in as the site service does).
-func (f *fakeSiteList) put(t testing.TB, id int64, url, settings string) *site.Site {
+// put adds an http site with settings (a JSON object) through the site
+// service, which validates and fills them in; ids are given in order
+// (1, 2, …) and checked.
+func (f *testSites) put(t testing.TB, id int64, url, settings string) *site.Site {
 	t.Helper()
-	st := &site.Site{ID: id, URL: url, Kind: site.KindHTTP}
+	fields := map[string]json.RawMessage{}
 	if settings != "" {
-		if err := json.Unmarshal([]byte(settings), &st.Settings); err != nil {
+		if err := json.Unmarshal([]byte(settings), &fields); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := st.Settings.Validate(); err != nil {
+	fields["url"], _ = json.Marshal(url)
+	body, _ := json.Marshal(fields)
+	var p site.AddParams
+	if err := json.Unmarshal(body, &p); err != nil {
 		t.Fatal(err)
 	}
-	st.Settings = st.Settings.Filled(site.Defaults{Interval: time.Minute, Timeout: time.Second})
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.sites == nil {
-		f.sites = map[int64]*site.Site{}
+	st, err := f.Add(context.Background(), &p)
+	if err != nil {
+		t.Fatal(err)
 	}
-	f.sites[id] = st
+	if st.ID != id {
+		t.Fatalf("site %s got id %d, want %d", url, st.ID, id)
+	}
 	return st
 }
 
@@ -105,14 +68,20 @@ func (c *manualClock) Set(t time.Time) {
 
 // openRecorder opens a monitor service with its batching writer on a
 // private database (SQLite, or PostgreSQL when UPMON_TEST_POSTGRES_URL is
-// set) over an in-memory site list.
-func openRecorder(t testing.TB, opts Options) (*Service, *fakeSiteList) {
+// set) over the real site service on its own database.
+func openRecorder(t testing.TB, opts Options) (*Service, *testSites) {
 	t.Helper()
-	db, err := sqldb.Open(context.Background(), sqldbtest.Config(t), "monitor", Migrations())
+	cfg := sqldbtest.Config(t)
+	db, err := sqldb.Open(context.Background(), cfg, "monitor", Migrations())
 	if err != nil {
 		t.Fatal(err)
 	}
-	sites := &fakeSiteList{}
+	siteDB, err := sqldb.Open(context.Background(), cfg, "site", site.Migrations())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { siteDB.Close() })
+	sites := &testSites{site.New(siteDB, site.Options{Defaults: site.Defaults{Interval: time.Minute, Timeout: time.Second}})}
 	s := New(db, sites, opts)
 	s.Start(false)
 	t.Cleanup(func() {
@@ -386,7 +355,11 @@ func TestRecordMaintenanceFlagsEvents(t *testing.T) {
 	}
 	// The dashboard's flag.
 	for id, want := range map[int64]bool{1: true, 2: true, 3: false} {
-		in, err := s.InMaintenance(ctx, sites.sites[id], now)
+		st, err := sites.Get(ctx, &site.GetParams{ID: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := s.InMaintenance(ctx, st, now)
 		if err != nil || in != want {
 			t.Errorf("InMaintenance(site %d) = %v, %v; want %v", id, in, err, want)
 		}
