@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,8 @@ import (
 
 	"upmon/internal/app"
 	"upmon/internal/app/apptest"
+	"upmon/platform/pubsub/pubsubtest"
+	"upmon/platform/sqldb/sqldbtest"
 )
 
 // The fault tests take PostgreSQL or NATS away from a running upmon and
@@ -132,6 +135,9 @@ func siteUp(t *testing.T, base, id string) (up, known bool) {
 	return s.Up, ok
 }
 
+// TestPostgresOutage stops upmon's (private) PostgreSQL for a few
+// intervals while a site goes down: 503 unavailable and /healthz meanwhile,
+// recovery by itself, and the down notification once, afterwards.
 func TestPostgresOutage(t *testing.T) {
 	t.Parallel()
 	pg := startPrivatePostgres(t)
@@ -179,6 +185,9 @@ func TestPostgresOutage(t *testing.T) {
 	requireNotified(t, slack, downText(target.URL), upText(target.URL))
 }
 
+// TestNATSOutage stops upmon's (private) nats-server while a site goes
+// down and another is added: checks and the API go on, the events wait in
+// the outboxes and are delivered, once, when NATS is back.
 func TestNATSOutage(t *testing.T) {
 	t.Parallel()
 	ns := startPrivateNATS(t)
@@ -314,4 +323,75 @@ func TestNATSClusterNodeLoss(t *testing.T) {
 	target.SetStatus(http.StatusInternalServerError)
 	requireNotified(t, slack, downText(target.URL))
 	waitHealth(t, base, http.StatusOK)
+}
+
+// outageSites is the size of the outage fleet: enough for a few state
+// changes during each outage, small enough to run beside other tests.
+const outageSites = 60
+
+// TestReplicasSurviveOutages is the issue's process-level outage test:
+// three `upmon serve` processes on a private PostgreSQL and a private
+// nats-server, sites flapping throughout; NATS is stopped and restarted,
+// then PostgreSQL. Every replica reports each outage on /healthz (503,
+// the broken dependency named) and recovers by itself; state changes
+// committed while NATS was down are notified afterwards; in the end every
+// recorded state change has exactly one Slack message.
+func TestReplicasSurviveOutages(t *testing.T) {
+	// It brings its own servers, but like the other replica tests it runs
+	// in the PostgreSQL + external NATS pass only, to spare CI time.
+	if sqldbtest.PostgresURL() == "" || os.Getenv(pubsubtest.EnvURL) == "" {
+		t.Skip("skipping: the process-level outage test runs when " + sqldbtest.EnvPostgresURL + " and " + pubsubtest.EnvURL +
+			" are set (.ci/run's second pass); TestPostgresOutage and TestNATSOutage cover the same faults in-process")
+	}
+	t.Parallel()
+	pg := startPrivatePostgres(t)
+	ns := startPrivateNATS(t)
+	f := startFleet(t, pg.URL, ns.URL, "upmon", outageSites)
+	f.target.Flap(time.Now())
+	time.Sleep(3 * fleetInterval)
+	waitAll := func(code int, broken ...string) {
+		t.Helper()
+		for _, p := range f.procs {
+			waitHealth(t, p.Base, code, broken...)
+		}
+	}
+
+	natsDown := time.Now()
+	ns.Stop(t)
+	waitAll(http.StatusServiceUnavailable, "broker")
+	time.Sleep(4 * fleetInterval) // state changes are committed; their events wait
+	f.requireSameAnswers("/site") // the API answers from the database
+	ns.Start(t)
+	natsUp := time.Now()
+	waitAll(http.StatusOK)
+	t.Logf("NATS was down %v", natsUp.Sub(natsDown).Round(time.Millisecond))
+	time.Sleep(2 * fleetInterval)
+
+	pgDown := time.Now()
+	pg.Stop(t)
+	waitAll(http.StatusServiceUnavailable, "database.site", "database.monitor")
+	for _, p := range f.procs {
+		requireStatus(t, p.Base, "GET", "/site", "", http.StatusServiceUnavailable, "unavailable")
+		requireStatus(t, p.Base, "GET", "/status", "", http.StatusServiceUnavailable, "unavailable")
+	}
+	time.Sleep(3 * fleetInterval)
+	pg.Start(t)
+	waitAll(http.StatusOK)
+	t.Logf("PostgreSQL was down %v", time.Since(pgDown).Round(time.Millisecond))
+	time.Sleep(2 * fleetInterval)
+
+	frozen := time.Now()
+	f.target.Freeze()
+	f.checkNotifications(frozen, false)
+	var during int
+	if err := f.db.QueryRow(`SELECT COUNT(*) FROM monitor.incidents
+		WHERE started_at BETWEEN $1 AND $2 OR ended_at BETWEEN $1 AND $2`,
+		natsDown.UnixMilli(), natsUp.UnixMilli()).Scan(&during); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d state changes were committed while NATS was down", during)
+	if during == 0 {
+		t.Error("no state change was committed while NATS was down: the outage tested nothing")
+	}
+	f.requireSameStatus(f.procs)
 }

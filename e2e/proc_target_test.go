@@ -35,9 +35,8 @@ type fleetTarget struct {
 
 // targetHit is one request a site received.
 type targetHit struct {
-	at  time.Time
-	up  bool // the answer: 200 or 503
-	cut bool // the client went away before the (slow) answer
+	at time.Time
+	up bool // the answer: 200 or 503
 }
 
 // newFleetTarget serves sites on loopback until t ends; periods maps the
@@ -61,7 +60,6 @@ func (f *fleetTarget) serve(w http.ResponseWriter, r *http.Request) {
 	now := time.Now()
 	f.mu.Lock()
 	up := f.upAt(i, now)
-	n := len(f.hits[i])
 	f.hits[i] = append(f.hits[i], targetHit{at: now, up: up})
 	f.mu.Unlock()
 	if f.slow(i) {
@@ -70,10 +68,7 @@ func (f *fleetTarget) serve(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-t.C:
 		case <-r.Context().Done():
-			f.mu.Lock()
-			f.hits[i][n].cut = true
-			f.mu.Unlock()
-			return
+			return // the checker went away (killed, or stopping)
 		}
 	}
 	if !up {
@@ -112,21 +107,6 @@ func (f *fleetTarget) Hits(i int) []targetHit {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]targetHit(nil), f.hits[i]...)
-}
-
-// Cut returns the hits whose client went away before the answer.
-func (f *fleetTarget) Cut() map[int][]targetHit {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	out := map[int][]targetHit{}
-	for i, hits := range f.hits {
-		for _, h := range hits {
-			if h.cut {
-				out[i] = append(out[i], h)
-			}
-		}
-	}
-	return out
 }
 
 // hitsIn returns the hits in [from, to).
