@@ -253,8 +253,9 @@ func (s *Service) DB() *sqldb.DB { return s.db }
 func (s *Service) Register(srv *api.Server) {
 	srv.HandlePrefix("/ping/", api.Endpoint{Service: ServiceName, Method: "GET", Path: "/ping/{url...}"}, s.pingHandler(srv))
 	api.Register(srv, ServiceName, api.Public, "POST /check/{siteID}", s.Check)
-	api.Register(srv, ServiceName, api.Public, "POST /check-all", s.CheckAll)
-	api.Register(srv, ServiceName, api.Public, "POST /checkall", s.CheckAll)
+	// A sweep of every site may take longer than an ordinary request.
+	api.RegisterWithTimeout(srv, ServiceName, api.Public, "POST /check-all", 0, s.CheckAll)
+	api.RegisterWithTimeout(srv, ServiceName, api.Public, "POST /checkall", 0, s.CheckAll)
 	api.Register(srv, ServiceName, api.Public, "GET /status", s.Status)
 	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/checks", s.SiteChecks)
 	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/uptime", s.SiteUptime)

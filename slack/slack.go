@@ -242,10 +242,16 @@ func (s *Service) deliver(ctx context.Context, kind, id string, ref *site.Ref, s
 		return nil
 	}
 	if s.opts.Sites != nil {
-		if _, err := s.opts.Sites.Get(ctx, &site.GetParams{ID: ref.ID}); api.IsCode(err, api.NotFound) {
+		_, err := s.opts.Sites.Get(ctx, &site.GetParams{ID: ref.ID})
+		switch {
+		case api.IsCode(err, api.NotFound):
 			s.sent.WithLabelValues("site_deleted").Inc()
 			return nil
-		} else if err != nil {
+		case api.IsCode(err, api.Unavailable):
+			// The site database is down: better to tell of an outage of
+			// a site deleted meanwhile than to spend the retries.
+			s.log.Warn("slack: cannot tell whether the site still exists; notifying anyway", "site", ref.ID)
+		case err != nil:
 			return err
 		}
 	}

@@ -17,11 +17,16 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 )
 
 // MaxBodyBytes is the largest request body an endpoint accepts.
 const MaxBodyBytes = 1 << 20
+
+// RequestTimeout bounds the work of one typed endpoint registered with
+// Register (see RegisterWithTimeout for long-running ones).
+const RequestTimeout = time.Minute
 
 // Access says who may call an endpoint.
 type Access int
@@ -163,6 +168,12 @@ func isMutating(method string) bool {
 // from path parameters and `query:"name"` from the query string. A nil
 // response is answered with an empty 200 body.
 func Register[Req, Resp any](s *Server, service string, access Access, pattern string, fn func(context.Context, *Req) (*Resp, error)) {
+	RegisterWithTimeout(s, service, access, pattern, RequestTimeout, fn)
+}
+
+// RegisterWithTimeout is Register with its own bound on the endpoint's
+// work; 0 leaves it bounded only by the client's connection.
+func RegisterWithTimeout[Req, Resp any](s *Server, service string, access Access, pattern string, timeout time.Duration, fn func(context.Context, *Req) (*Resp, error)) {
 	method, path, ok := strings.Cut(pattern, " ")
 	if !ok {
 		panic("api: pattern must be \"METHOD /path\": " + pattern)
@@ -179,7 +190,16 @@ func Register[Req, Resp any](s *Server, service string, access Access, pattern s
 				s.WriteError(w, r, err)
 				return
 			}
-			resp, err := fn(r.Context(), req)
+			// No endpoint runs unbounded: a database that hangs instead of
+			// refusing connections ends in a deadline error, not a stuck
+			// request.
+			ctx := r.Context()
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			resp, err := fn(ctx, req)
 			if err != nil {
 				s.WriteError(w, r, err)
 				return
