@@ -227,6 +227,7 @@ func (m *Main) wire() error {
 	webhook, _ := m.secrets.Get(slack.SecretName)
 	m.Slack = slack.New(slack.Options{
 		WebhookURL: webhook,
+		Timeout:    cfg.NotifyTimeout,
 		Sites:      m.Site,
 		Logger:     log,
 		Registerer: m.registry,

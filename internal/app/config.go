@@ -62,6 +62,9 @@ type Config struct {
 	MaxSites int
 	// ShutdownTimeout is how long in-flight requests get on shutdown.
 	ShutdownTimeout time.Duration
+	// NotifyTimeout bounds one POST to a notification channel (Slack).
+	// Default 10 s.
+	NotifyTimeout time.Duration
 	// ReadTimeout bounds reading a whole request, body included, so a
 	// body that trickles is cut off. Default 20 s.
 	ReadTimeout time.Duration
@@ -110,6 +113,7 @@ func DefaultConfig() Config {
 		LogLevel:         "info",
 
 		ReadTimeout:          20 * time.Second,
+		NotifyTimeout:        10 * time.Second,
 		RateLimit:            10,
 		RateBurst:            20,
 		SchedulerConcurrency: 4096,
@@ -186,6 +190,9 @@ var serveOptions = []option{
 	}},
 	{"rate-burst", "burst of --rate-limit", func(fs *flag.FlagSet, c *Config) {
 		fs.IntVar(&c.RateBurst, "rate-burst", c.RateBurst, "")
+	}},
+	{"notify-timeout", "time limit of one POST to Slack", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.NotifyTimeout, "notify-timeout", c.NotifyTimeout, "")
 	}},
 	{"read-timeout", "time limit for reading a request, body included", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "")
@@ -374,6 +381,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.APITokens)+len(c.ReadTokens) == 0 && !c.InsecureNoAuth && !loopbackAddr(c.Addr) {
 		return &UsageError{Msg: fmt.Sprintf("refusing to listen on %s without an access token: set UPMON_API_TOKEN (see docs/security.md) or pass --insecure-no-auth", c.Addr)}
+	}
+	if c.NotifyTimeout <= 0 {
+		return bad("notify-timeout", "must be positive")
 	}
 	if c.ReadTimeout < 100*time.Millisecond {
 		return bad("read-timeout", "must be at least 100ms")
