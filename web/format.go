@@ -4,8 +4,9 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"strings"
 	"time"
+
+	"upmon/site"
 )
 
 // relTime describes t relative to now in words ("5 min ago").
@@ -85,17 +86,10 @@ func fmtSeconds(s int64) string {
 // fmtDur formats a setting's duration for its input ("" for zero):
 // "1h", "5m", "30s", "1m30s".
 func fmtDur(d time.Duration) string {
-	switch {
-	case d == 0:
+	if d == 0 {
 		return ""
-	case d%time.Hour == 0:
-		return strconv.FormatInt(int64(d/time.Hour), 10) + "h"
-	case d%time.Minute == 0 && d < time.Hour:
-		return strconv.FormatInt(int64(d/time.Minute), 10) + "m"
 	}
-	s := d.String()
-	s = strings.Replace(s, "m0s", "m", 1)
-	return strings.Replace(s, "h0m", "h", 1)
+	return site.Duration(d).String()
 }
 
 // stateText is a state in words.
