@@ -25,6 +25,9 @@ type Topics struct {
 func (s *Service) Subscribe(t Topics) error {
 	if _, err := pubsub.NewSubscription(t.Added, "check-site", pubsub.SubscriptionConfig[*site.AddedEvent]{
 		Handler: s.onSiteAdded,
+		// A bulk import adds thousands at once; each handler mostly waits
+		// on the target and on the batching writer.
+		MaxConcurrency: 128,
 	}); err != nil {
 		return err
 	}
