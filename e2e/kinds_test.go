@@ -21,6 +21,7 @@ import (
 
 	"upmon/internal/app"
 	"upmon/internal/app/apptest"
+	"upmon/internal/dnstest"
 	"upmon/monitor"
 )
 
@@ -87,21 +88,7 @@ func startLoopbackDNS(t *testing.T) string {
 		}
 		_ = w.WriteMsg(m)
 	})
-	mux.HandleFunc(".", func(w dns.ResponseWriter, q *dns.Msg) {
-		m := new(dns.Msg)
-		m.SetRcode(q, dns.RcodeNameError)
-		_ = w.WriteMsg(m)
-	})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	started := make(chan struct{})
-	srv := &dns.Server{PacketConn: pc, Handler: mux, NotifyStartedFunc: func() { close(started) }}
-	go func() { _ = srv.ActivateAndServe() }()
-	<-started
-	t.Cleanup(func() { _ = srv.Shutdown() })
-	return pc.LocalAddr().String()
+	return dnstest.Serve(t, mux)
 }
 
 func TestDNSChecks(t *testing.T) {
