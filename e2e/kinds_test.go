@@ -21,7 +21,7 @@ import (
 
 	"upmon/internal/app"
 	"upmon/internal/app/apptest"
-	"upmon/internal/dnstest"
+	"upmon/internal/loopback"
 	"upmon/monitor"
 )
 
@@ -29,33 +29,14 @@ func TestTCPChecks(t *testing.T) {
 	t.Parallel()
 	m := apptest.Start(t, quickConfig(t), app.Hooks{})
 	c := apptest.Client{Base: m.URL(), TB: t}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conn.Close()
-		}
-	}()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedAddr := closed.Addr().String()
-	closed.Close()
+	lnAddr, closedAddr := loopback.TCP(t)
 
 	var added struct {
 		ID   int64  `json:"id"`
 		URL  string `json:"url"`
 		Kind string `json:"kind"`
 	}
-	c.JSON("POST", "/site", `{"url":"tcp://`+ln.Addr().String()+`"}`, &added)
+	c.JSON("POST", "/site", `{"url":"tcp://`+lnAddr+`"}`, &added)
 	if added.Kind != "tcp" {
 		t.Fatalf("POST /site answer = %+v", added)
 	}
@@ -67,7 +48,7 @@ func TestTCPChecks(t *testing.T) {
 	if r := checkNow(t, c, down); r.Up || r.Error != "connection refused" {
 		t.Fatalf("tcp check of a closed port = %+v", r)
 	}
-	if got := getSite(t, c, open); got["kind"] != "tcp" || got["url"] != "tcp://"+ln.Addr().String() {
+	if got := getSite(t, c, open); got["kind"] != "tcp" || got["url"] != "tcp://"+lnAddr {
 		t.Fatalf("GET tcp site = %v", got)
 	}
 }
@@ -88,7 +69,7 @@ func startLoopbackDNS(t *testing.T) string {
 		}
 		_ = w.WriteMsg(m)
 	})
-	return dnstest.Serve(t, mux)
+	return loopback.DNS(t, mux)
 }
 
 func TestDNSChecks(t *testing.T) {

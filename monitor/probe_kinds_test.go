@@ -20,33 +20,14 @@ import (
 
 	"github.com/miekg/dns"
 
-	"upmon/internal/dnstest"
+	"upmon/internal/loopback"
 	"upmon/monitor"
 	"upmon/site"
 )
 
 func TestProbeTCP(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closedAddr := closed.Addr().String()
-	closed.Close()
+	lnAddr, closedAddr := loopback.TCP(t)
 
 	p := newTestProber()
 	for _, tc := range []struct {
@@ -54,7 +35,7 @@ func TestProbeTCP(t *testing.T) {
 		up     bool
 		reason string
 	}{
-		{"tcp://" + ln.Addr().String(), true, ""},
+		{"tcp://" + lnAddr, true, ""},
 		{"tcp://" + closedAddr, false, "connection refused"},
 	} {
 		kind, err := site.KindOf(tc.url)
@@ -91,7 +72,7 @@ func startDNS(t *testing.T) string {
 		}
 		_ = w.WriteMsg(m)
 	})
-	return dnstest.Serve(t, mux)
+	return loopback.DNS(t, mux)
 }
 
 func TestProbeDNS(t *testing.T) {
