@@ -78,7 +78,8 @@ type AddParams struct {
 	Kind string `json:"kind"`
 	Settings
 
-	present map[string]bool
+	present map[string]bool // keys in the body
+	given   map[string]bool // keys in the body with a value other than null
 }
 
 // PatchParams change some of a site's settings: fields absent from the
@@ -94,7 +95,8 @@ type PatchParams struct {
 	Kind string `json:"kind"`
 	Settings
 
-	present map[string]bool
+	present map[string]bool // keys in the body
+	given   map[string]bool // keys in the body with a value other than null
 }
 
 // GetParams identifies one site.

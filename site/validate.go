@@ -183,7 +183,7 @@ func (s *Service) newSite(p *AddParams) (*Site, error) {
 	if err := validateName(st.Name); err != nil {
 		return nil, err
 	}
-	if err := st.Settings.Validate(); err != nil {
+	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	switch p.Kind {

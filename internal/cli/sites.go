@@ -468,7 +468,7 @@ func planEntry(entry map[string]any) (*plannedSite, error) {
 	if len(name) > site.MaxNameBytes || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
 		return p, fmt.Errorf("name: must be valid UTF-8 of at most %d bytes without control characters", site.MaxNameBytes)
 	}
-	if err := p.params.Settings.Validate(); err != nil {
+	if err := p.params.Validate(); err != nil {
 		return p, apiMessage(err)
 	}
 	return p, nil
