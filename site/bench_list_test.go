@@ -29,7 +29,8 @@ func BenchmarkListHTTP(b *testing.B) {
 	var n int64
 	for b.Loop() {
 		rec := httptest.NewRecorder()
-		srv.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/site", nil))
+		req := httptest.NewRequest(http.MethodGet, "/site", nil)
+		srv.ServeHTTP(rec, req.WithContext(site.WithAccess(req.Context(), site.AccessWrite)))
 		if rec.Code != 200 {
 			b.Fatalf("GET /site: %d %s", rec.Code, rec.Body)
 		}

@@ -201,9 +201,9 @@ func (s *Service) DB() *sqldb.DB { return s.db }
 // Register adds the service's public endpoints to srv.
 func (s *Service) Register(srv *api.Server) {
 	api.Register(srv, ServiceName, api.Public, "POST /site", s.addHTTP)
-	api.Register(srv, ServiceName, api.Public, "GET /site", s.List)
-	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}", s.Get)
-	api.Register(srv, ServiceName, api.Public, "PATCH /site/{siteID}", s.Patch)
+	api.Register(srv, ServiceName, api.Public, "GET /site", s.listHTTP)
+	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}", s.getHTTP)
+	api.Register(srv, ServiceName, api.Public, "PATCH /site/{siteID}", s.patchHTTP)
 	api.Register(srv, ServiceName, api.Public, "DELETE /site/{siteID}", s.Delete)
 }
 
@@ -245,6 +245,42 @@ func (s *Service) addHTTP(ctx context.Context, p *AddParams) (*AddResponse, erro
 		r.Kind = st.Kind
 	}
 	return r, nil
+}
+
+// The HTTP answers show a site's secrets only to callers that may see
+// them (AccessFrom); the Go methods, which the monitor and the dashboard
+// call, answer everything.
+
+func (s *Service) listHTTP(ctx context.Context, p *ListParams) (*ListResponse, error) {
+	list, err := s.List(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	a := AccessFrom(ctx)
+	if a.SeesSecrets() {
+		return list, nil
+	}
+	out := &ListResponse{Sites: make([]*Site, len(list.Sites))}
+	for i, st := range list.Sites {
+		out.Sites[i] = st.RedactedFor(a)
+	}
+	return out, nil
+}
+
+func (s *Service) getHTTP(ctx context.Context, p *GetParams) (*Site, error) {
+	st, err := s.Get(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return st.RedactedFor(AccessFrom(ctx)), nil
+}
+
+func (s *Service) patchHTTP(ctx context.Context, p *PatchParams) (*Site, error) {
+	st, err := s.Patch(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return st.RedactedFor(AccessFrom(ctx)), nil
 }
 
 // Patch changes some of a site's settings and publishes site-updated.

@@ -44,6 +44,9 @@ func ValidateURL(raw string) (string, error) {
 			return "", api.FieldError("url", "must not contain white space or control characters")
 		}
 	}
+	if strings.Contains(u, Redacted) {
+		return "", api.FieldError("url", errHoldsRedacted)
+	}
 	if _, err := KindOf(u); err != nil {
 		return "", err
 	}
