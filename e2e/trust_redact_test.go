@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"upmon/internal/app"
 	"upmon/internal/app/apptest"
@@ -138,4 +139,22 @@ func between(s, from, to string) string {
 	}
 	v, _, _ := strings.Cut(rest, to)
 	return v
+}
+
+// TestSlackMessageHidesURLCredentials: the down message names the site
+// by its URL with the password and secret query values redacted.
+func TestSlackMessageHidesURLCredentials(t *testing.T) {
+	t.Parallel()
+	_, c, slack := startSlackOnly(t, quickConfig(t), app.Hooks{})
+	target := apptest.NewTarget(t)
+	hostPath := strings.TrimPrefix(target.URL, "http://") + "/health"
+	id := addSite(t, c, `{"url":"http://bob:hunter2@`+hostPath+`?token=t0k&page=1"}`)
+	waitFirstCheck(t, c, id)
+	target.SetStatus(500)
+	checkNow(t, c, id)
+	got := slack.WaitFor(1, 10*time.Second)
+	want := "*http://bob:" + site.Redacted + "@" + hostPath + "?token=" + site.Redacted + "&amp;page=1 is down!*\nHTTP 500 after 1 failed check"
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("slack messages %q, want [%q]", got, want)
+	}
 }

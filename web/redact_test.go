@@ -1,9 +1,11 @@
 package web
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
+	"upmon/monitor"
 	"upmon/site"
 )
 
@@ -48,5 +50,18 @@ func TestPagesRedactSecretsByAccess(t *testing.T) {
 				t.Errorf("access %d: %s does not name the site by host and path", a, p)
 			}
 		}
+	}
+}
+
+// TestLiveEventsCarryNoURL: the live feed, which --public-read opens to
+// anonymous readers, identifies a site by id only.
+func TestLiveEventsCarryNoURL(t *testing.T) {
+	ev := EventOf(monitor.Recorded{SiteID: 1, URL: "https://bob:hunter2@shop.example/?token=t0k", State: "down", Error: "HTTP 500"})
+	b, err := json.Marshal(ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(b); strings.Contains(s, "hunter2") || strings.Contains(s, "t0k") || strings.Contains(s, "shop.example") {
+		t.Errorf("live event carries the URL: %s", s)
 	}
 }
