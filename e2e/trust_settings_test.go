@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
+	"net/url"
 	"testing"
 
 	"upmon/internal/app"
@@ -41,5 +43,26 @@ func TestExplicitZeroSettingsOverHTTP(t *testing.T) {
 	got := getSite(t, c, id)
 	if got["interval"] != "1h" || got["failure_threshold"] != 1.0 || got["timeout"] != "5s" || got["success_threshold"] != 2.0 {
 		t.Errorf("after null: %v", got)
+	}
+}
+
+// TestDashboardFormRefusesTypedZero: the dashboard's settings form
+// refuses a 0 typed where the range excludes it, like the API.
+func TestDashboardFormRefusesTypedZero(t *testing.T) {
+	t.Parallel()
+	m := apptest.Start(t, quickConfig(t), app.Hooks{})
+	c := apptest.Client{Base: m.URL(), TB: t}
+	target := apptest.NewTarget(t)
+	id := addSite(t, c, `{"url":"`+target.URL+`","interval":"30s"}`)
+	resp, err := http.PostForm(m.URL()+"/frontend/sites/"+id+"/settings", url.Values{"interval": {"0s"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("form with interval 0s: %d, want 400", resp.StatusCode)
+	}
+	if got := getSite(t, c, id); got["interval"] != "30s" {
+		t.Errorf("interval after the refused form: %v, want 30s", got["interval"])
 	}
 }
