@@ -179,17 +179,24 @@ func (st *Site) RedactedFor(a Access) *Site {
 	}
 	out := *st
 	out.URL = RedactURL(st.URL)
-	if len(st.Headers) > 0 {
-		out.Headers = maps.Clone(st.Headers)
-		for k := range out.Headers {
-			out.Headers[k] = Redacted
-		}
-	}
-	if st.Body != "" {
-		out.Body = Redacted
-	}
+	out.Settings = st.Settings.redacted()
 	out.PushToken, out.PushURL = "", ""
 	return &out
+}
+
+// redacted returns s with its header values and body redacted; s is not
+// changed.
+func (s Settings) redacted() Settings {
+	if len(s.Headers) > 0 {
+		s.Headers = maps.Clone(s.Headers)
+		for k := range s.Headers {
+			s.Headers[k] = Redacted
+		}
+	}
+	if s.Body != "" {
+		s.Body = Redacted
+	}
+	return s
 }
 
 // errHoldsRedacted is the message of a value that holds Redacted.

@@ -2,6 +2,7 @@ package site_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -161,5 +162,44 @@ func TestPublicURLOfARedactedURL(t *testing.T) {
 	in := "https://user:pass@example.com/x?token=1"
 	if got := site.PublicURL(site.RedactURL(in)); got != "example.com/x" {
 		t.Errorf("PublicURL(RedactURL(%q)) = %q", in, got)
+	}
+}
+
+// TestRedactedListMatchesRedactedSites: the list a read-only caller gets
+// (written from the memo's redacted encoding) is exactly each site's
+// RedactedFor, as encoding/json writes it.
+func TestRedactedListMatchesRedactedSites(t *testing.T) {
+	t.Parallel()
+	svc := openSitesWith(t, site.Options{PublicURL: "https://upmon.example"})
+	for _, body := range []string{
+		`{"url":"https://u:pw@a.example/?token=1&x=<y>","headers":{"Authorization":"Bearer x","X-A":"1"},"body":"b"}`,
+		`{"url":"https://b.example","headers":{"Authorization":"Bearer x","X-A":"1"},"body":"b"}`,
+		`{"url":"tcp://db.example:5432","interval":"30s"}`,
+		`{"kind":"push","name":"backup"}`,
+	} {
+		if _, err := addJSON(svc, body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv := api.NewServer(nil)
+	svc.Register(srv)
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequestWithContext(site.WithAccess(context.Background(), site.AccessRead), http.MethodGet, "/site", nil))
+	list, err := svc.List(context.Background(), &site.ListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want struct {
+		Sites []*site.Site `json:"sites"`
+	}
+	for _, st := range list.Sites {
+		want.Sites = append(want.Sites, st.RedactedFor(site.AccessRead))
+	}
+	w, err := json.Marshal(want) // the API escapes HTML as encoding/json does
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(rec.Body.String()) != string(w) {
+		t.Errorf("read-only list:\n got %s\nwant %s", rec.Body, w)
 	}
 }

@@ -114,7 +114,8 @@ type ListResponse struct {
 	// be shared between sites: treat them as read-only.
 	Sites []*Site `json:"sites"`
 
-	encoded [][]byte // each site's settings as JSON members, from the memo
+	encoded  [][]byte // each site's settings as JSON members, from the memo
+	redacted [][]byte // the same with secrets redacted
 }
 
 // Empty is the answer of endpoints with an empty body.
@@ -260,9 +261,14 @@ func (s *Service) listHTTP(ctx context.Context, p *ListParams) (*ListResponse, e
 	if a.SeesSecrets() {
 		return list, nil
 	}
-	out := &ListResponse{Sites: make([]*Site, len(list.Sites))}
+	// The settings are written from the memo's redacted encoding.
+	out := &ListResponse{Sites: make([]*Site, len(list.Sites)), encoded: list.redacted}
 	for i, st := range list.Sites {
-		out.Sites[i] = st.RedactedFor(a)
+		r := *st
+		r.URL = RedactURL(st.URL)
+		r.PushToken, r.PushURL = "", ""
+		r.Settings = st.Settings.redacted()
+		out.Sites[i] = &r
 	}
 	return out, nil
 }

@@ -177,6 +177,8 @@ func TestSitesImportRefusesInvalidFilesWhole(t *testing.T) {
 		{"bad json_path op", "sites:\n" + valid + "  - url: " + target.URL + "/bad\n    json_path:\n      - {path: $.a, op: exists}\n      - {path: $.b, op: '~', value: 1}\n",
 			[]string{"sites[2] (" + target.URL + "/bad)", "json_path[1].op"}},
 		{"bad interval", "sites:\n" + valid + "  - url: " + target.URL + "/slow\n    interval: 1ms\n", []string{"sites[2]", "interval: must be between 1s and 24h"}},
+		{"explicit zero threshold", "sites:\n" + valid + "  - url: " + target.URL + "/zero\n    failure_threshold: 0\n", []string{"sites[2]", "failure_threshold: must be between 1 and 100"}},
+		{"explicit zero interval", "sites:\n" + valid + "  - url: " + target.URL + "/zero\n    interval: 0s\n", []string{"sites[2]", "interval: must be between 1s and 24h"}},
 		{"interval not a duration", "sites:\n" + valid + "  - url: " + target.URL + "/x\n    interval: 30\n", []string{"sites[2]", "interval:"}},
 		{"bad expected_status", "sites:\n" + valid + "  - url: " + target.URL + "/x\n    expected_status: [\"200\", 700]\n", []string{"sites[2]", "expected_status[1]"}},
 		{"bad header", "sites:\n" + valid + "  - url: " + target.URL + "/x\n    headers: {\"a b\": c}\n", []string{"sites[2]", "headers:"}},
