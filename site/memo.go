@@ -20,6 +20,9 @@ type settingsMemo struct {
 type memoEntry struct {
 	filled  Settings // filled in; shared, so treated as read-only
 	encoded []byte   // JSON object members of filled, without braces
+	// redacted is encoded with header values and body redacted, for
+	// callers that may not see secrets.
+	redacted []byte
 }
 
 const memoMax = 4096
@@ -40,7 +43,11 @@ func (m *settingsMemo) get(raw string, d Defaults) (*memoEntry, error) {
 	if err != nil {
 		return nil, err
 	}
-	e = &memoEntry{filled: st, encoded: bytes.TrimSuffix(bytes.TrimPrefix(enc, []byte("{")), []byte("}"))}
+	red, err := json.Marshal(st.redacted())
+	if err != nil {
+		return nil, err
+	}
+	e = &memoEntry{filled: st, encoded: members(enc), redacted: members(red)}
 	m.mu.Lock()
 	if m.entries == nil || len(m.entries) >= memoMax {
 		m.entries = map[string]*memoEntry{}
@@ -48,6 +55,11 @@ func (m *settingsMemo) get(raw string, d Defaults) (*memoEntry, error) {
 	m.entries[raw] = e
 	m.mu.Unlock()
 	return e, nil
+}
+
+// members returns a JSON object's members without its braces.
+func members(obj []byte) []byte {
+	return bytes.TrimSuffix(bytes.TrimPrefix(obj, []byte("{")), []byte("}"))
 }
 
 // MarshalJSON writes the list with each site's settings from the memo:

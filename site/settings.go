@@ -194,6 +194,9 @@ func (s *Settings) Validate() error {
 		if !utf8.ValidString(v) || strings.ContainsFunc(v, func(r rune) bool { return r != '\t' && unicode.IsControl(r) }) {
 			return api.FieldError("headers."+k, "must not contain control characters")
 		}
+		if strings.Contains(v, Redacted) {
+			return api.FieldError("headers."+k, errHoldsRedacted)
+		}
 		total += len(k) + len(v)
 	}
 	if total > 16<<10 {
@@ -201,6 +204,9 @@ func (s *Settings) Validate() error {
 	}
 	if len(s.Body) > 64<<10 {
 		return api.FieldError("body", "at most 64 KiB")
+	}
+	if strings.Contains(s.Body, Redacted) {
+		return api.FieldError("body", errHoldsRedacted)
 	}
 	if len(s.ExpectedStatus) > 20 {
 		return api.FieldError("expected_status", "at most 20 entries")

@@ -78,7 +78,8 @@ type AddParams struct {
 	Kind string `json:"kind"`
 	Settings
 
-	present map[string]bool
+	present map[string]bool // keys in the body
+	given   map[string]bool // keys in the body with a value other than null
 }
 
 // PatchParams change some of a site's settings: fields absent from the
@@ -94,7 +95,8 @@ type PatchParams struct {
 	Kind string `json:"kind"`
 	Settings
 
-	present map[string]bool
+	present map[string]bool // keys in the body
+	given   map[string]bool // keys in the body with a value other than null
 }
 
 // GetParams identifies one site.
@@ -112,7 +114,8 @@ type ListResponse struct {
 	// be shared between sites: treat them as read-only.
 	Sites []*Site `json:"sites"`
 
-	encoded [][]byte // each site's settings as JSON members, from the memo
+	encoded  [][]byte // each site's settings as JSON members, from the memo
+	redacted [][]byte // the same with secrets redacted
 }
 
 // Empty is the answer of endpoints with an empty body.
@@ -199,9 +202,9 @@ func (s *Service) DB() *sqldb.DB { return s.db }
 // Register adds the service's public endpoints to srv.
 func (s *Service) Register(srv *api.Server) {
 	api.Register(srv, ServiceName, api.Public, "POST /site", s.addHTTP)
-	api.Register(srv, ServiceName, api.Public, "GET /site", s.List)
-	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}", s.Get)
-	api.Register(srv, ServiceName, api.Public, "PATCH /site/{siteID}", s.Patch)
+	api.Register(srv, ServiceName, api.Public, "GET /site", s.listHTTP)
+	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}", s.getHTTP)
+	api.Register(srv, ServiceName, api.Public, "PATCH /site/{siteID}", s.patchHTTP)
 	api.Register(srv, ServiceName, api.Public, "DELETE /site/{siteID}", s.Delete)
 }
 
@@ -243,6 +246,47 @@ func (s *Service) addHTTP(ctx context.Context, p *AddParams) (*AddResponse, erro
 		r.Kind = st.Kind
 	}
 	return r, nil
+}
+
+// The HTTP answers show a site's secrets only to callers that may see
+// them (AccessFrom); the Go methods, which the monitor and the dashboard
+// call, answer everything.
+
+func (s *Service) listHTTP(ctx context.Context, p *ListParams) (*ListResponse, error) {
+	list, err := s.List(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	a := AccessFrom(ctx)
+	if a.SeesSecrets() {
+		return list, nil
+	}
+	// The settings are written from the memo's redacted encoding.
+	out := &ListResponse{Sites: make([]*Site, len(list.Sites)), encoded: list.redacted}
+	for i, st := range list.Sites {
+		r := *st
+		r.URL = RedactURL(st.URL)
+		r.PushToken, r.PushURL = "", ""
+		r.Settings = st.Settings.redacted()
+		out.Sites[i] = &r
+	}
+	return out, nil
+}
+
+func (s *Service) getHTTP(ctx context.Context, p *GetParams) (*Site, error) {
+	st, err := s.Get(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return st.RedactedFor(AccessFrom(ctx)), nil
+}
+
+func (s *Service) patchHTTP(ctx context.Context, p *PatchParams) (*Site, error) {
+	st, err := s.Patch(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return st.RedactedFor(AccessFrom(ctx)), nil
 }
 
 // Patch changes some of a site's settings and publishes site-updated.

@@ -127,7 +127,7 @@ func (s *Service) list(ctx context.Context) (*ListResponse, error) {
 		return nil, dbError("list", err)
 	}
 	defer rows.Close()
-	out := &ListResponse{Sites: []*Site{}, encoded: [][]byte{}}
+	out := &ListResponse{Sites: []*Site{}, encoded: [][]byte{}, redacted: [][]byte{}}
 	for rows.Next() {
 		var (
 			site     Site
@@ -148,6 +148,7 @@ func (s *Service) list(ctx context.Context) (*ListResponse, error) {
 		}
 		out.Sites = append(out.Sites, &site)
 		out.encoded = append(out.encoded, e.encoded)
+		out.redacted = append(out.redacted, e.redacted)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, dbError("list", err)
@@ -265,6 +266,9 @@ func (s *Service) applyPatch(cur *Site, p *PatchParams) (*Site, error) {
 		}
 	}
 	if err := next.Settings.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkGiven(&p.Settings, p.given); err != nil {
 		return nil, err
 	}
 	return &next, nil

@@ -44,6 +44,9 @@ func ValidateURL(raw string) (string, error) {
 			return "", api.FieldError("url", "must not contain white space or control characters")
 		}
 	}
+	if strings.Contains(u, Redacted) {
+		return "", api.FieldError("url", errHoldsRedacted)
+	}
 	if _, err := KindOf(u); err != nil {
 		return "", err
 	}
@@ -183,7 +186,7 @@ func (s *Service) newSite(p *AddParams) (*Site, error) {
 	if err := validateName(st.Name); err != nil {
 		return nil, err
 	}
-	if err := st.Settings.Validate(); err != nil {
+	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	switch p.Kind {

@@ -166,7 +166,7 @@ func (s *Service) Subscribe(t Topics) error {
 // the tutorial's, with the URL escaped the way Slack requires; the reason
 // follows on the next line.
 func Text(ev *monitor.TransitionEvent) string {
-	u := Escape(ev.Site.URL)
+	u := siteURL(ev.Site)
 	first := fmt.Sprintf("*%s is down!*", u)
 	if ev.Up {
 		first = fmt.Sprintf("*%s is back up.*", u)
@@ -176,13 +176,17 @@ func Text(ev *monitor.TransitionEvent) string {
 
 // DegradedText returns the notification text of a degraded event.
 func DegradedText(ev *monitor.DegradedEvent) string {
-	u := Escape(ev.Site.URL)
+	u := siteURL(ev.Site)
 	first := fmt.Sprintf("*%s is no longer degraded.*", u)
 	if ev.Degraded {
 		first = fmt.Sprintf("*%s is degraded!*", u)
 	}
 	return withReason(first, ev.Reason)
 }
+
+// siteURL is how a notification names a site: its URL with the password
+// and secret query values redacted (site.RedactURL), escaped for Slack.
+func siteURL(ref *site.Ref) string { return Escape(site.RedactURL(ref.URL)) }
 
 // CertText returns the notification text of a certificate warning.
 func CertText(ev *monitor.CertExpiringEvent) string {
@@ -194,7 +198,7 @@ func CertText(ev *monitor.CertExpiringEvent) string {
 		when = "today"
 	}
 	return fmt.Sprintf("*The TLS certificate of %s expires %s.*\nIt expires on %s.",
-		Escape(ev.Site.URL), when, ev.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"))
+		siteURL(ev.Site), when, ev.ExpiresAt.UTC().Format("2006-01-02 15:04 MST"))
 }
 
 func withReason(first, reason string) string {

@@ -30,7 +30,9 @@ func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request) {
 	now := h.now()
 	d := statusData{Totals: tot, Pager: pg}
 	for i := lo; i < hi; i++ {
-		d.Rows = append(d.Rows, h.row(&entries[i], now))
+		row := h.row(&entries[i], now)
+		row.Name, row.URL = publicName(entries[i].setName, entries[i].site), ""
+		d.Rows = append(d.Rows, row)
 	}
 	d.pageBase = h.base("Status", "")
 	d.Public = true
@@ -54,14 +56,13 @@ func (h *Handler) badgeSite(w http.ResponseWriter, r *http.Request) (*entry, boo
 		h.writeBadgeError(w, r, err)
 		return nil, false
 	}
-	e := &entry{site: s, name: s.URL, state: StateUnknown}
+	e := &entry{site: s, state: StateUnknown}
+	var name string
 	if h.opts.Settings != nil {
 		st := h.opts.Settings.SettingsOf(s)
-		if st.Name != "" {
-			e.name = st.Name
-		}
-		e.paused = st.Paused
+		name, e.paused = st.Name, st.Paused
 	}
+	e.name = publicName(name, s)
 	return e, true
 }
 

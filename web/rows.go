@@ -17,6 +17,8 @@ type entry struct {
 	site *site.Site
 	ov   *SiteOverview // nil when never checked
 	name string        // display name: the setting, else the URL
+	// setName is the name setting ("" when unset).
+	setName string
 	// lowerName is name in lower case, for sorting and filtering.
 	lowerName string
 	state     string
@@ -60,6 +62,7 @@ func (h *Handler) loadEntries(ctx context.Context) ([]entry, totals, error) {
 	out := make([]entry, len(list.Sites))
 	var t totals
 	for i, s := range list.Sites {
+		s = viewSite(ctx, s)
 		e := entry{site: s, ov: ovs[s.ID], name: s.URL, state: StateUnknown}
 		if e.ov != nil {
 			e.state = normState(e.ov.State)
@@ -68,7 +71,7 @@ func (h *Handler) loadEntries(ctx context.Context) ([]entry, totals, error) {
 			st := h.opts.Settings.SettingsOf(s)
 			e.settings = &st
 			if st.Name != "" {
-				e.name = st.Name
+				e.name, e.setName = st.Name, st.Name
 			}
 			e.paused, e.tags = st.Paused, st.Tags
 		}

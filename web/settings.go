@@ -179,6 +179,17 @@ func parseSettingsForm(r *http.Request) (SiteSettings, settingsForm) {
 	s.FailureThreshold = count("failure_threshold", f.FailureThreshold)
 	s.SuccessThreshold = count("success_threshold", f.SuccessThreshold)
 	s.Retries = count("retries", f.Retries)
+	// A zero typed where the range excludes it would be sent as "unset"
+	// and silently become the default: refuse it, as the API does.
+	for field, zero := range map[string]bool{
+		"interval": f.Interval != "" && s.Interval == 0, "timeout": f.Timeout != "" && s.Timeout == 0,
+		"failure_threshold": f.FailureThreshold != "" && s.FailureThreshold == 0,
+		"success_threshold": f.SuccessThreshold != "" && s.SuccessThreshold == 0,
+	} {
+		if zero && f.Err[field] == "" {
+			f.Err[field] = "must not be 0; leave it empty for the default"
+		}
+	}
 	for line := range strings.Lines(f.Headers) {
 		line = strings.TrimSpace(line)
 		if line == "" {

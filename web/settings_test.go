@@ -171,7 +171,7 @@ func TestSettingsFormOnSiteService(t *testing.T) {
 			req = httptest.NewRequest(method, target, nil)
 		}
 		w := httptest.NewRecorder()
-		srv.ServeHTTP(w, req)
+		srv.ServeHTTP(w, req.WithContext(site.WithAccess(req.Context(), site.AccessWrite)))
 		return w
 	}
 	s, err := sites.Add(ctx, &site.AddParams{URL: "https://a.example", Name: "Shop",

@@ -75,6 +75,7 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		h.fail(w, r, err)
 		return
 	}
+	s = viewSite(ctx, s)
 	window := r.URL.Query().Get("window")
 	if window != "7d" && window != "30d" {
 		window = "24h"
@@ -149,7 +150,7 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		if form != nil {
 			d.Settings = *form
 		} else {
-			d.Settings = h.withPlaceholders(formFromSettings(stored))
+			d.Settings = h.withPlaceholders(formFromSettings(viewSettings(ctx, stored)))
 		}
 	}
 	d.Row = h.row(&e, now)
@@ -232,6 +233,7 @@ func (h *Handler) confirmDelete(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	s = viewSite(r.Context(), s)
 	e := entry{site: s, name: s.URL, state: StateUnknown}
 	if h.opts.Settings != nil {
 		if st := h.opts.Settings.SettingsOf(s); st.Name != "" {

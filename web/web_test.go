@@ -27,11 +27,14 @@ type env struct {
 	mon   *fakeMonitor
 	h     *Handler
 	srv   http.Handler
+	// access is what the requests may see (the server's auth middleware
+	// sets it); read-write unless a test says otherwise.
+	access site.Access
 }
 
 func newEnv(t *testing.T, withSettings bool) *env {
 	t.Helper()
-	e := &env{t: t, sites: newFakeSites(), mon: newFakeMonitor()}
+	e := &env{t: t, sites: newFakeSites(), mon: newFakeMonitor(), access: site.AccessWrite}
 	opts := Options{Sites: e.sites, Monitor: e.mon, Now: func() time.Time { return testNow }, PageSize: 3,
 		Logger: slog.New(slog.NewTextHandler(tLog{t}, nil))}
 	if withSettings {
@@ -67,7 +70,7 @@ func (e *env) do(method, target string, body url.Values, hdr ...string) *httptes
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	w := httptest.NewRecorder()
-	e.srv.ServeHTTP(w, req)
+	e.srv.ServeHTTP(w, req.WithContext(site.WithAccess(req.Context(), e.access)))
 	return w
 }
 

@@ -302,7 +302,7 @@ func (m *Main) publicURL() string {
 func (m *Main) serve() error {
 	ln := m.listener
 	m.http = &http.Server{
-		Handler:           m.Web.Protect(m.loginRedirect(m.api)),
+		Handler:           m.Web.Protect(m.loginRedirect(m.auth.withAccess(m.api))),
 		ReadHeaderTimeout: min(10*time.Second, m.Config.ReadTimeout),
 		ReadTimeout:       m.Config.ReadTimeout, // a trickling body is cut off
 		WriteTimeout:      0,                    // live streams (SSE) stay open
@@ -332,7 +332,7 @@ func (m *Main) URL() string {
 }
 
 // Handler returns the HTTP handler (after Open).
-func (m *Main) Handler() http.Handler { return m.api }
+func (m *Main) Handler() http.Handler { return m.auth.withAccess(m.api) }
 
 // Broker returns the event broker (after Open).
 func (m *Main) Broker() *pubsub.Broker { return m.broker }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"upmon/platform/api"
+	"upmon/site"
 )
 
 // Access levels a request can carry.
@@ -92,6 +93,25 @@ func (a *auth) requestLevel(r *http.Request) (level, bool) {
 		return a.sessionLevel(c.Value), true
 	}
 	return levelNone, false
+}
+
+// withAccess records in each request's context what the caller may see
+// of sites' secrets (site.AccessFrom): everything with a read-write token
+// or session, or when no token is configured; redacted otherwise.
+func (a *auth) withAccess(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		acc := site.AccessWrite
+		if a.enabled() {
+			switch l, _ := a.requestLevel(r); l {
+			case levelWrite:
+			case levelRead:
+				acc = site.AccessRead
+			default:
+				acc = site.AccessPublic
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(site.WithAccess(r.Context(), acc)))
+	})
 }
 
 // session returns a signed cookie value for a level: "w|r.expiry.mac".

@@ -200,9 +200,8 @@ func exportSites(ctx context.Context, c *sitesClient, w io.Writer) error {
 		}
 		doc.Sites = append(doc.Sites, e)
 	}
-	var buf bytes.Buffer
-	buf.WriteString("# upmon sites: apply with `upmon sites import FILE` (sites are matched by url, push monitors by name)\n")
-	enc := yaml.NewEncoder(&buf)
+	var body bytes.Buffer
+	enc := yaml.NewEncoder(&body)
 	enc.SetIndent(2)
 	if err := enc.Encode(doc); err != nil {
 		return err
@@ -210,6 +209,14 @@ func exportSites(ctx context.Context, c *sitesClient, w io.Writer) error {
 	if err := enc.Close(); err != nil {
 		return err
 	}
+	var buf bytes.Buffer
+	buf.WriteString("# upmon sites: apply with `upmon sites import FILE` (sites are matched by url, push monitors by name)\n")
+	if bytes.Contains(body.Bytes(), []byte(site.Redacted)) {
+		// A read-only token sees secrets as the marker; import refuses it.
+		buf.WriteString("# exported with a read-only token: header values, bodies and URL credentials show as " + site.Redacted +
+			";\n# import refuses them until the real values are put back\n")
+	}
+	buf.Write(body.Bytes())
 	_, err := w.Write(buf.Bytes())
 	return err
 }
@@ -468,7 +475,7 @@ func planEntry(entry map[string]any) (*plannedSite, error) {
 	if len(name) > site.MaxNameBytes || !utf8.ValidString(name) || strings.ContainsFunc(name, unicode.IsControl) {
 		return p, fmt.Errorf("name: must be valid UTF-8 of at most %d bytes without control characters", site.MaxNameBytes)
 	}
-	if err := p.params.Settings.Validate(); err != nil {
+	if err := p.params.Validate(); err != nil {
 		return p, apiMessage(err)
 	}
 	return p, nil

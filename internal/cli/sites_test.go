@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"upmon/internal/app"
 	"upmon/internal/app/apptest"
 	"upmon/internal/cli"
+	"upmon/site"
 )
 
 // sitesRun runs `upmon sites ARGS…` and returns its exit code and output.
@@ -175,6 +177,8 @@ func TestSitesImportRefusesInvalidFilesWhole(t *testing.T) {
 		{"bad json_path op", "sites:\n" + valid + "  - url: " + target.URL + "/bad\n    json_path:\n      - {path: $.a, op: exists}\n      - {path: $.b, op: '~', value: 1}\n",
 			[]string{"sites[2] (" + target.URL + "/bad)", "json_path[1].op"}},
 		{"bad interval", "sites:\n" + valid + "  - url: " + target.URL + "/slow\n    interval: 1ms\n", []string{"sites[2]", "interval: must be between 1s and 24h"}},
+		{"explicit zero threshold", "sites:\n" + valid + "  - url: " + target.URL + "/zero\n    failure_threshold: 0\n", []string{"sites[2]", "failure_threshold: must be between 1 and 100"}},
+		{"explicit zero interval", "sites:\n" + valid + "  - url: " + target.URL + "/zero\n    interval: 0s\n", []string{"sites[2]", "interval: must be between 1s and 24h"}},
 		{"interval not a duration", "sites:\n" + valid + "  - url: " + target.URL + "/x\n    interval: 30\n", []string{"sites[2]", "interval:"}},
 		{"bad expected_status", "sites:\n" + valid + "  - url: " + target.URL + "/x\n    expected_status: [\"200\", 700]\n", []string{"sites[2]", "expected_status[1]"}},
 		{"bad header", "sites:\n" + valid + "  - url: " + target.URL + "/x\n    headers: {\"a b\": c}\n", []string{"sites[2]", "headers:"}},
@@ -240,4 +244,51 @@ func mustYAML(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// TestSitesExportWithReadOnlyToken: a read-only export shows no secrets
+// (they are the redaction marker), and importing it is refused naming
+// the field instead of writing the marker back as a secret.
+func TestSitesExportWithReadOnlyToken(t *testing.T) {
+	t.Parallel()
+	const rw, ro = "rw-token-0123456789abcdef", "ro-token-0123456789abcdef"
+	cfg := apptest.Config(t)
+	cfg.APITokens, cfg.ReadTokens = []string{rw}, []string{ro}
+	m := apptest.Start(t, cfg, app.Hooks{})
+	target := apptest.NewTarget(t)
+	body := `{"url":"` + target.URL + `/api?token=t0k","headers":{"Authorization":"Bearer s3cr3t"},"method":"POST","body":"hunter2"}`
+	req, err := http.NewRequest("POST", m.URL()+"/site", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+rw)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("add: %d", resp.StatusCode)
+	}
+	code, exported, stderr := sitesRun(t, "", "export", "--server", m.URL(), "--token", ro)
+	if code != 0 || stderr != "" {
+		t.Fatalf("export: %d %q", code, stderr)
+	}
+	for _, secret := range []string{"t0k", "s3cr3t", "hunter2"} {
+		if strings.Contains(exported, secret) {
+			t.Errorf("read-only export shows %q:\n%s", secret, exported)
+		}
+	}
+	if !strings.Contains(exported, "Authorization: "+site.Redacted) || !strings.Contains(exported, "read-only") {
+		t.Errorf("read-only export does not say what it hides:\n%s", exported)
+	}
+	file := writeFile(t, t.TempDir(), "ro.yaml", exported)
+	code, out, stderr := sitesRun(t, "", "import", "--server", m.URL(), "--token", rw, file)
+	if code != 1 || out != "" || !strings.Contains(stderr, "redaction marker") {
+		t.Errorf("import of a read-only export: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	_, full, _ := sitesRun(t, "", "export", "--server", m.URL(), "--token", rw)
+	if !strings.Contains(full, "Bearer s3cr3t") || !strings.Contains(full, "token=t0k") || !strings.Contains(full, "hunter2") {
+		t.Errorf("read-write export hides secrets:\n%s", full)
+	}
 }
