@@ -3,9 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -159,12 +159,12 @@ func TestShutdownAbandonsChecks(t *testing.T) {
 	m := apptest.Start(t, cfg, app.Hooks{})
 	c := apptest.Client{Base: m.URL(), TB: t}
 
-	started := make(chan struct{}, 1)
+	hits := make(chan struct{}, 16)
 	hang := make(chan struct{})
 	defer close(hang)
 	hanging := apptest.NewHandlerServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
-		case started <- struct{}{}:
+		case hits <- struct{}{}:
 		default:
 		}
 		select {
@@ -173,19 +173,33 @@ func TestShutdownAbandonsChecks(t *testing.T) {
 		}
 	}))
 	c.JSON("POST", "/site", `{"url":"`+hanging+`"}`, nil)
-	<-started // the site-added check is running and hangs
-
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		// In flight during shutdown; the answer does not matter.
-		resp, err := http.Post(m.URL()+"/check/1", "application/json", nil)
-		if err == nil {
-			resp.Body.Close()
+	waitHit := func(what string) {
+		t.Helper()
+		select {
+		case <-hits:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("timed out waiting for %s to reach the target", what)
 		}
+	}
+	waitHit("the site-added check") // it is running and hangs
+
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		resp, err := http.Post(m.URL()+"/check/1", "application/json", nil)
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		answered <- answer{status: resp.StatusCode, body: string(b)}
 	}()
-	time.Sleep(100 * time.Millisecond)
+	waitHit("the manual check") // in flight during shutdown
 	start := time.Now()
 	if err := m.Close(); err != nil {
 		t.Fatal(err)
@@ -193,7 +207,11 @@ func TestShutdownAbandonsChecks(t *testing.T) {
 	if el := time.Since(start); el > 10*time.Second {
 		t.Fatalf("shutdown took %v", el)
 	}
-	wg.Wait()
+	// The manual check was cut short: its connection is closed, or it is
+	// answered "canceled", never with a result.
+	if a := <-answered; a.err == nil && !strings.Contains(a.body, `"code":"canceled"`) {
+		t.Fatalf("in-flight check during shutdown answered %d %s, want a closed connection or canceled", a.status, a.body)
+	}
 
 	// Nothing was recorded: the checks were abandoned, not marked down.
 	m2 := apptest.Start(t, cfg, app.Hooks{})

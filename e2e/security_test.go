@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,12 +19,23 @@ const (
 
 func doAuth(t *testing.T, method, u, token, body string) (int, string) {
 	t.Helper()
+	authz := ""
+	if token != "" {
+		authz = "Bearer " + token
+	}
+	return doAuthHeader(t, method, u, authz, body)
+}
+
+// doAuthHeader sends a request with authz as its Authorization header
+// (none when empty) and returns the status and body.
+func doAuthHeader(t *testing.T, method, u, authz, body string) (int, string) {
+	t.Helper()
 	req, err := http.NewRequest(method, u, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if authz != "" {
+		req.Header.Set("Authorization", authz)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -44,6 +56,16 @@ func TestAccessTokens(t *testing.T) {
 	target := apptest.NewTarget(t)
 	base := m.URL()
 
+	// A valid token under another scheme than Bearer is refused: the
+	// token alone must not authenticate.
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("upmon:"+rwToken))
+	for _, authz := range []string{basic, "Token " + rwToken, rwToken} {
+		status, body := doAuthHeader(t, "GET", base+"/status", authz, "")
+		if status != 401 || !strings.Contains(body, `"code":"unauthenticated"`) {
+			t.Errorf("not bearer (%.12s…): GET /status = %d %s, want 401 unauthenticated", authz, status, body)
+		}
+	}
+
 	tests := []struct {
 		name, method, path, token, body string
 		status                          int
@@ -51,7 +73,6 @@ func TestAccessTokens(t *testing.T) {
 	}{
 		{"read without token", "GET", "/site", "", "", 401, "unauthenticated"},
 		{"read with bad token", "GET", "/status", "wrong-token-0123456789", "", 401, "unauthenticated"},
-		{"not bearer", "GET", "/status", "", "", 401, "unauthenticated"},
 		{"read with ro", "GET", "/site", roToken, "", 200, ""},
 		{"read with rw", "GET", "/status", rwToken, "", 200, ""},
 		{"metrics need a token", "GET", "/metrics", "", "", 401, "unauthenticated"},

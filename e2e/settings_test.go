@@ -451,7 +451,12 @@ func TestPausedSiteIsNeverChecked(t *testing.T) {
 	if all.Checked != 0 || all.Paused != 1 {
 		t.Fatalf("check-all = %+v", all)
 	}
-	time.Sleep(1500 * time.Millisecond) // more than its 1s interval
+	// A sentinel site with the same 1 s interval, added after it: once the
+	// scheduler has checked the sentinel at its interval twice, the paused
+	// site's own due time has passed at least once.
+	sentinel := newScriptedTarget(t)
+	addSite(t, c, `{"url":"`+sentinel.URL+`","interval":"1s"}`)
+	apptest.Eventually(t, 10*time.Second, "the sentinel checked at its interval", func() bool { return len(sentinel.served()) >= 3 })
 	if n := len(target.served()); n != 0 {
 		t.Fatalf("a paused site was checked %d times", n)
 	}

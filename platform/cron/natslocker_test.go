@@ -168,15 +168,38 @@ func TestNATSLockerExternal(t *testing.T) {
 	testNATSLocker(t, MustExternalNATS(t))
 }
 
+// grantLog wraps a Locker and counts the claims it grants per tick
+// identity (job and tick instant), whenever the claim happens.
+type grantLog struct {
+	Locker
+	mu      *sync.Mutex
+	granted map[string]int
+}
+
+func (g grantLog) Claim(ctx context.Context, job string, tick time.Time) (bool, error) {
+	ok, err := g.Locker.Claim(ctx, job, tick)
+	if ok {
+		g.mu.Lock()
+		g.granted[job+"@"+tick.UTC().Format(time.RFC3339Nano)]++
+		g.mu.Unlock()
+	}
+	return ok, err
+}
+
 // TestSchedulersShareNATSLocker runs two schedulers (two replicas) on real
-// time with a one-second job and checks that each tick ran once in total.
+// time with a one-second job and checks that each tick, by its identity,
+// was granted once in total and ran once per grant, also when a replica
+// claims an old tick late (as a replica that stalled would).
 func TestSchedulersShareNATSLocker(t *testing.T) {
 	connect := MustEmbeddedNATS(t)
 	reg := prometheus.NewRegistry()
 	var mu sync.Mutex
-	perTick := map[int64]int{}
+	granted := map[string]int{}
+	var runs atomic.Int32
 	ran := make(chan struct{}, 100)
 	var bucket string
+	var lockers []grantLog
+	var scheds []*Scheduler
 	for i := range 2 {
 		js := connect(t)
 		if i == 0 {
@@ -186,16 +209,17 @@ func TestSchedulersShareNATSLocker(t *testing.T) {
 		if err != nil {
 			t.Fatalf("NewNATSLocker: %v", err)
 		}
-		s := New(Config{Locker: l, Registerer: reg})
+		g := grantLog{Locker: l, mu: &mu, granted: granted}
+		lockers = append(lockers, g)
+		s := New(Config{Locker: g, Registerer: reg})
 		MustJob(t, s, "tick", JobConfig{Every: time.Second, Endpoint: func(context.Context) error {
-			mu.Lock()
-			perTick[time.Now().Truncate(time.Second).Unix()]++
-			mu.Unlock()
+			runs.Add(1)
 			ran <- struct{}{}
 			return nil
 		}})
 		s.Start(t.Context())
 		defer s.Stop()
+		scheds = append(scheds, s)
 	}
 	for range 3 {
 		select {
@@ -204,11 +228,39 @@ func TestSchedulersShareNATSLocker(t *testing.T) {
 			t.Fatal("timed out waiting for runs")
 		}
 	}
+	// Late duplicates: both replicas claim every tick already run again.
+	mu.Lock()
+	var done []string
+	for k := range granted {
+		done = append(done, k)
+	}
+	mu.Unlock()
+	for _, k := range done {
+		tick, err := time.Parse(time.RFC3339Nano, k[len("tick@"):])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lockers {
+			if _, err := l.Claim(t.Context(), "tick", tick); err != nil {
+				t.Errorf("late claim of %s: %v", k, err)
+			}
+		}
+	}
+	// Stopping waits for the runs in progress. A claim granted while Stop
+	// cancels the scheduler is not run (one per scheduler at most).
+	for _, s := range scheds {
+		s.Stop()
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	for tick, n := range perTick {
+	total := 0
+	for k, n := range granted {
+		total += n
 		if n != 1 {
-			t.Errorf("tick %d ran %d times, want 1", tick, n)
+			t.Errorf("%s granted %d times, want 1", k, n)
 		}
+	}
+	if got := int(runs.Load()); got > total || got < total-len(scheds) {
+		t.Errorf("%d runs for %d granted ticks, want one run per grant", got, total)
 	}
 }

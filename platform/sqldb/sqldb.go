@@ -182,14 +182,41 @@ func (db *DB) migrate(ctx context.Context, dialect goose.Dialect, migrations fs.
 	if err != nil {
 		return fmt.Errorf("sqldb: migrations of %s: %w", db.Name, err)
 	}
-	results, err := p.Up(ctx)
-	if err != nil {
+	for attempt := 1; ; attempt++ {
+		results, err := p.Up(ctx)
+		var pe *goose.PartialError
+		if errors.As(err, &pe) {
+			results = pe.Applied
+		}
+		for _, r := range results {
+			log.Info("applied migration", "db", db.Name, "version", r.Source.Version, "duration", r.Duration)
+		}
+		if err == nil {
+			return nil
+		}
+		if attempt < maxMigrateAttempts && appliedConcurrently(ctx, p, err) {
+			continue
+		}
 		return fmt.Errorf("sqldb: migrate %s: %w", db.Name, err)
 	}
-	for _, r := range results {
-		log.Info("applied migration", "db", db.Name, "version", r.Source.Version, "duration", r.Duration)
+}
+
+// maxMigrateAttempts bounds the runs of Up when other openers of the same
+// database keep applying migrations first.
+const maxMigrateAttempts = 10
+
+// appliedConcurrently reports whether the migration that failed with err
+// was applied meanwhile by another opener of the same database. SQLite has
+// no migration lock: two openers may both find a migration pending, and
+// the one that writes second fails (its transaction is rolled back, so it
+// changed nothing); it then finds the version recorded and goes on.
+func appliedConcurrently(ctx context.Context, p *goose.Provider, err error) bool {
+	var pe *goose.PartialError
+	if !errors.As(err, &pe) || pe.Failed == nil || pe.Failed.Source == nil {
+		return false
 	}
-	return nil
+	v, verr := p.GetDBVersion(ctx)
+	return verr == nil && v >= pe.Failed.Source.Version
 }
 
 // advisoryLockID derives a stable per-schema lock id so two services can
