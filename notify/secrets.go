@@ -58,3 +58,28 @@ func MaskToken(s string) string {
 		return Masked
 	}
 }
+
+// URLSecrets returns the parts of a secret URL that must not appear in an
+// error: the URL itself, its path (when it has more than one segment),
+// its password and each query value.
+func URLSecrets(raw string) []string {
+	out := []string{raw}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return out
+	}
+	if strings.Count(strings.Trim(u.Path, "/"), "/") > 0 {
+		out = append(out, u.Path)
+	}
+	if p, ok := u.User.Password(); ok {
+		out = append(out, p)
+	}
+	for _, vs := range u.Query() {
+		for _, v := range vs {
+			if len(v) >= 4 {
+				out = append(out, v)
+			}
+		}
+	}
+	return out
+}

@@ -84,18 +84,8 @@ func (c *Channel) Send(ctx context.Context, m notify.Message) error {
 	if err != nil {
 		return notify.Permanent(err)
 	}
-	_, err = c.http.Do(ctx, Name, notify.Request{URL: c.s.WebhookURL, Body: body, Secrets: secrets(c.s.WebhookURL)})
+	_, err = c.http.Do(ctx, Name, notify.Request{URL: c.s.WebhookURL, Body: body, Secrets: notify.URLSecrets(c.s.WebhookURL)})
 	return err
-}
-
-// secrets are the parts of a webhook URL that must not appear in errors:
-// the whole URL and its path.
-func secrets(webhook string) []string {
-	out := []string{webhook}
-	if u, err := url.Parse(webhook); err == nil && len(u.Path) > 1 {
-		out = append(out, u.Path)
-	}
-	return out
 }
 
 // Text is the Slack text of m: the tutorial's first line for down and up,
