@@ -110,6 +110,28 @@ type GroupEntry struct {
 	Reason string `json:"reason"`
 	// Time is when its latest event happened.
 	Time time.Time `json:"time"`
+	// IncidentID identifies the incident its event opens or closes.
+	IncidentID string `json:"incident_id"`
+}
+
+// Message returns the single-site message of the entry, with m's test flag
+// (for kinds that send one event per site, such as PagerDuty).
+func (g GroupEntry) Message(test bool) Message {
+	return Message{Event: g.Event, SiteID: g.SiteID, SiteName: g.SiteName, URL: g.URL, State: g.State,
+		Reason: g.Reason, Time: g.Time, IncidentID: g.IncidentID, Test: test}
+}
+
+// Split returns the messages of m: m itself, or one per site of a grouped
+// message.
+func Split(m Message) []Message {
+	if len(m.Group) == 0 {
+		return []Message{m}
+	}
+	out := make([]Message, 0, len(m.Group))
+	for _, g := range m.Group {
+		out = append(out, g.Message(m.Test))
+	}
+	return out
 }
 
 // Channel delivers messages to one destination. Send returns nil once the
