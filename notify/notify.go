@@ -70,7 +70,7 @@ type Message struct {
 	SiteID int64 `json:"site_id"`
 	// SiteName is the site's display name (may be empty).
 	SiteName string `json:"site_name"`
-	// URL is the site's URL, without credentials.
+	// URL is the site's URL, without credentials (see StripCredentials).
 	URL string `json:"url"`
 	// State is the site's state after the event: "down", "up",
 	// "degraded", …

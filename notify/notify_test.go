@@ -184,3 +184,16 @@ func TestIncidentKey(t *testing.T) {
 		}
 	}
 }
+
+func TestStripCredentials(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://user:pa55@example.com/path?q=1": "https://example.com/path?q=1",
+		"https://example.com/a@b":                "https://example.com/a@b",
+		"tcp://u:p@db.example.com:5432":          "tcp://db.example.com:5432",
+		"https://u:p%zz@example.com/":            "https://example.com/",
+	} {
+		if got := notify.StripCredentials(in); got != want {
+			t.Errorf("StripCredentials(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

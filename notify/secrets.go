@@ -83,3 +83,21 @@ func URLSecrets(raw string) []string {
 	}
 	return out
 }
+
+// StripCredentials returns a site URL fit for a message: without user
+// info (user:password@). The program builds Message.URL with it; a value
+// that does not parse is returned without anything up to an '@' in its
+// authority.
+func StripCredentials(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if scheme, rest, ok := strings.Cut(raw, "://"); ok {
+			if at := strings.LastIndex(rest, "@"); at >= 0 && !strings.ContainsAny(rest[:at], "/?#") {
+				return scheme + "://" + rest[at+1:]
+			}
+		}
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
