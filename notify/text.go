@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Label is how a message names its site: the name, else the URL.
@@ -187,4 +188,14 @@ func IncidentKey(m Message) string {
 		k += "-test"
 	}
 	return k
+}
+
+// Truncate cuts s to at most n characters (runes), ending it with "…"
+// when cut, for services that refuse longer texts.
+func Truncate(s string, n int) string {
+	if n <= 0 || utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }

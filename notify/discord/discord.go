@@ -107,11 +107,12 @@ func Build(m notify.Message) Payload {
 	case "warning":
 		color = colorWarning
 	}
-	e := Embed{Title: notify.Subject(m), Description: strings.Join(notify.Details(m), "\n"), URL: m.IncidentLink, Color: color}
+	e := Embed{Title: notify.Truncate(notify.Subject(m), 256), Description: notify.Truncate(strings.Join(notify.Details(m), "\n"), 4096),
+		URL: m.IncidentLink, Color: color}
 	if !m.Time.IsZero() {
 		e.Timestamp = m.Time.UTC().Format(time.RFC3339)
 	}
-	p := Payload{Content: notify.Subject(m), Embeds: []Embed{e}}
+	p := Payload{Content: notify.Truncate(notify.Subject(m), 2000), Embeds: []Embed{e}}
 	p.AllowedMentions.Parse = []string{}
 	return p
 }

@@ -124,7 +124,8 @@ func (c *Channel) Send(ctx context.Context, m notify.Message) error {
 		r.SetBasicAuth(c.s.Username, c.s.Password)
 		h.Set("Authorization", r.Header.Get("Authorization"))
 	}
-	body := strings.Join(notify.Details(m), "\n")
+	// Above 4096 bytes ntfy turns the body into an attachment.
+	body := notify.Truncate(strings.Join(notify.Details(m), "\n"), 1000)
 	if body == "" {
 		body = notify.Subject(m)
 	}

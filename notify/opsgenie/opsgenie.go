@@ -131,8 +131,8 @@ func (c *Channel) alert(m notify.Message, alias string) Alert {
 		details["incident"] = m.IncidentLink
 	}
 	return Alert{
-		Message: truncate(notify.Subject(m), 130), Alias: alias,
-		Description: truncate(strings.Join(notify.Details(m), "\n"), 15000), Details: details,
+		Message: notify.Truncate(notify.Subject(m), 130), Alias: alias,
+		Description: notify.Truncate(strings.Join(notify.Details(m), "\n"), 15000), Details: details,
 		Entity: m.URL, Source: "upmon", Priority: prio,
 		Tags: append([]string{"upmon", string(m.Event)}, c.s.Tags...),
 	}
@@ -146,12 +146,4 @@ func (c *Channel) post(ctx context.Context, path string, v any) error {
 	_, err = c.http.Do(ctx, Name, notify.Request{URL: notify.JoinURL(c.s.APIURL, path), Body: body,
 		Header: http.Header{"Authorization": {"GenieKey " + c.s.APIKey}}, Secrets: []string{c.s.APIKey}})
 	return err
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

@@ -160,7 +160,7 @@ func (c *Channel) trigger(m notify.Message, key string) Event {
 		details["incident_id"] = m.IncidentID
 	}
 	e := Event{RoutingKey: c.s.RoutingKey, EventAction: "trigger", DedupKey: key, Client: "upmon", ClientURL: m.IncidentLink,
-		Payload: &Payload{Summary: truncate(notify.Subject(m)+reasonSuffix(m), 1024), Source: source, Severity: sev,
+		Payload: &Payload{Summary: notify.Truncate(notify.Subject(m)+reasonSuffix(m), 1024), Source: source, Severity: sev,
 			Component: m.SiteName, Class: string(m.Event), CustomDetails: details}}
 	if !m.Time.IsZero() {
 		e.Payload.Timestamp = m.Time.UTC().Format(time.RFC3339)
@@ -176,14 +176,6 @@ func reasonSuffix(m notify.Message) string {
 		return ""
 	}
 	return ": " + strings.Join(strings.Fields(m.Reason), " ")
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }
 
 // Send posts m's events to /v2/enqueue, in order; the first failure stops

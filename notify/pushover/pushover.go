@@ -102,8 +102,8 @@ func (c *Channel) Send(ctx context.Context, m notify.Message) error {
 	f := url.Values{
 		"token":    {c.s.Token},
 		"user":     {c.s.UserKey},
-		"title":    {truncate(notify.Subject(m), maxTitle)},
-		"message":  {truncate(msg, maxMessage)},
+		"title":    {notify.Truncate(notify.Subject(m), maxTitle)},
+		"message":  {notify.Truncate(msg, maxMessage)},
 		"priority": {strconv.Itoa(c.priority(m))},
 	}
 	if !m.Time.IsZero() {
@@ -134,12 +134,4 @@ func (c *Channel) priority(m notify.Message) int {
 		return 1
 	}
 	return 0
-}
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }

@@ -84,10 +84,20 @@ type Channel struct {
 	http *notify.HTTPClient
 }
 
-// Text is m in Telegram's HTML parse mode.
+// maxText is sendMessage's limit, in characters after entity parsing.
+const maxText = 4096
+
+// Text is m in Telegram's HTML parse mode, cut to the API's limit (whole
+// lines are dropped, so no entity is cut in half).
 func Text(m notify.Message) string {
 	lines := []string{"<b>" + html.EscapeString(notify.Subject(m)) + "</b>"}
+	n := len([]rune(notify.Subject(m)))
 	for _, d := range notify.Details(m) {
+		n += 1 + len([]rune(d))
+		if n > maxText-1 {
+			lines = append(lines, "…")
+			break
+		}
 		lines = append(lines, html.EscapeString(d))
 	}
 	return strings.Join(lines, "\n")

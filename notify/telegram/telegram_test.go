@@ -84,3 +84,14 @@ func TestSettingsAndURL(t *testing.T) {
 		t.Errorf("two chats: %v", err)
 	}
 }
+
+func TestLongGroupFitsTheLimit(t *testing.T) {
+	var g []notify.GroupEntry
+	for i := range 500 {
+		g = append(g, notify.GroupEntry{SiteID: int64(i), URL: "https://site-" + strings.Repeat("x", 20) + ".example.com/", State: "down", Reason: "timeout"})
+	}
+	text := telegram.Text(notify.Message{Group: g})
+	if n := len([]rune(text)); n > 4096 || !strings.HasSuffix(text, "\n…") || !strings.HasPrefix(text, "<b>500 sites changed state</b>") {
+		t.Errorf("text of %d characters, ends %q", n, text[len(text)-10:])
+	}
+}
