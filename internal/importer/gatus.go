@@ -113,14 +113,11 @@ func (g *gatusParser) endpoint(n *yaml.Node, where string) error {
 	if err := asMap(n, where); err != nil {
 		return err
 	}
-	e := &gatusEndpoint{where: where, line: n.Line, fields: map[string]any{"interval": "1m"}}
+	e := &gatusEndpoint{where: withName(n, where), line: n.Line, fields: map[string]any{"interval": "1m"}}
 	for _, f := range fields(n) {
 		if err := g.endpointField(e, f); err != nil {
 			return err
 		}
-	}
-	if e.name != "" {
-		e.where = fmt.Sprintf("%s (%s)", where, e.name)
 	}
 	if e.rawURL == "" {
 		g.plan.lose(e.line, e.where, "", "no url: endpoint not imported")
@@ -134,7 +131,7 @@ func (g *gatusParser) endpoint(n *yaml.Node, where string) error {
 	if err := g.conditions(e); err != nil {
 		return err
 	}
-	s := &Site{Line: e.line, Where: e.where, Key: key, Fields: e.fields}
+	s := &Site{Line: e.line, Where: e.where, Key: e.fields["url"].(string), Fields: e.fields}
 	if e.alerts != nil {
 		if err := g.endpointAlerts(e, s); err != nil {
 			return err
@@ -298,9 +295,9 @@ func (g *gatusParser) externalEndpoint(n *yaml.Node, where string) error {
 	if err := asMap(n, where); err != nil {
 		return err
 	}
-	e := &gatusEndpoint{where: where, line: n.Line, kind: "push", fields: map[string]any{"kind": "push"}}
+	e := &gatusEndpoint{where: withName(n, where), line: n.Line, kind: "push", fields: map[string]any{"kind": "push"}}
 	for _, f := range fields(n) {
-		at := where + "." + f.key
+		at := e.where + "." + f.key
 		var err error
 		switch f.key {
 		case "name":
@@ -332,7 +329,6 @@ func (g *gatusParser) externalEndpoint(n *yaml.Node, where string) error {
 		g.plan.lose(e.line, where, "", "no name: a push monitor needs one; not imported")
 		return nil
 	}
-	e.where = fmt.Sprintf("%s (%s)", where, e.name)
 	e.fields["name"] = e.name
 	if _, ok := e.fields["interval"]; !ok {
 		g.plan.note(e.line, e.where, "heartbeat", "no heartbeat interval: upmon's push monitor expects a push every server interval")
@@ -366,6 +362,16 @@ func (g *gatusParser) heartbeat(e *gatusEndpoint, n *yaml.Node, where string) er
 		}
 	}
 	return nil
+}
+
+// withName is where followed by the entry's name, when it has one.
+func withName(n *yaml.Node, where string) string {
+	for _, f := range fields(n) {
+		if f.key == "name" && f.val.Kind == yaml.ScalarNode && f.val.Value != "" {
+			return fmt.Sprintf("%s (%s)", where, f.val.Value)
+		}
+	}
+	return where
 }
 
 // tag adds a Gatus group as a tag, made to fit upmon's tag rules.

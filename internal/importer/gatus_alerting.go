@@ -192,9 +192,11 @@ func (g *gatusParser) endpointAlerts(e *gatusEndpoint, st *Site) error {
 		}
 		p := g.alerting[a.typ]
 		if p == nil || p.channel == nil {
-			if p == nil {
-				g.plan.lose(n.Line, where, a.typ, "no alerting provider of this type is configured: alert not imported")
+			why := "no alerting provider of this type is configured: alert not imported"
+			if p != nil {
+				why = "its provider (alerting." + a.typ + ") has no upmon channel: alert not imported"
 			}
+			g.plan.lose(n.Line, where, a.typ, why)
 			continue
 		}
 		if !a.enabled {
