@@ -117,7 +117,7 @@ func applyChannels(ctx context.Context, p *Plan, t Target, dryRun bool) (map[str
 			continue
 		}
 		id, err := t.CreateChannel(ctx, map[string]any{"name": c.Name, "kind": c.Kind, "settings": c.Settings,
-			"events": c.Events, "default": c.Default, "enabled": true})
+			"events": c.Events, "default": c.Default, "enabled": !c.Disabled})
 		if err != nil {
 			return nil, actions, fmt.Errorf("channel %s: %w", c.Name, err)
 		}

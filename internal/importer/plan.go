@@ -67,6 +67,8 @@ type Channel struct {
 	Events []string
 	// Default makes it notify sites that name no channel.
 	Default bool
+	// Disabled creates it switched off.
+	Disabled bool
 }
 
 // Window is one maintenance window (POST /maintenance).
