@@ -230,17 +230,10 @@ func kumaHTTP(p *Plan, r *row, fields map[string]any, typ string) {
 	if len(headers) > 0 {
 		fields["headers"] = headers
 	}
-	codes := r.str("accepted_statuscodes_json")
-	if codes == "" {
-		codes = r.str("accepted_statuscodes")
-	}
-	if codes != "" {
-		var list []string
-		if err := json.Unmarshal([]byte(codes), &list); err != nil || len(list) == 0 {
-			p.lose(r.lineOf("accepted_statuscodes"), r.where+".accepted_statuscodes", "", "not a list of status codes")
-		} else {
-			fields["expected_status"] = list
-		}
+	if list, ok := kumaStatusCodes(r); !ok {
+		p.lose(r.lineOf("accepted_statuscodes"), r.where+".accepted_statuscodes", "", "not a list of status codes")
+	} else if len(list) > 0 {
+		fields["expected_status"] = list
 	}
 	if c, ok := r.get("maxredirects"); ok && r.num("maxredirects") == 0 {
 		_ = c
@@ -260,11 +253,40 @@ func kumaHTTP(p *Plan, r *row, fields map[string]any, typ string) {
 	}
 }
 
+// kumaStatusCodes reads accepted_statuscodes: a JSON text in the
+// database, a list in a backup.
+func kumaStatusCodes(r *row) ([]string, bool) {
+	c, ok := r.get("accepted_statuscodes_json")
+	if !ok {
+		c, ok = r.get("accepted_statuscodes")
+	}
+	if !ok {
+		return nil, true
+	}
+	var list []string
+	switch v := c.v.(type) {
+	case []any:
+		for _, x := range v {
+			sv, isStr := x.(string)
+			if !isStr {
+				return nil, false
+			}
+			list = append(list, sv)
+		}
+	default:
+		if err := json.Unmarshal([]byte(r.str(c.key)), &list); err != nil {
+			return nil, false
+		}
+	}
+	return list, len(list) > 0
+}
+
 // plainPath matches the JSONata expressions that are plain paths.
 var plainPath = regexp.MustCompile(`^\$?\.?[A-Za-z_][A-Za-z0-9_]*(\[[0-9]+\])?(\.[A-Za-z_][A-Za-z0-9_]*(\[[0-9]+\])?)*$`)
 
 func kumaJSONQuery(p *Plan, r *row, fields map[string]any) {
 	expr := strings.TrimSpace(r.str("json_path"))
+	want := r.str("expected_value")
 	op := r.str("json_path_operator")
 	if op == "" {
 		op = "=="
@@ -280,5 +302,5 @@ func kumaJSONQuery(p *Plan, r *row, fields map[string]any) {
 		return
 	}
 	path := "$." + strings.TrimPrefix(strings.TrimPrefix(expr, "$"), ".")
-	fields["json_path"] = []any{map[string]any{"path": path, "op": op, "value": literal(r.str("expected_value"))}}
+	fields["json_path"] = []any{map[string]any{"path": path, "op": op, "value": literal(want)}}
 }

@@ -89,7 +89,7 @@ func (r *row) lineOf(key string) int {
 // kumaDefaults are values a field has unless the user set it; a field
 // left at its default is nothing lost.
 var kumaDefaults = map[string][]string{
-	"maxredirects": {"10"}, "packetsize": {"56"}, "httpbodyencoding": {"json"}, "dnsresolvetype": {"A"},
+	"maxredirects": {"10"}, "method": {"GET"}, "packetsize": {"56"}, "httpbodyencoding": {"json"}, "dnsresolvetype": {"A"},
 	"dnsresolveserver": {"1.1.1.1"}, "acceptedstatuscodes": {`["200-299"]`}, "acceptedstatuscodesjson": {`["200-299"]`},
 	"conditions": {"[]"}, "mqttchecktype": {"keyword"}, "authmethod": {"null"}, "ipfamily": {"null"},
 	"kafkaproducersasloptions": {`{"mechanism":"None"}`},
@@ -144,8 +144,9 @@ func (r *row) leftovers(p *Plan, why string, ignore ...string) {
 		if b, ok := c.v.([]byte); ok {
 			text = string(b)
 		}
-		if m, ok := c.v.(map[string]any); ok {
-			b, _ := json.Marshal(m)
+		switch c.v.(type) {
+		case map[string]any, []any:
+			b, _ := json.Marshal(c.v)
 			text = string(b)
 		}
 		if def, ok := kumaDefaults[k]; ok && contains(def, text) {
