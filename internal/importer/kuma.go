@@ -235,8 +235,7 @@ func kumaHTTP(p *Plan, r *row, fields map[string]any, typ string) {
 	} else if len(list) > 0 {
 		fields["expected_status"] = list
 	}
-	if c, ok := r.get("maxredirects"); ok && r.num("maxredirects") == 0 {
-		_ = c
+	if _, ok := r.get("maxredirects"); ok && r.num("maxredirects") == 0 {
 		fields["follow_redirects"] = false
 	}
 	if r.flag("ignore_tls") {

@@ -31,7 +31,9 @@ func newRow(where string, line int) *row {
 	return &row{where: where, line: line, vals: map[string]cell{}, used: map[string]bool{}}
 }
 
-func (r *row) set(key string, line int, v any) { r.vals[normKey(key)] = cell{key: key, line: line, v: v} }
+func (r *row) set(key string, line int, v any) {
+	r.vals[normKey(key)] = cell{key: key, line: line, v: v}
+}
 
 // get returns the cell of key and marks it used.
 func (r *row) get(key string) (cell, bool) {
@@ -93,7 +95,7 @@ var kumaDefaults = map[string][]string{
 	"dnsresolveserver": {"1.1.1.1"}, "acceptedstatuscodes": {`["200-299"]`}, "acceptedstatuscodesjson": {`["200-299"]`},
 	"conditions": {"[]"}, "mqttchecktype": {"keyword"}, "authmethod": {"null"}, "ipfamily": {"null"},
 	"kafkaproducersasloptions": {`{"mechanism":"None"}`},
-	"jsonpathoperator": {"=="}, "ntfyauthenticationmethod": {"none"}, "discordchanneltype": {"channel"},
+	"jsonpathoperator":         {"=="}, "ntfyauthenticationmethod": {"none"}, "discordchanneltype": {"channel"},
 }
 
 // isEmpty reports whether v says nothing (null, "", 0, false, [] or {}).

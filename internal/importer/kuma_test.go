@@ -165,3 +165,21 @@ func wantLosses(t *testing.T, p *Plan, want []string) {
 		t.Errorf("%d losses, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
 	}
 }
+
+// TestKumaDBReadOnly checks that the database is opened so that nothing
+// can be written to it.
+func TestKumaDBReadOnly(t *testing.T) {
+	file := mustKumaDB(t)
+	db, err := sql.Open("sqlite", dbURI(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`DELETE FROM monitor`); err == nil {
+		t.Fatal("a write through the import's connection succeeded")
+	}
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM monitor`).Scan(&n); err != nil || n != 8 {
+		t.Fatalf("monitors %d, %v", n, err)
+	}
+}
