@@ -190,3 +190,51 @@ func TestGatusLosses(t *testing.T) {
 		}
 	}
 }
+
+// TestGatusEdgeLosses covers every other loss: each is listed with its
+// line and reason.
+func TestGatusEdgeLosses(t *testing.T) {
+	p := mustGatus(t, "testdata/gatus-edge.yaml")
+	wantLosses(t, p, []string{
+		"alerting.slack — not a valid slack channel (webhook_url: must be an http or https URL)",
+		"alerting.ntfy.overrides",
+		"endpoints[0] (put).method: PUT",
+		"endpoints[0] (put).extra-labels",
+		"endpoints[0] (put).conditions — no status satisfies every [STATUS] condition",
+		"endpoints[0] (put).conditions[2]: [RESPONSE_TIME] > 100 — upmon has only an upper bound",
+		"endpoints[0] (put).conditions[3]: [BODY] == pat(*a*b*) — upmon matches the body against one keyword",
+		"endpoints[0] (put).conditions[5]: [BODY] == pat(*two*) — upmon has one keyword per site",
+		"endpoints[0] (put).conditions[6]: [BODY].items == any(1, 2)",
+		"endpoints[0] (put).conditions[7]: [BODY].a == [BODY].b",
+		"endpoints[0] (put).conditions[8]: [STATUS] == teapot — not a status comparison",
+		"endpoints[0] (put).conditions[9]: [CERTIFICATE_EXPIRATION] < 48h",
+		"endpoints[0] (put).conditions[10]: [DOMAIN_EXPIRATION] > 720h",
+		"endpoints[0] (put).conditions[11]: just text — not a comparison",
+		"endpoints[0] (put).alerts[0]: slack — its provider (alerting.slack) has no upmon channel",
+		"endpoints[0] (put).alerts[1].send-on-resolved: false — the channel gatus-ntfy also announces recoveries",
+		"endpoints[0] (put).alerts[1].minimum-reminder-interval",
+		"endpoints[0] (put).alerts[2]: pushover — no alerting provider of this type is configured",
+		"endpoints[1] (plain-http-cert).conditions[0]: [CERTIFICATE_EXPIRATION] > 48h — upmon reads certificates of https checks only",
+		"endpoints[1] (plain-http-cert).conditions[1]: [CONNECTED] == true",
+		"endpoints[2] (tcp-status).conditions[0]: [STATUS] == 200",
+		"endpoints[2] (tcp-status).conditions[1]: [DNS_RCODE] == NOERROR",
+		"endpoints[3] (dns-srv).dns.query-type: SRV",
+		"endpoints[4] (dns-rcode).dns.timeout",
+		"endpoints[4] (dns-rcode).conditions[0]: [DNS_RCODE] == NXDOMAIN",
+		"endpoints[4] (dns-rcode).conditions[1]: [BODY] == any(1.2.3.4, 5.6.7.8)",
+		"endpoints[5] (no-url) — no url",
+		"endpoints[6] (ws).url: wss://example.org/socket",
+		"endpoints[7] (---).group: *** — cannot be made an upmon tag",
+		"external-endpoints[0] — no name",
+		"external-endpoints[1] (beat).heartbeat.grace",
+		"external-endpoints[1] (beat).extra",
+		"surprise",
+	})
+	if len(p.Windows) != 0 || len(p.Sites) != 6 {
+		t.Errorf("%d windows, %d sites", len(p.Windows), len(p.Sites))
+	}
+	// [STATUS] == 200 and == 201 contradict: the default stays.
+	if _, set := siteByKey(t, p, "https://example.org/put").Fields["expected_status"]; set {
+		t.Error("contradictory statuses set expected_status")
+	}
+}
