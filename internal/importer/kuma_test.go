@@ -183,3 +183,59 @@ func TestKumaDBReadOnly(t *testing.T) {
 		t.Fatalf("monitors %d, %v", n, err)
 	}
 }
+
+// TestKumaDBEdgeLosses covers every other loss, and that a loss never
+// shows the value of what it names (it may be a password).
+func TestKumaDBEdgeLosses(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "kuma.db")
+	db, err := sql.Open("sqlite", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"testdata/kuma-schema.sql", "testdata/kuma-edge.sql"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(b)); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+	}
+	db.Close()
+	p := mustKuma(t, file)
+	wantLosses(t, p, []string{
+		"notification 1 (garbled).config — not a JSON object",
+		"notification 2 (gotify-bad-priority).config.gotifyPriority — not a number",
+		"monitor 1 (Put).method: PUT",
+		"monitor 1 (Put).headers — not a JSON object",
+		"monitor 1 (Put).auth_method: ntlm",
+		"monitor 1 (Put).mqtt_password — no upmon equivalent",
+		"monitor 1 (Put).resend_interval — no upmon equivalent",
+		"monitor 2 (Query).json_path_operator: regex",
+		"monitor 3 (SRV).dns_resolve_type: SRV",
+		"maintenance 1 (Manual).strategy: manual",
+		"maintenance 2 (Cron).strategy: cron",
+		"maintenance 4 (Orphan) — covers no imported monitor",
+		"maintenance 6 (Mars).timezone: Mars/Olympus",
+		"maintenance 7 (Backwards) — no valid start and end dates",
+	})
+	var text bytes.Buffer
+	p.WriteLosses(&text)
+	for _, secret := range []string{"secret-pass", "mqtt-secret"} {
+		if strings.Contains(text.String(), secret) {
+			t.Errorf("the loss report shows %q:\n%s", secret, text.String())
+		}
+	}
+	var notes []string
+	for _, n := range p.Notes {
+		notes = append(notes, n.String())
+	}
+	for _, w := range []string{"monitor 1 (Put).retry_interval", "maintenance 3 (Off)", "maintenance 5 (Server zone).timezone: SAME_AS_SERVER"} {
+		if !strings.Contains(strings.Join(notes, "\n"), w) {
+			t.Errorf("no note %q in\n%s", w, strings.Join(notes, "\n"))
+		}
+	}
+	if len(p.Windows) != 1 {
+		t.Errorf("windows %+v", p.Windows)
+	}
+}
