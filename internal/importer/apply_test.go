@@ -48,7 +48,9 @@ func (m *memTarget) CreateChannel(_ context.Context, b map[string]any) (int64, e
 	m.writes = append(m.writes, "create channel "+b["name"].(string))
 	return id, nil
 }
-func (m *memTarget) Maintenance(context.Context) ([]*monitor.Maintenance, error) { return m.windows, nil }
+func (m *memTarget) Maintenance(context.Context) ([]*monitor.Maintenance, error) {
+	return m.windows, nil
+}
 func (m *memTarget) CreateMaintenance(_ context.Context, p *monitor.MaintenanceParams) error {
 	m.windows = append(m.windows, &monitor.Maintenance{Sites: p.Sites, Tags: p.Tags, Start: p.Start, End: p.End, Recurrence: p.Recurrence})
 	m.writes = append(m.writes, "create maintenance")
