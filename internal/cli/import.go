@@ -170,6 +170,9 @@ func (t *httpTarget) Channels(ctx context.Context) ([]importer.RemoteChannel, er
 		Channels []importer.RemoteChannel `json:"channels"`
 	}
 	err := t.c.do(ctx, http.MethodGet, "/channels", nil, &list)
+	if err != nil && strings.Contains(err.Error(), "answered 404") {
+		return nil, fmt.Errorf("this server has no /channels API yet (%w): import a file without alerting, or update the server", err)
+	}
 	return list.Channels, err
 }
 
