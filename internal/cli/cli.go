@@ -47,6 +47,9 @@ Usage:
                                          print every site as YAML (the API's schema)
   upmon sites import [--server URL] FILE add and update sites from a YAML file
                                          (matched by url; push monitors by name)
+  upmon import gatus|kuma FILE [--server URL] [--dry-run] [--accept-losses]
+                                         bring a Gatus config or an Uptime Kuma
+                                         kuma.db / JSON backup over (docs/switching.md)
   upmon version                          print the version
   upmon help                             print this help
 
@@ -73,6 +76,8 @@ func Run(ctx context.Context, stdio IO, args []string) int {
 		err = deadlettersCmd(ctx, stdio, args[1:])
 	case "sites":
 		err = sitesCmd(ctx, stdio, args[1:])
+	case "import":
+		err = importCmd(ctx, stdio, args[1:])
 	default:
 		err = &app.UsageError{Msg: fmt.Sprintf("unknown command %q (run `upmon help`)", args[0])}
 	}

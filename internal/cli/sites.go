@@ -114,7 +114,7 @@ func (c *sitesClient) do(ctx context.Context, method, path string, body, out any
 	if err != nil {
 		return err
 	}
-	if resp.StatusCode != http.StatusOK {
+	if resp.StatusCode/100 != 2 {
 		var e api.Error
 		if json.Unmarshal(b, &e) == nil && e.Code != "" {
 			return fmt.Errorf("server answered %d %s: %s", resp.StatusCode, e.Code, e.Message)
