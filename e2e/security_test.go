@@ -197,7 +197,9 @@ func TestDenyPrivateTargets(t *testing.T) {
 	m := apptest.Start(t, cfg, app.Hooks{})
 	c := apptest.Client{Base: m.URL(), TB: t}
 	target := apptest.NewTarget(t)
-	for _, u := range []string{target.URL, "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "tcp://[::1]:22", "http://0.0.0.0/"} {
+	for _, u := range []string{target.URL, "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "tcp://[::1]:22", "http://0.0.0.0/",
+		"http://[64:ff9b::a9fe:a9fe]/", "http://[2002:7f00:1::]/", "http://[::7f00:1]/", "http://198.18.0.1/", "http://240.0.0.1/",
+		"http://255.255.255.255/"} {
 		status, body := c.Do("POST", "/site", `{"url":"`+u+`"}`)
 		if status != 400 || !strings.Contains(body, "deny-private-targets") {
 			t.Errorf("POST /site %s = %d %s", u, status, body)
