@@ -187,6 +187,8 @@ func (m *Main) wire() error {
 		Registerer:           m.registry,
 		Hooks:                m.Hooks.Monitor,
 		Dialer:               dialer,
+		Resolver:             cfg.DNSResolver,
+		DenyPrivate:          cfg.DenyPrivateTargets,
 	})
 
 	added, err := pubsub.NewTopic[*site.AddedEvent](m.broker, site.TopicSiteAdded, pubsub.TopicConfig{})

@@ -86,6 +86,11 @@ type Config struct {
 	// DenyPrivateTargets refuses checks of loopback, private, link-local,
 	// multicast and unspecified addresses.
 	DenyPrivateTargets bool
+	// DNSResolver is the DNS server (host:port) dns: checks without a
+	// server of their own ask. The operator chose it, so
+	// DenyPrivateTargets does not refuse it (its answers are still
+	// checked). Default: the system's, from /etc/resolv.conf.
+	DNSResolver string
 	// RateLimit is the requests per second each client may make to /ping
 	// and /check; RateBurst the burst. Defaults 10 and 20.
 	RateLimit float64
@@ -184,6 +189,9 @@ var serveOptions = []option{
 	}},
 	{"deny-private-targets", "refuse checks of loopback, private, link-local and multicast addresses", func(fs *flag.FlagSet, c *Config) {
 		fs.BoolVar(&c.DenyPrivateTargets, "deny-private-targets", c.DenyPrivateTargets, "")
+	}},
+	{"dns-resolver", "DNS server (host:port) of dns: checks without their own; default from /etc/resolv.conf", func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.DNSResolver, "dns-resolver", c.DNSResolver, "")
 	}},
 	{"rate-limit", "requests per second per client to /ping and /check", func(fs *flag.FlagSet, c *Config) {
 		fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "")
@@ -372,6 +380,11 @@ func (c *Config) Validate() error {
 	}
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		return bad("public-url", "must start with http:// or https://")
+	}
+	if c.DNSResolver != "" {
+		if _, _, err := net.SplitHostPort(c.DNSResolver); err != nil {
+			return bad("dns-resolver", "%q is not host:port", c.DNSResolver)
+		}
 	}
 	if c.MaxSites < 0 {
 		return bad("max-sites", "must not be negative")
