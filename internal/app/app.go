@@ -304,10 +304,11 @@ func (m *Main) publicURL() string {
 func (m *Main) serve() error {
 	ln := m.listener
 	m.http = &http.Server{
-		Handler:           m.Web.Protect(m.loginRedirect(m.api)),
+		Handler:           newHTTPMiddleware(m.Config.WriteTimeout, m.Logger, m.registry).wrap(m.Web.Protect(m.loginRedirect(m.api))),
 		ReadHeaderTimeout: min(10*time.Second, m.Config.ReadTimeout),
 		ReadTimeout:       m.Config.ReadTimeout, // a trickling body is cut off
-		WriteTimeout:      0,                    // live streams (SSE) stay open
+		WriteTimeout:      0,                    // per response instead (httpMiddleware): live streams (SSE) stay open
+		ConnState:         clearDeadline,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return m.rootCtx },

@@ -68,6 +68,10 @@ type Config struct {
 	// ReadTimeout bounds reading a whole request, body included, so a
 	// body that trickles is cut off. Default 20 s.
 	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a response once it starts, so a client
+	// that never reads cannot pin a handler; live streams (SSE) bound each
+	// write instead. Default 30 s.
+	WriteTimeout time.Duration
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string
 	// CORSOrigins are the other origins (https://app.example) whose
@@ -118,6 +122,7 @@ func DefaultConfig() Config {
 		LogLevel:         "info",
 
 		ReadTimeout:          20 * time.Second,
+		WriteTimeout:         30 * time.Second,
 		NotifyTimeout:        10 * time.Second,
 		RateLimit:            10,
 		RateBurst:            20,
@@ -204,6 +209,9 @@ var serveOptions = []option{
 	}},
 	{"read-timeout", "time limit for reading a request, body included", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "")
+	}},
+	{"write-timeout", "time limit for a client to read a response (live streams excepted)", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "")
 	}},
 	{"shutdown-timeout", "time in-flight requests get on shutdown", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "")
@@ -400,6 +408,9 @@ func (c *Config) Validate() error {
 	}
 	if c.ReadTimeout < 100*time.Millisecond {
 		return bad("read-timeout", "must be at least 100ms")
+	}
+	if c.WriteTimeout < 100*time.Millisecond {
+		return bad("write-timeout", "must be at least 100ms")
 	}
 	if c.ShutdownTimeout < 0 {
 		return bad("shutdown-timeout", "must not be negative")
