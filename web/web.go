@@ -215,6 +215,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		h.log.Error("page failed", "method", r.Method, "path", api.RedactRequest(r), "err", err)
 	}
 	status := e.Status()
+	api.SetRetryAfter(w, e)
 	d := errorData{pageBase: h.base(http.StatusText(status), ""), Status: status, Message: e.Message}
 	if d.Title == "" {
 		d.Title = "Error"

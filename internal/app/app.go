@@ -59,6 +59,7 @@ type Main struct {
 	relays   []*outbox.Relay
 	api      *api.Server
 	auth     *auth
+	login    *loginThrottle
 	http     *http.Server
 	listener net.Listener
 
@@ -267,6 +268,7 @@ func (m *Main) wire() error {
 
 	m.api = api.NewServer(log)
 	m.auth = newAuth(cfg)
+	m.login = newLoginThrottle()
 	m.api.AddGuard(m.auth.guard)
 	m.api.AddGuard(newLimiter(cfg.RateLimit, cfg.RateBurst).guard)
 	m.registerLogin()

@@ -9,10 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"upmon/platform/api"
 )
@@ -183,61 +180,4 @@ func isLoopback(remote string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// limiter rate-limits expensive endpoints per client address.
-type limiter struct {
-	mu      sync.Mutex
-	every   rate.Limit
-	burst   int
-	clients map[string]*clientLimit
-	sweep   time.Time
-}
-
-type clientLimit struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-func newLimiter(perSecond float64, burst int) *limiter {
-	return &limiter{every: rate.Limit(perSecond), burst: burst, clients: map[string]*clientLimit{}}
-}
-
-// allow reports whether the client may make one more request now.
-func (l *limiter) allow(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	now := time.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.sweep) > time.Minute {
-		for k, c := range l.clients {
-			if now.Sub(c.seen) > 5*time.Minute {
-				delete(l.clients, k)
-			}
-		}
-		l.sweep = now
-	}
-	c := l.clients[host]
-	if c == nil {
-		c = &clientLimit{lim: rate.NewLimiter(l.every, l.burst)}
-		l.clients[host] = c
-	}
-	c.seen = now
-	return c.lim.AllowN(now, 1)
-}
-
-var errRateLimited = &api.Error{Code: api.ResourceExhausted, Message: "too many requests; slow down"}
-
-// guard limits /ping and /check per client address.
-func (l *limiter) guard(r *http.Request, ep api.Endpoint) error {
-	if !strings.HasPrefix(ep.Path, "/ping/") && !strings.HasPrefix(ep.Path, "/check") {
-		return nil
-	}
-	if !l.allow(r.RemoteAddr) {
-		return errRateLimited
-	}
-	return nil
 }

@@ -51,13 +51,22 @@ func (m *Main) registerLogin() {
 				return
 			}
 			next := safeNext(r.PostFormValue("next"))
+			if d := m.login.wait(r.RemoteAddr); d > 0 {
+				api.SetRetryAfter(w, &api.Error{Code: api.ResourceExhausted, RetryAfter: d})
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.WriteHeader(http.StatusTooManyRequests)
+				_ = loginPage.Execute(w, loginData{Next: next, Error: "Too many failed attempts; wait a little and try again."})
+				return
+			}
 			l := m.auth.tokenLevel(r.PostFormValue("token"))
 			if l == levelNone {
+				m.login.failed(r.RemoteAddr)
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
 				w.WriteHeader(http.StatusUnauthorized)
 				_ = loginPage.Execute(w, loginData{Next: next, Error: "That token is not valid."})
 				return
 			}
+			m.login.succeeded(r.RemoteAddr)
 			http.SetCookie(w, &http.Cookie{
 				Name: SessionCookie, Value: m.auth.session(l), Path: "/", MaxAge: int(sessionTTL.Seconds()),
 				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,

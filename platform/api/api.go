@@ -408,6 +408,7 @@ func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Code == Unavailable {
 		s.log.Warn("dependency unavailable", "method", r.Method, "path", RedactRequest(r), "err", err)
 	}
+	SetRetryAfter(w, e)
 	WriteJSON(w, e.Status(), e)
 }
 
