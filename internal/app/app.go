@@ -38,6 +38,9 @@ type Hooks struct {
 	Outbox outbox.Hooks
 	// Slack is passed to the slack service.
 	Slack slack.Hooks
+	// Clock, if set, replaces the wall clock of dashboard sessions and
+	// of the sign-in throttle.
+	Clock func() time.Time
 }
 
 // Main is the whole program: databases, broker, services, HTTP server and
@@ -267,8 +270,12 @@ func (m *Main) wire() error {
 	}
 
 	m.api = api.NewServer(log)
-	m.auth = newAuth(cfg)
+	sessions := newSessions(m.broker.JetStream(), m.broker.Prefix(), m.broker.Replicas(), cfg.SessionIdle, cfg.SessionLifetime)
+	m.auth = newAuth(cfg, sessions)
 	m.login = newLoginThrottle()
+	if m.Hooks.Clock != nil {
+		sessions.now, m.login.now = m.Hooks.Clock, m.Hooks.Clock
+	}
 	m.api.AddGuard(m.auth.guard)
 	m.api.AddGuard(newLimiter(cfg.RateLimit, cfg.RateBurst).guard)
 	m.registerLogin()

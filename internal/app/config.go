@@ -84,6 +84,12 @@ type Config struct {
 	ReadTokens []string
 	// PublicRead lets reads through without a token.
 	PublicRead bool
+	// SessionIdle ends a dashboard session after this long without a
+	// request. Default 12 h.
+	SessionIdle time.Duration
+	// SessionLifetime ends a dashboard session this long after sign-in
+	// whatever its use. Default 7 days.
+	SessionLifetime time.Duration
 	// InsecureNoAuth allows listening on a non-loopback address without
 	// any token.
 	InsecureNoAuth bool
@@ -123,6 +129,8 @@ func DefaultConfig() Config {
 
 		ReadTimeout:          20 * time.Second,
 		WriteTimeout:         30 * time.Second,
+		SessionIdle:          12 * time.Hour,
+		SessionLifetime:      7 * 24 * time.Hour,
 		NotifyTimeout:        10 * time.Second,
 		RateLimit:            10,
 		RateBurst:            20,
@@ -188,6 +196,12 @@ var serveOptions = []option{
 	}},
 	{"public-read", "let reads through without a token", func(fs *flag.FlagSet, c *Config) {
 		fs.BoolVar(&c.PublicRead, "public-read", c.PublicRead, "")
+	}},
+	{"session-idle", "a dashboard session ends after this long without a request", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "")
+	}},
+	{"session-lifetime", "a dashboard session ends this long after sign-in", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.SessionLifetime, "session-lifetime", c.SessionLifetime, "")
 	}},
 	{"insecure-no-auth", "allow a non-loopback --addr without any token", func(fs *flag.FlagSet, c *Config) {
 		fs.BoolVar(&c.InsecureNoAuth, "insecure-no-auth", c.InsecureNoAuth, "")
@@ -402,6 +416,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.APITokens)+len(c.ReadTokens) == 0 && !c.InsecureNoAuth && !loopbackAddr(c.Addr) {
 		return &UsageError{Msg: fmt.Sprintf("refusing to listen on %s without an access token: set UPMON_API_TOKEN (see docs/security.md) or pass --insecure-no-auth", c.Addr)}
+	}
+	if c.SessionIdle < time.Second || c.SessionLifetime < c.SessionIdle {
+		return bad("session-idle", "must be at least 1s and not above --session-lifetime")
 	}
 	if c.NotifyTimeout <= 0 {
 		return bad("notify-timeout", "must be positive")
