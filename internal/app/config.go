@@ -313,7 +313,13 @@ func ApplyFlags(fs *flag.FlagSet, args, env []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return &UsageError{Msg: err.Error()}
+		msg := err.Error()
+		fs.VisitAll(func(f *flag.Flag) { // never echo a token
+			if _, secret := f.Value.(*tokenList); secret && strings.Contains(msg, " for flag -"+f.Name+": ") {
+				msg = "invalid value for --" + f.Name + ": " + cleanFlagErr(err)
+			}
+		})
+		return &UsageError{Msg: msg}
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -325,7 +331,11 @@ func ApplyFlags(fs *flag.FlagSet, args, env []string) error {
 		}
 		if v, ok := envMap[EnvName(f.Name)]; ok {
 			if err := fs.Set(f.Name, v); err != nil {
-				firstErr = &UsageError{Msg: fmt.Sprintf("invalid value %q for %s: %s", v, EnvName(f.Name), cleanFlagErr(err))}
+				shown := fmt.Sprintf("%q", v)
+				if _, secret := f.Value.(*tokenList); secret {
+					shown = "(hidden)"
+				}
+				firstErr = &UsageError{Msg: fmt.Sprintf("invalid value %s for %s: %s", shown, EnvName(f.Name), cleanFlagErr(err))}
 			}
 		}
 	})
