@@ -29,6 +29,10 @@ import (
 // sessionKeyName is the key of the signing key in its bucket.
 const sessionKeyName = "signing-key"
 
+// sessionStoreTimeout bounds one call to the session store, so a request
+// does not hang on an unreachable broker.
+const sessionStoreTimeout = 3 * time.Second
+
 // sessionRecord is a session as stored.
 type sessionRecord struct {
 	// Token is the fingerprint of the token the session was opened with.
@@ -116,6 +120,8 @@ func fingerprint(key []byte, token string) string {
 
 // create stores a new session for token and returns its cookie value.
 func (s *sessions) create(ctx context.Context, token string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, sessionStoreTimeout)
+	defer cancel()
 	kv, key, err := s.open(ctx)
 	if err != nil {
 		return "", err
@@ -138,6 +144,8 @@ func (s *sessions) lookup(ctx context.Context, cookie string) (string, error) {
 	if !ok || len(id) != 64 {
 		return "", errNoSession
 	}
+	ctx, cancel := context.WithTimeout(ctx, sessionStoreTimeout)
+	defer cancel()
 	kv, key, err := s.open(ctx)
 	if err != nil {
 		return "", err
@@ -177,6 +185,8 @@ func (s *sessions) end(ctx context.Context, cookie string) error {
 	if !ok {
 		return nil
 	}
+	ctx, cancel := context.WithTimeout(ctx, sessionStoreTimeout)
+	defer cancel()
 	kv, key, err := s.open(ctx)
 	if err != nil {
 		return err
