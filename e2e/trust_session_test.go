@@ -83,3 +83,30 @@ func TestSessionLifecycle(t *testing.T) {
 		t.Fatalf("after 61 idle minutes: GET /status = %d, want 401", got)
 	}
 }
+
+// TestSessionsAcrossReplicas: two replicas of one installation (one
+// PostgreSQL, one NATS) share sessions: a sign-in on one works on the
+// other, and signing out on the other ends it on both.
+func TestSessionsAcrossReplicas(t *testing.T) {
+	requireExternalBackends(t)
+	t.Parallel()
+	cfg := apptest.Config(t)
+	cfg.APITokens = []string{rwToken}
+	a := apptest.Start(t, cfg, app.Hooks{})
+	cfg.DataDir = t.TempDir()
+	b := apptest.Start(t, cfg, app.Hooks{})
+
+	c := signIn(t, a.URL(), rwToken)
+	copied := *c
+	if got := withCookie(t, "GET", b.URL()+"/status", c); got != 200 {
+		t.Fatalf("a session from replica A on replica B: GET /status = %d", got)
+	}
+	if got := withCookie(t, "POST", b.URL()+"/logout", c); got != http.StatusSeeOther {
+		t.Fatalf("logout on B = %d", got)
+	}
+	for _, m := range []*app.Main{a, b} {
+		if got := withCookie(t, "GET", m.URL()+"/status", &copied); got != 401 {
+			t.Fatalf("after logout on B, the cookie on %s: GET /status = %d, want 401", m.URL(), got)
+		}
+	}
+}
