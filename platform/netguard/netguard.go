@@ -10,6 +10,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -97,7 +98,11 @@ type Error struct {
 
 // Error implements error.
 func (e *Error) Error() string {
-	return "refused: " + e.Addr + " is a " + e.Reason + " address (--deny-private-targets)"
+	article := "a "
+	if strings.ContainsRune("aeiouAEIOU", rune(e.Reason[0])) {
+		article = "an "
+	}
+	return "refused: " + e.Addr + " is " + article + e.Reason + " address (--deny-private-targets)"
 }
 
 // CheckHost returns an *Error when host is an IP literal the policy

@@ -62,6 +62,19 @@ func TestClassifyEmbeddedAndReserved(t *testing.T) {
 	}
 }
 
+func TestErrorText(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1":       "refused: 127.0.0.1 is a loopback address (--deny-private-targets)",
+		"::7f00:1":        "refused: ::7f00:1 is an IPv4-compatible address (--deny-private-targets)",
+		"64:ff9b::a00:1":  "refused: 64:ff9b::a00:1 is a private (embedded 10.0.0.1) address (--deny-private-targets)",
+		"255.255.255.255": "refused: 255.255.255.255 is a broadcast address (--deny-private-targets)",
+	} {
+		if err := CheckHost(in); err == nil || err.Error() != want {
+			t.Errorf("CheckHost(%s) = %v, want %q", in, err, want)
+		}
+	}
+}
+
 func TestCheckHost(t *testing.T) {
 	if err := CheckHost("169.254.169.254"); !IsRefused(err) {
 		t.Fatalf("metadata address allowed: %v", err)
