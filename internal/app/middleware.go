@@ -86,6 +86,9 @@ func (m *httpMiddleware) wrap(next http.Handler) http.Handler {
 		if rec.timedOut {
 			m.timeouts.Inc()
 		}
+		if rec.status == 0 {
+			rec.status = http.StatusOK // nothing written: net/http answers 200
+		}
 		if m.log.Enabled(r.Context(), slog.LevelDebug) {
 			m.log.Debug("http request", "method", r.Method, "path", api.RedactRequest(r),
 				"status", rec.status, "duration", m.now().Sub(start), "write_timeout", rec.timedOut)
