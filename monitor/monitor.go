@@ -85,6 +85,11 @@ type Options struct {
 	RollupRetention time.Duration
 	// Dialer replaces the network dialer of checks (outbound policy).
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Resolver is the operator's DNS server (host:port) for dns: checks
+	// without a server of their own; empty uses /etc/resolv.conf.
+	Resolver string
+	// DenyPrivate refuses DNS answers the outbound policy refuses.
+	DenyPrivate bool
 }
 
 // Recorded describes a committed check, for live views.
@@ -238,7 +243,7 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		stop:       stop,
 		db:         db,
 		sites:      sites,
-		prober:     NewProber(ProberOptions{Timeout: opts.PingTimeout, UserAgent: opts.UserAgent, Dialer: opts.Dialer, TLSClientConfig: opts.Hooks.TLSClientConfig}),
+		prober:     NewProber(ProberOptions{Timeout: opts.PingTimeout, UserAgent: opts.UserAgent, Dialer: opts.Dialer, TLSClientConfig: opts.Hooks.TLSClientConfig, Resolver: opts.Resolver, DenyPrivate: opts.DenyPrivate}),
 		opts:       opts,
 		log:        opts.Logger,
 		metrics:    newMetrics(opts.Registerer),

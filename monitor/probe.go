@@ -40,6 +40,13 @@ type ProberOptions struct {
 	// Dialer, if set, replaces the network dialer (the outbound policy
 	// that refuses private addresses plugs in here).
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Resolver is the operator's DNS server (host:port) that dns: checks
+	// without a server of their own ask; empty uses /etc/resolv.conf. The
+	// operator chose it, so it is dialled without Dialer's policy.
+	Resolver string
+	// DenyPrivate makes dns: checks refuse A and AAAA answers that the
+	// outbound policy (platform/netguard) refuses.
+	DenyPrivate bool
 }
 
 // Prober runs checks with bounded time and memory. It never uses

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"upmon/platform/netguard"
 	"upmon/site"
 )
 
@@ -38,17 +39,7 @@ func (p *Prober) checkDNS(ctx context.Context, sp Spec) Result {
 	if err != nil {
 		return Result{Err: "invalid dns URL"}
 	}
-	res := &net.Resolver{PreferGo: true}
-	if t.Server != "" {
-		server := t.Server
-		res.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return p.dial(ctx, network, server)
-		}
-	} else {
-		res.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			return p.dial(ctx, network, addr)
-		}
-	}
+	res := p.resolver(t.Server)
 	start := time.Now()
 	answers, err := lookup(ctx, res, t)
 	r := Result{Latency: time.Since(start)}
@@ -61,6 +52,10 @@ func (p *Prober) checkDNS(ctx context.Context, sp Spec) Result {
 		r.Err = "DNS: no " + t.Type + " records"
 		return r
 	}
+	if err := p.guardAnswers(t.Type, answers); err != nil {
+		r.Err = describeError(err, ctx)
+		return r
+	}
 	if t.Expect != "" && !slices.ContainsFunc(answers, func(a string) bool {
 		return strings.EqualFold(strings.TrimSuffix(a, "."), strings.TrimSuffix(t.Expect, "."))
 	}) {
@@ -69,6 +64,46 @@ func (p *Prober) checkDNS(ctx context.Context, sp Spec) Result {
 	}
 	r.Up = true
 	return r
+}
+
+// resolver returns the resolver of a dns: check. A server named in the
+// check was typed by whoever added the site, so it is dialled through the
+// outbound policy; the operator's resolver (ProberOptions.Resolver, else
+// /etc/resolv.conf) is trusted and dialled directly. The answers are
+// guarded either way (guardAnswers).
+func (p *Prober) resolver(server string) *net.Resolver {
+	res := &net.Resolver{PreferGo: true}
+	switch {
+	case server != "":
+		res.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return p.dial(ctx, network, server)
+		}
+	case p.opts.Resolver != "":
+		res.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, p.opts.Resolver)
+		}
+	default:
+		res.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		}
+	}
+	return res
+}
+
+// guardAnswers refuses an A or AAAA answer the outbound policy refuses,
+// so a DNS check cannot map the internal network.
+func (p *Prober) guardAnswers(typ string, answers []string) error {
+	if !p.opts.DenyPrivate || (typ != "A" && typ != "AAAA") {
+		return nil
+	}
+	for _, a := range answers {
+		if err := netguard.CheckHost(a); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func lookup(ctx context.Context, res *net.Resolver, t *site.DNSTarget) ([]string, error) {

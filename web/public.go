@@ -69,7 +69,7 @@ func (h *Handler) badgeSite(w http.ResponseWriter, r *http.Request) (*entry, boo
 func (h *Handler) writeBadgeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := api.AsError(err)
 	if e.Code == api.Internal || e.Code == api.Unknown {
-		h.log.Error("badge", "path", r.URL.Path, "err", err)
+		h.log.Error("badge", "path", api.RedactRequest(r), "err", err)
 	}
 	api.WriteJSON(w, e.Status(), e)
 }

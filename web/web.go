@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
+	"errors"
 	"html/template"
 	"io/fs"
 	"log/slog"
@@ -103,7 +104,7 @@ func (h *Handler) Register(srv *api.Server) {
 		srv.Handle(api.Endpoint{Service: ServiceName, Method: http.MethodGet, Path: p, Access: api.Open}, f)
 	}
 	post := func(p string, f http.HandlerFunc) {
-		srv.Handle(api.Endpoint{Service: ServiceName, Method: http.MethodPost, Path: p}, f)
+		srv.Handle(api.Endpoint{Service: ServiceName, Method: http.MethodPost, Path: p}, h.form(f))
 	}
 	open("/{$}", redirectTo("/frontend/"))
 	open("/frontend", redirectTo("/frontend/"))
@@ -121,6 +122,24 @@ func (h *Handler) Register(srv *api.Server) {
 	open("/status-page", h.statusPage)
 	open("/badge/{siteID}/status.svg", h.statusBadge)
 	open("/badge/{siteID}/uptime.svg", h.uptimeBadge)
+}
+
+// form caps a form's body like the API's (api.MaxBodyBytes) and parses
+// it before f runs: a larger body is answered 413 without being read.
+func (h *Handler) form(f http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, api.MaxBodyBytes)
+		if err := r.ParseForm(); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				h.fail(w, r, api.ErrBodyTooLarge)
+				return
+			}
+			h.fail(w, r, api.Errorf(api.InvalidArgument, "could not read the form"))
+			return
+		}
+		f(w, r)
+	}
 }
 
 func redirectTo(target string) http.HandlerFunc {
@@ -171,7 +190,7 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
-		h.log.Error("render page", "page", name, "path", r.URL.Path, "err", err)
+		h.log.Error("render page", "page", name, "path", api.RedactRequest(r), "err", err)
 		setPageHeaders(w)
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte("<!doctype html><title>Error · upmon</title><p>internal error</p>"))
@@ -193,9 +212,10 @@ type errorData struct {
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := api.AsError(err)
 	if e.Code == api.Internal || e.Code == api.Unknown || e.Code == api.DataLoss {
-		h.log.Error("page failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		h.log.Error("page failed", "method", r.Method, "path", api.RedactRequest(r), "err", err)
 	}
 	status := e.Status()
+	api.SetRetryAfter(w, e)
 	d := errorData{pageBase: h.base(http.StatusText(status), ""), Status: status, Message: e.Message}
 	if d.Title == "" {
 		d.Title = "Error"

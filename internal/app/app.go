@@ -38,6 +38,9 @@ type Hooks struct {
 	Outbox outbox.Hooks
 	// Slack is passed to the slack service.
 	Slack slack.Hooks
+	// Clock, if set, replaces the wall clock of dashboard sessions and
+	// of the sign-in throttle.
+	Clock func() time.Time
 }
 
 // Main is the whole program: databases, broker, services, HTTP server and
@@ -59,6 +62,7 @@ type Main struct {
 	relays   []*outbox.Relay
 	api      *api.Server
 	auth     *auth
+	login    *loginThrottle
 	http     *http.Server
 	listener net.Listener
 
@@ -187,6 +191,8 @@ func (m *Main) wire() error {
 		Registerer:           m.registry,
 		Hooks:                m.Hooks.Monitor,
 		Dialer:               dialer,
+		Resolver:             cfg.DNSResolver,
+		DenyPrivate:          cfg.DenyPrivateTargets,
 	})
 
 	added, err := pubsub.NewTopic[*site.AddedEvent](m.broker, site.TopicSiteAdded, pubsub.TopicConfig{})
@@ -264,7 +270,12 @@ func (m *Main) wire() error {
 	}
 
 	m.api = api.NewServer(log)
-	m.auth = newAuth(cfg)
+	sessions := newSessions(m.broker.JetStream(), m.broker.Prefix(), m.broker.Replicas(), cfg.SessionIdle, cfg.SessionLifetime)
+	m.auth = newAuth(cfg, sessions)
+	m.login = newLoginThrottle()
+	if m.Hooks.Clock != nil {
+		sessions.now, m.login.now = m.Hooks.Clock, m.Hooks.Clock
+	}
 	m.api.AddGuard(m.auth.guard)
 	m.api.AddGuard(newLimiter(cfg.RateLimit, cfg.RateBurst).guard)
 	m.registerLogin()
@@ -302,10 +313,11 @@ func (m *Main) publicURL() string {
 func (m *Main) serve() error {
 	ln := m.listener
 	m.http = &http.Server{
-		Handler:           m.Web.Protect(m.loginRedirect(m.auth.withAccess(m.api))),
+		Handler:           newHTTPMiddleware(m.Config.WriteTimeout, m.Logger, m.registry).wrap(m.Web.Protect(m.loginRedirect(m.auth.withAccess(m.api)))),
 		ReadHeaderTimeout: min(10*time.Second, m.Config.ReadTimeout),
 		ReadTimeout:       m.Config.ReadTimeout, // a trickling body is cut off
-		WriteTimeout:      0,                    // live streams (SSE) stay open
+		WriteTimeout:      0,                    // per response instead (httpMiddleware): live streams (SSE) stay open
+		ConnState:         clearDeadline,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		BaseContext:       func(net.Listener) context.Context { return m.rootCtx },

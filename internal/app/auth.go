@@ -1,18 +1,13 @@
 package app
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
+	"context"
 	"crypto/subtle"
-	"encoding/hex"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/time/rate"
 
 	"upmon/platform/api"
 	"upmon/site"
@@ -30,32 +25,29 @@ const (
 // SessionCookie is the dashboard's login cookie.
 const SessionCookie = "upmon_session"
 
-// sessionTTL is how long a dashboard login lasts.
-const sessionTTL = 7 * 24 * time.Hour
-
 // auth enforces the access policy: read-write and read-only bearer
 // tokens (compared in constant time), a signed session cookie for the
 // dashboard, loopback-only admin endpoints when no token is set.
 type auth struct {
 	write, read [][]byte
 	publicRead  bool
-	key         []byte // signs session cookies; derived from the tokens
-	now         func() time.Time
+	sessions    *sessions // server-side dashboard sessions
+	secure      bool      // cookies are Secure: --public-url is https
+	lifetime    time.Duration
+
+	fpMu sync.Mutex
+	fps  map[string]level // token fingerprints, once the key is known
 }
 
-func newAuth(cfg Config) *auth {
-	a := &auth{publicRead: cfg.PublicRead, now: time.Now}
-	h := sha256.New()
-	h.Write([]byte("upmon session key\x00"))
+func newAuth(cfg Config, sess *sessions) *auth {
+	a := &auth{publicRead: cfg.PublicRead, sessions: sess, lifetime: cfg.SessionLifetime,
+		secure: strings.HasPrefix(cfg.PublicURL, "https://")}
 	for _, t := range cfg.APITokens {
 		a.write = append(a.write, []byte(t))
-		h.Write([]byte("w" + t + "\x00"))
 	}
 	for _, t := range cfg.ReadTokens {
 		a.read = append(a.read, []byte(t))
-		h.Write([]byte("r" + t + "\x00"))
 	}
-	a.key = h.Sum(nil)
 	return a
 }
 
@@ -90,7 +82,7 @@ func (a *auth) requestLevel(r *http.Request) (level, bool) {
 		return a.tokenLevel(strings.TrimSpace(tok)), true
 	}
 	if c, err := r.Cookie(SessionCookie); err == nil {
-		return a.sessionLevel(c.Value), true
+		return a.sessionLevel(r.Context(), c.Value), true
 	}
 	return levelNone, false
 }
@@ -114,43 +106,37 @@ func (a *auth) withAccess(next http.Handler) http.Handler {
 	})
 }
 
-// session returns a signed cookie value for a level: "w|r.expiry.mac".
-func (a *auth) session(l level) string {
-	kind := "r"
-	if l == levelWrite {
-		kind = "w"
+// sessionLevel returns the level of the session a cookie names: the
+// level its token has today, none when the session is over or its token
+// is no longer configured.
+func (a *auth) sessionLevel(ctx context.Context, cookie string) level {
+	fp, err := a.sessions.lookup(ctx, cookie)
+	if err != nil {
+		return levelNone
 	}
-	body := kind + "." + strconv.FormatInt(a.now().Add(sessionTTL).Unix(), 10)
-	return body + "." + a.mac(body)
+	return a.fingerprints(ctx)[fp]
 }
 
-func (a *auth) mac(body string) string {
-	m := hmac.New(sha256.New, a.key)
-	m.Write([]byte(body))
-	return hex.EncodeToString(m.Sum(nil))
+// fingerprints returns the token fingerprints under the session key,
+// computing them once the key can be read (a failed read is tried again
+// on the next request rather than leaving sessions broken until restart).
+func (a *auth) fingerprints(ctx context.Context) map[string]level {
+	a.fpMu.Lock()
+	defer a.fpMu.Unlock()
+	if a.fps == nil {
+		if fps, err := a.sessions.tokenFingerprints(ctx, a.write, a.read); err == nil {
+			a.fps = fps
+		}
+	}
+	return a.fps
 }
 
-func (a *auth) sessionLevel(v string) level {
-	i := strings.LastIndexByte(v, '.')
-	if i < 0 {
-		return levelNone
-	}
-	body, sig := v[:i], v[i+1:]
-	if !hmac.Equal([]byte(sig), []byte(a.mac(body))) {
-		return levelNone
-	}
-	kind, exp, ok := strings.Cut(body, ".")
-	if !ok {
-		return levelNone
-	}
-	e, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || a.now().Unix() > e {
-		return levelNone
-	}
-	if kind == "w" {
-		return levelWrite
-	}
-	return levelRead
+// cookie returns the session cookie carrying value; maxAge < 0 deletes
+// it. It is Secure when the request came over TLS or --public-url is
+// https (TLS ends at a proxy in front of upmon).
+func (a *auth) cookie(r *http.Request, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: SessionCookie, Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: a.secure || r.TLS != nil, SameSite: http.SameSiteStrictMode}
 }
 
 var (
@@ -203,61 +189,4 @@ func isLoopback(remote string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
-}
-
-// limiter rate-limits expensive endpoints per client address.
-type limiter struct {
-	mu      sync.Mutex
-	every   rate.Limit
-	burst   int
-	clients map[string]*clientLimit
-	sweep   time.Time
-}
-
-type clientLimit struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-func newLimiter(perSecond float64, burst int) *limiter {
-	return &limiter{every: rate.Limit(perSecond), burst: burst, clients: map[string]*clientLimit{}}
-}
-
-// allow reports whether the client may make one more request now.
-func (l *limiter) allow(remote string) bool {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		host = remote
-	}
-	now := time.Now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if now.Sub(l.sweep) > time.Minute {
-		for k, c := range l.clients {
-			if now.Sub(c.seen) > 5*time.Minute {
-				delete(l.clients, k)
-			}
-		}
-		l.sweep = now
-	}
-	c := l.clients[host]
-	if c == nil {
-		c = &clientLimit{lim: rate.NewLimiter(l.every, l.burst)}
-		l.clients[host] = c
-	}
-	c.seen = now
-	return c.lim.AllowN(now, 1)
-}
-
-var errRateLimited = &api.Error{Code: api.ResourceExhausted, Message: "too many requests; slow down"}
-
-// guard limits /ping and /check per client address.
-func (l *limiter) guard(r *http.Request, ep api.Endpoint) error {
-	if !strings.HasPrefix(ep.Path, "/ping/") && !strings.HasPrefix(ep.Path, "/check") {
-		return nil
-	}
-	if !l.allow(r.RemoteAddr) {
-		return errRateLimited
-	}
-	return nil
 }

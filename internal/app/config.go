@@ -68,6 +68,10 @@ type Config struct {
 	// ReadTimeout bounds reading a whole request, body included, so a
 	// body that trickles is cut off. Default 20 s.
 	ReadTimeout time.Duration
+	// WriteTimeout bounds writing a response once it starts, so a client
+	// that never reads cannot pin a handler; live streams (SSE) bound each
+	// write instead. Default 30 s.
+	WriteTimeout time.Duration
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string
 	// CORSOrigins are the other origins (https://app.example) whose
@@ -80,12 +84,23 @@ type Config struct {
 	ReadTokens []string
 	// PublicRead lets reads through without a token.
 	PublicRead bool
+	// SessionIdle ends a dashboard session after this long without a
+	// request. Default 12 h.
+	SessionIdle time.Duration
+	// SessionLifetime ends a dashboard session this long after sign-in
+	// whatever its use. Default 7 days.
+	SessionLifetime time.Duration
 	// InsecureNoAuth allows listening on a non-loopback address without
 	// any token.
 	InsecureNoAuth bool
 	// DenyPrivateTargets refuses checks of loopback, private, link-local,
 	// multicast and unspecified addresses.
 	DenyPrivateTargets bool
+	// DNSResolver is the DNS server (host:port) dns: checks without a
+	// server of their own ask. The operator chose it, so
+	// DenyPrivateTargets does not refuse it (its answers are still
+	// checked). Default: the system's, from /etc/resolv.conf.
+	DNSResolver string
 	// RateLimit is the requests per second each client may make to /ping
 	// and /check; RateBurst the burst. Defaults 10 and 20.
 	RateLimit float64
@@ -113,6 +128,9 @@ func DefaultConfig() Config {
 		LogLevel:         "info",
 
 		ReadTimeout:          20 * time.Second,
+		WriteTimeout:         30 * time.Second,
+		SessionIdle:          12 * time.Hour,
+		SessionLifetime:      7 * 24 * time.Hour,
 		NotifyTimeout:        10 * time.Second,
 		RateLimit:            10,
 		RateBurst:            20,
@@ -179,11 +197,20 @@ var serveOptions = []option{
 	{"public-read", "let reads through without a token", func(fs *flag.FlagSet, c *Config) {
 		fs.BoolVar(&c.PublicRead, "public-read", c.PublicRead, "")
 	}},
+	{"session-idle", "a dashboard session ends after this long without a request", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.SessionIdle, "session-idle", c.SessionIdle, "")
+	}},
+	{"session-lifetime", "a dashboard session ends this long after sign-in", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.SessionLifetime, "session-lifetime", c.SessionLifetime, "")
+	}},
 	{"insecure-no-auth", "allow a non-loopback --addr without any token", func(fs *flag.FlagSet, c *Config) {
 		fs.BoolVar(&c.InsecureNoAuth, "insecure-no-auth", c.InsecureNoAuth, "")
 	}},
 	{"deny-private-targets", "refuse checks of loopback, private, link-local and multicast addresses", func(fs *flag.FlagSet, c *Config) {
 		fs.BoolVar(&c.DenyPrivateTargets, "deny-private-targets", c.DenyPrivateTargets, "")
+	}},
+	{"dns-resolver", "DNS server (host:port) of dns: checks without their own; default from /etc/resolv.conf", func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.DNSResolver, "dns-resolver", c.DNSResolver, "")
 	}},
 	{"rate-limit", "requests per second per client to /ping and /check", func(fs *flag.FlagSet, c *Config) {
 		fs.Float64Var(&c.RateLimit, "rate-limit", c.RateLimit, "")
@@ -196,6 +223,9 @@ var serveOptions = []option{
 	}},
 	{"read-timeout", "time limit for reading a request, body included", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "")
+	}},
+	{"write-timeout", "time limit for a client to read a response (live streams excepted)", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "")
 	}},
 	{"shutdown-timeout", "time in-flight requests get on shutdown", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "")
@@ -283,7 +313,13 @@ func ApplyFlags(fs *flag.FlagSet, args, env []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return &UsageError{Msg: err.Error()}
+		msg := err.Error()
+		fs.VisitAll(func(f *flag.Flag) { // never echo a token
+			if _, secret := f.Value.(*tokenList); secret && strings.Contains(msg, " for flag -"+f.Name+": ") {
+				msg = "invalid value for --" + f.Name + ": " + cleanFlagErr(err)
+			}
+		})
+		return &UsageError{Msg: msg}
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
@@ -295,7 +331,11 @@ func ApplyFlags(fs *flag.FlagSet, args, env []string) error {
 		}
 		if v, ok := envMap[EnvName(f.Name)]; ok {
 			if err := fs.Set(f.Name, v); err != nil {
-				firstErr = &UsageError{Msg: fmt.Sprintf("invalid value %q for %s: %s", v, EnvName(f.Name), cleanFlagErr(err))}
+				shown := fmt.Sprintf("%q", v)
+				if _, secret := f.Value.(*tokenList); secret {
+					shown = "(hidden)"
+				}
+				firstErr = &UsageError{Msg: fmt.Sprintf("invalid value %s for %s: %s", shown, EnvName(f.Name), cleanFlagErr(err))}
 			}
 		}
 	})
@@ -373,6 +413,11 @@ func (c *Config) Validate() error {
 	if c.PublicURL != "" && !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		return bad("public-url", "must start with http:// or https://")
 	}
+	if c.DNSResolver != "" {
+		if _, _, err := net.SplitHostPort(c.DNSResolver); err != nil {
+			return bad("dns-resolver", "%q is not host:port", c.DNSResolver)
+		}
+	}
 	if c.MaxSites < 0 {
 		return bad("max-sites", "must not be negative")
 	}
@@ -382,11 +427,17 @@ func (c *Config) Validate() error {
 	if len(c.APITokens)+len(c.ReadTokens) == 0 && !c.InsecureNoAuth && !loopbackAddr(c.Addr) {
 		return &UsageError{Msg: fmt.Sprintf("refusing to listen on %s without an access token: set UPMON_API_TOKEN (see docs/security.md) or pass --insecure-no-auth", c.Addr)}
 	}
+	if c.SessionIdle < time.Second || c.SessionLifetime < c.SessionIdle {
+		return bad("session-idle", "must be at least 1s and not above --session-lifetime")
+	}
 	if c.NotifyTimeout <= 0 {
 		return bad("notify-timeout", "must be positive")
 	}
 	if c.ReadTimeout < 100*time.Millisecond {
 		return bad("read-timeout", "must be at least 100ms")
+	}
+	if c.WriteTimeout < 100*time.Millisecond {
+		return bad("write-timeout", "must be at least 100ms")
 	}
 	if c.ShutdownTimeout < 0 {
 		return bad("shutdown-timeout", "must not be negative")

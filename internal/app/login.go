@@ -51,23 +51,45 @@ func (m *Main) registerLogin() {
 				return
 			}
 			next := safeNext(r.PostFormValue("next"))
+			if d := m.login.wait(r.RemoteAddr); d > 0 {
+				api.SetRetryAfter(w, &api.Error{Code: api.ResourceExhausted, RetryAfter: d})
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.WriteHeader(http.StatusTooManyRequests)
+				_ = loginPage.Execute(w, loginData{Next: next, Error: "Too many failed attempts; wait a little and try again."})
+				return
+			}
 			l := m.auth.tokenLevel(r.PostFormValue("token"))
 			if l == levelNone {
+				m.login.failed(r.RemoteAddr)
 				w.Header().Set("Content-Type", "text/html; charset=utf-8")
 				w.WriteHeader(http.StatusUnauthorized)
 				_ = loginPage.Execute(w, loginData{Next: next, Error: "That token is not valid."})
 				return
 			}
-			http.SetCookie(w, &http.Cookie{
-				Name: SessionCookie, Value: m.auth.session(l), Path: "/", MaxAge: int(sessionTTL.Seconds()),
-				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode,
-			})
+			m.login.succeeded(r.RemoteAddr)
+			value, err := m.auth.sessions.create(r.Context(), r.PostFormValue("token"))
+			if err != nil {
+				m.Logger.Warn("sign-in: cannot store the session", "err", err)
+				w.Header().Set("Content-Type", "text/html; charset=utf-8")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_ = loginPage.Execute(w, loginData{Next: next, Error: "Signing in is unavailable right now; try again shortly."})
+				return
+			}
+			http.SetCookie(w, m.auth.cookie(r, value, int(m.auth.lifetime.Seconds())))
 			http.Redirect(w, r, next, http.StatusSeeOther)
 		}))
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "POST", Path: "/logout", Access: api.Open},
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-				HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode})
+			// The session ends on the server, so a copy of the cookie
+			// stops working too.
+			if c, err := r.Cookie(SessionCookie); err == nil {
+				if err := m.auth.sessions.end(r.Context(), c.Value); err != nil {
+					m.Logger.Warn("sign-out: cannot end the session", "err", err)
+					http.Error(w, "signing out is unavailable right now; try again shortly", http.StatusServiceUnavailable)
+					return
+				}
+			}
+			http.SetCookie(w, m.auth.cookie(r, "", -1))
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 		}))
 }

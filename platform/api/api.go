@@ -403,11 +403,12 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := AsError(err)
 	if e.Code == Internal || e.Code == Unknown || e.Code == DataLoss {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Error("request failed", "method", r.Method, "path", RedactRequest(r), "err", err)
 	}
 	if e.Code == Unavailable {
-		s.log.Warn("dependency unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.Warn("dependency unavailable", "method", r.Method, "path", RedactRequest(r), "err", err)
 	}
+	SetRetryAfter(w, e)
 	WriteJSON(w, e.Status(), e)
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
+	"time"
 )
 
 // ErrCode is the machine-readable class of an API error.
@@ -68,8 +70,30 @@ type Error struct {
 	// Details carries optional structured data, such as the offending field.
 	Details any `json:"details"`
 
+	// RetryAfter is sent as the Retry-After header of a 429 answer;
+	// zero sends DefaultRetryAfter.
+	RetryAfter time.Duration `json:"-"`
+
 	// status overrides the HTTP status derived from Code (used for 413).
 	status int
+}
+
+// DefaultRetryAfter is the Retry-After of a 429 answer whose error does
+// not say when to retry.
+const DefaultRetryAfter = 60 * time.Second
+
+// SetRetryAfter sets the Retry-After header (whole seconds, at least 1)
+// when e is answered 429 Too Many Requests; every 429 carries one.
+func SetRetryAfter(w http.ResponseWriter, e *Error) {
+	if e.Status() != http.StatusTooManyRequests {
+		return
+	}
+	d := e.RetryAfter
+	if d <= 0 {
+		d = DefaultRetryAfter
+	}
+	secs := int64((d + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 }
 
 // Error implements the error interface.

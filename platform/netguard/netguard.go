@@ -10,12 +10,14 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 	"syscall"
 	"time"
 )
 
 // Classify returns why ip is refused ("loopback", "private", …), or ""
-// when it may be contacted.
+// when it may be contacted. IPv6 addresses that carry an IPv4 address
+// (NAT64, 6to4) are refused when the IPv4 address is.
 func Classify(ip netip.Addr) string {
 	ip = ip.Unmap()
 	switch {
@@ -32,13 +34,56 @@ func Classify(ip netip.Addr) string {
 	case ip.IsUnspecified():
 		return "unspecified"
 	}
-	// Carrier-grade NAT (100.64.0.0/10) and the IPv4 "this network" block
-	// are not reachable public addresses either.
 	if ip.Is4() {
-		b := ip.As4()
-		if b[0] == 100 && b[1]&0xc0 == 64 || b[0] == 0 {
-			return "private"
-		}
+		return classify4(ip.As4())
+	}
+	return classify6(ip.As16())
+}
+
+// classify4 refuses the IPv4 blocks the standard library does not name.
+func classify4(b [4]byte) string {
+	switch {
+	case b == [4]byte{255, 255, 255, 255}:
+		return "broadcast"
+	case b[0] == 100 && b[1]&0xc0 == 64, b[0] == 0:
+		// Carrier-grade NAT (100.64.0.0/10) and "this network" (0.0.0.0/8).
+		return "private"
+	case b[0] == 198 && b[1]&0xfe == 18:
+		return "benchmarking" // 198.18.0.0/15
+	case b[0]&0xf0 == 240:
+		return "reserved" // 240.0.0.0/4
+	}
+	return ""
+}
+
+// The IPv6 prefixes that embed an IPv4 address.
+var (
+	nat64      = netip.MustParsePrefix("64:ff9b::/96")   // RFC 6052 well-known prefix
+	nat64Local = netip.MustParsePrefix("64:ff9b:1::/48") // RFC 8215 local use
+	sixToFour  = netip.MustParsePrefix("2002::/16")      // RFC 3056
+	v4Compat   = netip.MustParsePrefix("::/96")          // deprecated IPv4-compatible
+)
+
+// classify6 refuses IPv6 addresses that reach a refused IPv4 address
+// through a translator or a tunnel, and the deprecated IPv4-compatible
+// form (::a.b.c.d) outright.
+func classify6(b [16]byte) string {
+	ip := netip.AddrFrom16(b)
+	var v4 [4]byte
+	switch {
+	case v4Compat.Contains(ip):
+		return "IPv4-compatible"
+	case nat64.Contains(ip), nat64Local.Contains(ip):
+		// A local-use NAT64 prefix is a /96 inside the /48 in practice:
+		// the IPv4 address is the last 32 bits either way.
+		copy(v4[:], b[12:])
+	case sixToFour.Contains(ip):
+		copy(v4[:], b[2:6])
+	default:
+		return ""
+	}
+	if r := Classify(netip.AddrFrom4(v4)); r != "" {
+		return r + " (embedded " + netip.AddrFrom4(v4).String() + ")"
 	}
 	return ""
 }
@@ -53,7 +98,11 @@ type Error struct {
 
 // Error implements error.
 func (e *Error) Error() string {
-	return "refused: " + e.Addr + " is a " + e.Reason + " address (--deny-private-targets)"
+	article := "a "
+	if strings.ContainsRune("aeiouAEIOU", rune(e.Reason[0])) {
+		article = "an "
+	}
+	return "refused: " + e.Addr + " is " + article + e.Reason + " address (--deny-private-targets)"
 }
 
 // CheckHost returns an *Error when host is an IP literal the policy

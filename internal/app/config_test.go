@@ -1,0 +1,102 @@
+package app
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultConfigIsValid(t *testing.T) {
+	t.Parallel()
+	c := DefaultConfig()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:4000" || c.WriteTimeout != 30*time.Second || c.SessionIdle != 12*time.Hour ||
+		c.SessionLifetime != 7*24*time.Hour || c.RateLimit != 10 || c.RateBurst != 20 || c.DNSResolver != "" {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+// Flags win over UPMON_* variables, which win over the defaults.
+func TestParseConfigPrecedence(t *testing.T) {
+	t.Parallel()
+	env := []string{"UPMON_RATE_LIMIT=7", "UPMON_SESSION_IDLE=2h", "UPMON_DNS_RESOLVER=127.0.0.53:53", "OTHER=x"}
+	c, rest, err := ParseConfig("serve", []string{"--rate-limit", "5", "extra"}, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimit != 5 || c.SessionIdle != 2*time.Hour || c.DNSResolver != "127.0.0.53:53" || c.RateBurst != 20 {
+		t.Fatalf("config = %+v", c)
+	}
+	if len(rest) != 1 || rest[0] != "extra" {
+		t.Fatalf("remaining args = %v", rest)
+	}
+	if len(c.Env) != len(env) {
+		t.Fatalf("Env not captured: %v", c.Env)
+	}
+}
+
+func TestParseConfigErrors(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name      string
+		args, env []string
+		want      string
+	}{
+		{"bad env value names the variable", nil, []string{"UPMON_WRITE_TIMEOUT=soon"}, "UPMON_WRITE_TIMEOUT"},
+		{"short token, not echoed", []string{"--api-token", "tiny-secret"}, nil, "at least 16 characters"},
+		{"short token in env, not echoed", nil, []string{"UPMON_API_TOKEN=tiny-secret"}, "at least 16 characters"},
+		{"unknown flag", []string{"--nope"}, nil, "nope"},
+		{"write timeout", []string{"--write-timeout", "10ms"}, nil, "--write-timeout"},
+		{"session idle above lifetime", []string{"--session-idle", "200h"}, nil, "--session-idle"},
+		{"session idle too short", []string{"--session-idle", "10ms"}, nil, "--session-idle"},
+		{"dns resolver", []string{"--dns-resolver", "127.0.0.53"}, nil, "--dns-resolver"},
+		{"public url", []string{"--public-url", "ftp://x"}, nil, "--public-url"},
+		{"rate limit", []string{"--rate-limit", "0"}, nil, "--rate-limit"},
+		{"non-loopback without token", []string{"--addr", "0.0.0.0:4000"}, nil, "without an access token"},
+	}
+	for _, tc := range cases {
+		_, _, err := ParseConfig("serve", tc.args, tc.env)
+		var ue *UsageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v, want a UsageError mentioning %q", tc.name, err, tc.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "tiny-secret") {
+			t.Errorf("%s: the error echoes the token: %v", tc.name, err)
+		}
+	}
+	// Allowed: a public address with a token, or with --insecure-no-auth.
+	for _, args := range [][]string{{"--addr", "0.0.0.0:4000", "--api-token", testRW}, {"--addr", "0.0.0.0:4000", "--insecure-no-auth"}} {
+		if _, _, err := ParseConfig("serve", args, nil); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+}
+
+// Tokens never show in flag listings.
+func TestTokenListHidesTokens(t *testing.T) {
+	t.Parallel()
+	var l tokenList
+	if err := l.Set(testRW + ", " + testRO + ","); err != nil {
+		t.Fatal(err)
+	}
+	if len(l) != 2 || l[1] != testRO || l.String() != "(set)" {
+		t.Fatalf("tokenList = %v, String %q", []string(l), l.String())
+	}
+}
+
+// Every option is listed in the help with its variable and default.
+func TestFlagUsageListsEveryOption(t *testing.T) {
+	t.Parallel()
+	u := FlagUsage()
+	for _, o := range serveOptions {
+		if !strings.Contains(u, "--"+o.name+" ") || !strings.Contains(u, EnvName(o.name)) {
+			t.Errorf("usage lacks --%s / %s", o.name, EnvName(o.name))
+		}
+	}
+	if !strings.Contains(u, "UPMON_SESSION_IDLE, default 12h") {
+		t.Errorf("usage: %s", u)
+	}
+}
