@@ -42,10 +42,24 @@
 //
 // # Consuming
 //
-// Each subscription runs one loop that pulls as many messages as it has free
-// handler slots (MaxConcurrency) and runs each handler in its own goroutine.
-// Pulling only for free slots means no message waits in a client buffer while
-// its ack timer runs. When pulling fails (NATS restarted, consumer or stream
+// Each subscription runs one loop that pulls as many messages as it may
+// hold and runs each handler in its own goroutine. Without an ordering key
+// it holds MaxConcurrency messages, each with its handler running. With an
+// ordering key, messages of one key wait in that key's lane, one handler
+// at a time, so the subscription holds up to 2×MaxConcurrency messages
+// while at most MaxConcurrency handlers run. Every held message is kept
+// alive from the moment it is fetched until it is settled: InProgress
+// every third of the ack wait, whether its handler runs or it waits in a
+// lane, so the server never redelivers a message a live process holds
+// (which another replica would handle again). Messages not held stay in
+// the stream, where no ack timer runs.
+//
+// One key holds at most MaxConcurrency/2 messages (at least one), so a
+// flapping site with a slow notifier cannot fill the subscription: the
+// others' messages are still fetched and run at once. A message fetched
+// while its key holds its share is released at once (NakWithDelay, 1 s)
+// and comes back behind those of its key held meanwhile; such releases are
+// not counted as attempts by the process that made them. When pulling fails (NATS restarted, consumer or stream
 // deleted) the loop backs off and re-creates stream and consumer, so an
 // external NATS going away and coming back needs no restart. Meanwhile
 // Health reports the problem and Publish fails; callers retry.
@@ -87,7 +101,9 @@
 //
 // Metrics go to Config.Registerer (never the global registry):
 // upmon_pubsub_published_total{topic}, upmon_pubsub_delivered_total,
-// upmon_pubsub_retried_total and upmon_pubsub_deadlettered_total
+// upmon_pubsub_retried_total, upmon_pubsub_deadlettered_total,
+// upmon_pubsub_redelivered_total (deliveries of a message delivered before:
+// retries, and ack waits that expired) and upmon_pubsub_lane_overflow_total
 // {topic,subscription}, and the gauge upmon_pubsub_deadletters, read from
 // NATS at scrape time. Logs go to Config.Logger; message bodies are never
 // logged.

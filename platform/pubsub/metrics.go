@@ -15,6 +15,8 @@ type metrics struct {
 	delivered    *prometheus.CounterVec
 	retried      *prometheus.CounterVec
 	deadLettered *prometheus.CounterVec
+	redelivered  *prometheus.CounterVec
+	laneOverflow *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -29,6 +31,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		delivered:    counter("delivered_total", "Messages a subscription handled successfully.", "topic", "subscription"),
 		retried:      counter("retried_total", "Failed handler attempts that were scheduled for retry.", "topic", "subscription"),
 		deadLettered: counter("deadlettered_total", "Messages moved to the dead-letter store.", "topic", "subscription"),
+		redelivered: counter("redelivered_total", "Deliveries of a message delivered before: a retry after a failure, "+
+			"or a message whose ack wait expired while a process held it.", "topic", "subscription"),
+		laneOverflow: counter("lane_overflow_total", "Messages released for later because their ordering key "+
+			"already held its share of the subscription.", "topic", "subscription"),
 	}
 }
 
@@ -53,6 +59,8 @@ func (m *metrics) initSubscription(topic, sub string) {
 	m.delivered.WithLabelValues(topic, sub)
 	m.retried.WithLabelValues(topic, sub)
 	m.deadLettered.WithLabelValues(topic, sub)
+	m.redelivered.WithLabelValues(topic, sub)
+	m.laneOverflow.WithLabelValues(topic, sub)
 }
 
 // registerDeadLetterGauge registers upmon_pubsub_deadletters, the number of
