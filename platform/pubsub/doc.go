@@ -36,9 +36,27 @@
 //
 // Streams and consumers are created with CreateOrUpdate calls, so replicas
 // starting together converge on the same configuration. A consumer is
-// durable, with explicit acks and deliver-new policy; every process that
-// declares the subscription pulls from it, so each message is handled by one
-// of them.
+// durable, with explicit acks; every process that declares the subscription
+// pulls from it, so each message is handled by one of them.
+//
+// # Lost broker state
+//
+// A NATS that restarts with an empty store (or whose streams are deleted)
+// loses streams and consumers while the processes run. Whichever comes
+// first re-creates them: a publish finding no stream re-creates it together
+// with the consumers of the subscriptions declared in its process, before
+// storing the message; a consume loop whose pull fails re-creates its
+// stream and consumer. No event published after the loss may be missed, so
+// the deliver policy of a consumer that does not exist is chosen by its
+// stream's age: on a stream created after the broker was opened (hence
+// re-created while this process runs, holding only messages published
+// since) the consumer delivers everything in it; on an older stream it is a
+// newly declared subscription and delivers new messages only, not the
+// topic's history. An existing consumer keeps its policy and position, so
+// an ordinary restart redelivers nothing. (The comparison is of the
+// server's clock with this process's: a NATS whose clock is behind by more
+// than the time between a process's start and a loss of state could choose
+// deliver-new.)
 //
 // # Consuming
 //

@@ -79,8 +79,9 @@ type subscription struct {
 // NewSubscription declares the subscription name (lowercase letters, digits
 // and '-', e.g. "slack-notification") to t. Its durable consumer is created
 // by Broker.Start with deliver-new policy: it receives messages published
-// from then on, not the topic's history. Declared after Start, it begins
-// consuming at once.
+// from then on, not the topic's history (unless the stream itself is newer
+// than the broker: see the package documentation). Declared after Start,
+// it begins consuming at once.
 func NewSubscription[T any](t *Topic[T], name string, cfg SubscriptionConfig[T]) (*Subscription[T], error) {
 	b := t.t.b
 	if err := validName("subscription", name); err != nil {
@@ -148,42 +149,6 @@ func NewSubscription[T any](t *Topic[T], name string, cfg SubscriptionConfig[T])
 		b.runLocked(s)
 	}
 	return &Subscription[T]{s: s}, nil
-}
-
-// consumerConfig is the durable consumer of the subscription. It filters on
-// the topic subject and its own replay subject only.
-func (s *subscription) consumerConfig() jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:        s.name,
-		Description:    "upmon subscription " + s.name + " to " + s.t.name,
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        s.ackWait,
-		MaxDeliver:     -1, // the package dead-letters after MaxAttempts itself
-		FilterSubjects: []string{s.t.subject, s.t.replaySubject(s.name)},
-	}
-}
-
-// ensureConsumer creates or updates the stream and the durable consumer.
-func (s *subscription) ensureConsumer(ctx context.Context) (jetstream.Consumer, error) {
-	if err := s.t.ensureStream(ctx); err != nil {
-		return nil, err
-	}
-	cfg := s.consumerConfig()
-	c, err := s.b.js.CreateOrUpdateConsumer(ctx, s.t.stream, cfg)
-	if errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) {
-		// nats-server before 2.10 has no FilterSubjects. The consumer then
-		// sees every replay subject of the topic, and handle skips those
-		// addressed to other subscriptions.
-		s.b.log.Debug("nats-server lacks multiple filter subjects; filtering replays client-side",
-			"topic", s.t.name, "subscription", s.name)
-		cfg.FilterSubjects = nil
-		c, err = s.b.js.CreateOrUpdateConsumer(ctx, s.t.stream, cfg)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("pubsub: create consumer %s on %s: %w", s.name, s.t.stream, err)
-	}
-	return c, nil
 }
 
 // run is the consume loop: it pulls as many messages as it may hold (see

@@ -162,7 +162,9 @@ func (t *topic) publish(ctx context.Context, subject, id string, data []byte, hd
 	m.Header.Set(jetstream.MsgIDHeader, id)
 	ack, err := t.b.js.PublishMsg(ctx, m, jetstream.WithExpectStream(t.stream))
 	if errors.Is(err, jetstream.ErrNoStreamResponse) && !t.undeclared {
-		if err = t.ensureStream(ctx); err == nil {
+		// NATS lost the stream: re-create it together with this
+		// process's consumers of it, before storing anything in it.
+		if err = t.b.ensureTopic(ctx, t); err == nil {
 			ack, err = t.b.js.PublishMsg(ctx, m, jetstream.WithExpectStream(t.stream))
 		}
 	}
@@ -177,11 +179,12 @@ func (t *topic) publish(ctx context.Context, subject, id string, data []byte, hd
 	return nil
 }
 
-// ensureStream creates or updates the topic's stream. Its subjects are the
-// topic subject, for ordinary messages, and one replay subject per
-// subscription, so that Replay reaches a single subscription.
-func (t *topic) ensureStream(ctx context.Context) error {
-	_, err := t.b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+// ensureStream creates or updates the topic's stream and returns when the
+// stream was created. Its subjects are the topic subject, for ordinary
+// messages, and one replay subject per subscription, so that Replay reaches
+// a single subscription.
+func (t *topic) ensureStream(ctx context.Context) (created time.Time, err error) {
+	st, err := t.b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        t.stream,
 		Description: "upmon topic " + t.name,
 		Subjects:    []string{t.subject, t.subject + ".replay.*"},
@@ -193,7 +196,29 @@ func (t *topic) ensureStream(ctx context.Context) error {
 		Replicas:    t.b.cfg.Replicas,
 	})
 	if err != nil {
-		return fmt.Errorf("pubsub: create stream %s: %w", t.stream, err)
+		return time.Time{}, fmt.Errorf("pubsub: create stream %s: %w", t.stream, err)
+	}
+	return st.CachedInfo().Created, nil
+}
+
+// ensureTopic creates or updates t's stream and the consumers of the
+// subscriptions to it declared in this process.
+func (b *Broker) ensureTopic(ctx context.Context, t *topic) error {
+	b.mu.Lock()
+	var subs []*subscription
+	for _, s := range b.subscriptions {
+		if s.t == t {
+			subs = append(subs, s)
+		}
+	}
+	b.mu.Unlock()
+	if _, err := t.ensureStream(ctx); err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if _, err := s.ensureConsumer(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }
