@@ -99,10 +99,17 @@
 // MaxDeliver is unlimited) so a message is never dropped because the
 // dead-letter store was briefly unavailable.
 //
+// The store is bounded: it keeps at most Config.DeadLetterMax entries,
+// dropping the oldest when one more is stored (the package configures the
+// bucket's stream itself, with discard-old, where a plain bucket would
+// refuse the new entry), for at most Config.DeadLetterMaxAge.
+//
 // DeadLetters lists the store; Replay publishes an entry to the replay
 // subject of its own subscription, so no other subscription of the topic
 // sees it, with a fresh Nats-Msg-Id (deduplication would drop the original)
-// and the original id in the Upmon-Msg-Id header, then removes the entry.
+// and the original id in the Upmon-Msg-Id header, then removes the entry
+// (and purges its delete marker, so that the bucket's message count is its
+// number of entries).
 // On nats-server older than 2.10, which lacks consumers with several filter
 // subjects, consumers see the whole stream and skip replays addressed to
 // other subscriptions.
@@ -122,8 +129,9 @@
 // upmon_pubsub_retried_total, upmon_pubsub_deadlettered_total,
 // upmon_pubsub_redelivered_total (deliveries of a message delivered before:
 // retries, and ack waits that expired) and upmon_pubsub_lane_overflow_total
-// {topic,subscription}, and the gauge upmon_pubsub_deadletters, read from
-// NATS at scrape time. Logs go to Config.Logger; message bodies are never
+// {topic,subscription}, the gauge upmon_pubsub_deadletters, read from the
+// bucket's stream state at scrape time (no keys are listed), and
+// upmon_pubsub_deadletters_dropped_total. Logs go to Config.Logger; message bodies are never
 // logged.
 //
 // Tests use package pubsubtest, which opens a broker on an embedded server,

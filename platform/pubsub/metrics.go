@@ -17,6 +17,8 @@ type metrics struct {
 	deadLettered *prometheus.CounterVec
 	redelivered  *prometheus.CounterVec
 	laneOverflow *prometheus.CounterVec
+	// deadLettersDropped counts dead letters dropped from a full store.
+	deadLettersDropped prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -27,6 +29,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		return register(reg, c)
 	}
 	return &metrics{
+		deadLettersDropped: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "upmon", Subsystem: "pubsub", Name: "deadletters_dropped_total",
+			Help: "Dead letters dropped, oldest first, because the store held its maximum (counted by the process storing the newer one).",
+		})),
 		published:    counter("published_total", "Messages stored in a topic (duplicates excluded).", "topic"),
 		delivered:    counter("delivered_total", "Messages a subscription handled successfully.", "topic", "subscription"),
 		retried:      counter("retried_total", "Failed handler attempts that were scheduled for retry.", "topic", "subscription"),
@@ -71,7 +77,7 @@ func (m *metrics) registerDeadLetterGauge(reg prometheus.Registerer, b *Broker) 
 		return
 	}
 	register(reg, &deadLetterCollector{b: b, desc: prometheus.NewDesc(
-		"upmon_pubsub_deadletters", "Messages currently in the dead-letter store.", nil, nil)})
+		"upmon_pubsub_deadletters", "Messages currently in the dead-letter store (read from the store's state, no keys listed).", nil, nil)})
 }
 
 type deadLetterCollector struct {
