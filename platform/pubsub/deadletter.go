@@ -127,21 +127,29 @@ func (b *Broker) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 	if b.nc.IsClosed() {
 		return nil, ErrClosed
 	}
-	kv, err := b.deadLetters(ctx)
-	if err != nil {
-		return nil, err
-	}
 	// A listing waits for the entries the store held when it began; one
-	// that expires (DeadLetterMaxAge) meanwhile never arrives. List again
-	// then, within ctx.
+	// that expires (DeadLetterMaxAge) meanwhile never arrives: list again
+	// then, within ctx. If NATS lost the bucket, create it again, once.
+	recreated := false
 	for {
+		kv, err := b.deadLetters(ctx)
+		if err != nil {
+			return nil, err
+		}
 		lctx, cancel := context.WithTimeout(ctx, listTimeout)
 		out, err := b.listDeadLetters(lctx, kv)
 		cancel()
-		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+		switch {
+		case err == nil || ctx.Err() != nil:
 			return out, err
+		case errors.Is(err, context.DeadlineExceeded):
+			b.log.Debug("dead-letter listing stalled; listing again")
+		case !recreated:
+			recreated = true
+			b.deadLetterKV.Store(nil)
+		default:
+			return nil, err
 		}
-		b.log.Debug("dead-letter listing stalled; listing again")
 	}
 }
 
