@@ -49,8 +49,12 @@ func (s *seqs) stale(k seqKey, seq int64) bool {
 	return seq > 0 && ok && e.Value.(*seqEntry).seq >= seq
 }
 
-// markSent records that an event of k with sequence seq was posted.
+// markSent records that an event of k with sequence seq was posted. Events
+// without a sequence number (seq 0) are not remembered.
 func (s *seqs) markSent(k seqKey, seq int64) {
+	if seq <= 0 {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.byKey[k]; ok {

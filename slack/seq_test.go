@@ -56,6 +56,13 @@ func TestSeqMapBounded(t *testing.T) {
 	if posts.Load() != before+1 {
 		t.Error("an event of a forgotten site was not posted")
 	}
+	// Events without a sequence number take no room.
+	if err := s.handleCert(ctx, &monitor.CertExpiringEvent{Site: &site.Ref{ID: 99, URL: "http://c"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := value(t, reg, "upmon_slack_seq_evicted_total"); got != sites-bound+1 {
+		t.Errorf("after a certificate warning, upmon_slack_seq_evicted_total = %v, want %d", got, sites-bound+1)
+	}
 	// Notifying a remembered site keeps it: the least recent goes.
 	send(sites-1, 6)
 	send(sites+1, 1)
