@@ -33,7 +33,7 @@ func (s *subscription) handle(m jetstream.Msg) {
 		ID:           messageID(hdr),
 		Topic:        s.t.name,
 		Subscription: s.name,
-		Attempt:      int(md.NumDelivered) - s.lanes.released(md.Sequence.Stream),
+		Attempt:      max(1, int(md.NumDelivered)-s.lanes.released(md.Sequence.Stream)),
 		PublishedAt:  publishedAt(hdr, md.Timestamp),
 	}
 	log := s.b.log.With("topic", s.t.name, "subscription", s.name, "id", meta.ID, "attempt", meta.Attempt)
