@@ -119,6 +119,10 @@ func TestBusyKeyDoesNotBlockOthers(t *testing.T) {
 		if d.msg.Site != "busy" {
 			t.Fatalf("unexpected %+v", d.msg)
 		}
+		// Released from the full lane, not failed: still the first attempt.
+		if d.meta.Attempt != 1 {
+			t.Errorf("busy message %d handled at attempt %d, want 1", d.msg.N, d.meta.Attempt)
+		}
 		seen[d.msg.N]++
 	}
 	for i := 1; i < busy; i++ {
