@@ -30,7 +30,22 @@ func (b *Broker) deadLetters(ctx context.Context) (jetstream.KeyValue, error) {
 	if kv := b.deadLetterKV.Load(); kv != nil {
 		return *kv, nil
 	}
-	_, err := b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	_, err := ensureStreamConfig(ctx, b.js, b.bucketConfig())
+	if err != nil {
+		return nil, fmt.Errorf("pubsub: create dead-letter bucket %s: %w", b.bucketName(), err)
+	}
+	kv, err := b.js.KeyValue(ctx, b.bucketName())
+	if err != nil {
+		return nil, fmt.Errorf("pubsub: open dead-letter bucket %s: %w", b.bucketName(), err)
+	}
+	b.deadLetterKV.Store(&kv)
+	return kv, nil
+}
+
+// bucketConfig is the configuration of the dead-letter bucket's stream: a
+// key-value bucket's, with discard-old, a message limit and a maximum age.
+func (b *Broker) bucketConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
 		Name:              b.bucketStream(),
 		Description:       "upmon pubsub dead letters",
 		Subjects:          []string{b.bucketSubject(">")},
@@ -47,16 +62,7 @@ func (b *Broker) deadLetters(ctx context.Context) (jetstream.KeyValue, error) {
 		DenyDelete:        true,
 		AllowDirect:       true,
 		Duplicates:        min(2*time.Minute, b.cfg.DeadLetterMaxAge),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pubsub: create dead-letter bucket %s: %w", b.bucketName(), err)
 	}
-	kv, err := b.js.KeyValue(ctx, b.bucketName())
-	if err != nil {
-		return nil, fmt.Errorf("pubsub: open dead-letter bucket %s: %w", b.bucketName(), err)
-	}
-	b.deadLetterKV.Store(&kv)
-	return kv, nil
 }
 
 // countDrop counts a dead letter about to be dropped when the store is full

@@ -1,6 +1,7 @@
 package pubsub_test
 
 import (
+	"context"
 	"net"
 	"strconv"
 	"testing"
@@ -79,7 +80,11 @@ func TestBrokerRestartedEmptyEventsDelivered(t *testing.T) {
 	deadline := time.Now().Add(waitTimeout)
 	for i := 1; i <= n; i++ {
 		for {
-			_, err := topic.Publish(ctx(t), &event{N: i})
+			// Like the relay: a short deadline per attempt (a request
+			// sent while the server is still starting gets no answer).
+			pctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_, err := topic.Publish(pctx, &event{N: i})
+			cancel()
 			if err == nil {
 				break
 			}

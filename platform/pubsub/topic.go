@@ -184,21 +184,33 @@ func (t *topic) publish(ctx context.Context, subject, id string, data []byte, hd
 // messages, and one replay subject per subscription, so that Replay reaches
 // a single subscription.
 func (t *topic) ensureStream(ctx context.Context) (created time.Time, err error) {
-	st, err := t.b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        t.stream,
-		Description: "upmon topic " + t.name,
-		Subjects:    []string{t.subject, t.subject + ".replay.*"},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Discard:     jetstream.DiscardOld,
-		MaxAge:      t.cfg.MaxAge,
-		Duplicates:  t.cfg.DuplicateWindow,
-		Replicas:    t.b.cfg.Replicas,
-	})
+	st, err := ensureStreamConfig(ctx, t.b.js, t.streamConfig())
 	if err != nil {
 		return time.Time{}, fmt.Errorf("pubsub: create stream %s: %w", t.stream, err)
 	}
 	return st.CachedInfo().Created, nil
+}
+
+// streamConfig is the configuration of the topic's stream. Limits it does
+// not use are given as the server reports them (-1), so that an unchanged
+// stream compares equal and is not updated.
+func (t *topic) streamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:              t.stream,
+		Description:       "upmon topic " + t.name,
+		Subjects:          []string{t.subject, t.subject + ".replay.*"},
+		Retention:         jetstream.LimitsPolicy,
+		Storage:           jetstream.FileStorage,
+		Discard:           jetstream.DiscardOld,
+		MaxAge:            t.cfg.MaxAge,
+		Duplicates:        t.cfg.DuplicateWindow,
+		Replicas:          t.b.cfg.Replicas,
+		MaxMsgs:           -1,
+		MaxBytes:          -1,
+		MaxMsgSize:        -1,
+		MaxMsgsPerSubject: -1,
+		MaxConsumers:      -1,
+	}
 }
 
 // ensureTopic creates or updates t's stream and the consumers of the
