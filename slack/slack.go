@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,6 +64,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Hooks are test fault-injection points.
 	Hooks Hooks
+	// MaxTracked is how many sites (per event kind) the service remembers
+	// the last posted event of, to drop stale ones; the least recently
+	// notified are forgotten first. Default DefaultMaxTracked.
+	MaxTracked int
 }
 
 // Service is the slack service.
@@ -73,9 +76,10 @@ type Service struct {
 	client *http.Client
 	log    *slog.Logger
 	sent   *prometheus.CounterVec
-
-	mu      sync.Mutex
-	lastSeq map[seqKey]int64
+	// tracked and evicted meter the sequence map.
+	tracked prometheus.Gauge
+	evicted prometheus.Counter
+	seqs    *seqs
 }
 
 // New returns the slack service.
@@ -85,6 +89,9 @@ func New(opts Options) *Service {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxTracked <= 0 {
+		opts.MaxTracked = DefaultMaxTracked
 	}
 	s := &Service{
 		opts: opts,
@@ -103,10 +110,14 @@ func New(opts Options) *Service {
 		log: opts.Logger,
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "upmon", Name: "slack_notifications_total",
 			Help: "Slack notification attempts, by result."}, []string{"result"}),
-		lastSeq: map[seqKey]int64{},
+		tracked: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "upmon", Name: "slack_seq_tracked",
+			Help: "Sites (per event kind) whose last posted event the slack service remembers to drop stale ones."}),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "upmon", Name: "slack_seq_evicted_total",
+			Help: "Sites forgotten by the slack service's stale-event check because it remembered its maximum."}),
 	}
+	s.seqs = newSeqs(opts.MaxTracked, s.tracked, s.evicted)
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(s.sent)
+		opts.Registerer.MustRegister(s.sent, s.tracked, s.evicted)
 	}
 	if opts.WebhookURL == "" {
 		s.log.Info("slack notifications disabled: no " + SecretName + " secret (set it with `upmon secret set " + SecretName + "` or SLACK_WEBHOOK_URL)")
@@ -260,39 +271,18 @@ func (s *Service) deliver(ctx context.Context, kind, id string, ref *site.Ref, s
 		}
 	}
 	key := seqKey{kind, ref.ID}
-	if s.stale(key, seq) {
+	if s.seqs.stale(key, seq) {
 		s.sent.WithLabelValues("stale").Inc()
 		return nil
 	}
 	if err := s.Notify(ctx, &NotifyParams{Text: text}); err != nil {
 		return err
 	}
-	s.markSent(key, seq)
+	s.seqs.markSent(key, seq)
 	if h := s.opts.Hooks.AfterNotify; h != nil {
 		h(id)
 	}
 	return nil
-}
-
-type seqKey struct {
-	kind string
-	site int64
-}
-
-// stale reports whether a newer event of the same kind and site was
-// already delivered by this process.
-func (s *Service) stale(k seqKey, seq int64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return seq > 0 && s.lastSeq[k] >= seq
-}
-
-func (s *Service) markSent(k seqKey, seq int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if seq > s.lastSeq[k] {
-		s.lastSeq[k] = seq
-	}
 }
 
 // Notify posts p.Text to the webhook. It is private to the process: never

@@ -128,9 +128,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			MaxBackoff:  cfg.RetryMaxBackoff,
 			MaxAttempts: cfg.RetryMaxAttempts,
 		},
-		AckDeadline: cfg.AckDeadline,
-		Logger:      log,
-		Registerer:  m.registry,
+		AckDeadline:      cfg.AckDeadline,
+		DeadLetterMax:    cfg.DeadLetterMax,
+		DeadLetterMaxAge: cfg.DeadLetterMaxAge,
+		Logger:           log,
+		Registerer:       m.registry,
 	})
 	if err != nil {
 		return err
@@ -238,6 +240,7 @@ func (m *Main) wire() error {
 		Logger:     log,
 		Registerer: m.registry,
 		Hooks:      m.Hooks.Slack,
+		MaxTracked: cfg.NotifySeqMax,
 	})
 	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
 		return err

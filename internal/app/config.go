@@ -47,6 +47,15 @@ type Config struct {
 	// process left unacknowledged is redelivered a little after it.
 	// Default 30 s.
 	AckDeadline time.Duration
+	// DeadLetterMax is how many dead letters are kept; storing one more
+	// drops the oldest. Default 10000.
+	DeadLetterMax int
+	// DeadLetterMaxAge is how long a dead letter is kept. Default 30 days.
+	DeadLetterMaxAge time.Duration
+	// NotifySeqMax is how many sites' last notified transition the slack
+	// service remembers to drop stale events; the least recently notified
+	// are forgotten first. Default 10000.
+	NotifySeqMax int
 	// SchedulerConcurrency is the most scheduled checks in flight at once
 	// in this process. Default 4096.
 	SchedulerConcurrency int
@@ -124,6 +133,9 @@ func DefaultConfig() Config {
 		RetryMaxBackoff:  10 * time.Minute,
 		RetryMaxAttempts: 100,
 		AckDeadline:      30 * time.Second,
+		DeadLetterMax:    10000,
+		DeadLetterMaxAge: 30 * 24 * time.Hour,
+		NotifySeqMax:     10000,
 		ShutdownTimeout:  10 * time.Second,
 		LogLevel:         "info",
 
@@ -172,6 +184,15 @@ var serveOptions = []option{
 	}},
 	{"ack-deadline", "deadline of one event delivery; unacknowledged events are redelivered a little after it", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.AckDeadline, "ack-deadline", c.AckDeadline, "")
+	}},
+	{"deadletter-max", "most dead letters kept; one more drops the oldest", func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.DeadLetterMax, "deadletter-max", c.DeadLetterMax, "")
+	}},
+	{"deadletter-max-age", "how long a dead letter is kept", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.DeadLetterMaxAge, "deadletter-max-age", c.DeadLetterMaxAge, "")
+	}},
+	{"notify-seq-max", "most sites whose last notification is remembered to drop stale events", func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.NotifySeqMax, "notify-seq-max", c.NotifySeqMax, "")
 	}},
 	{"scheduler-concurrency", "most scheduled checks in flight at once", func(fs *flag.FlagSet, c *Config) {
 		fs.IntVar(&c.SchedulerConcurrency, "scheduler-concurrency", c.SchedulerConcurrency, "")
@@ -400,6 +421,15 @@ func (c *Config) Validate() error {
 	}
 	if c.AckDeadline <= 0 {
 		return bad("ack-deadline", "must be positive")
+	}
+	if c.DeadLetterMax < 1 {
+		return bad("deadletter-max", "must be at least 1")
+	}
+	if c.DeadLetterMaxAge < time.Minute {
+		return bad("deadletter-max-age", "must be at least 1m")
+	}
+	if c.NotifySeqMax < 1 {
+		return bad("notify-seq-max", "must be at least 1")
 	}
 	if c.SchedulerConcurrency < 1 || c.SchedulerConcurrency > 100000 {
 		return bad("scheduler-concurrency", "must be between 1 and 100000")
