@@ -121,14 +121,12 @@ func (s *Service) untilNextDue(now time.Time) time.Duration {
 
 // claimDue claims up to limit due sites.
 func (s *Service) claimDue(ctx context.Context, now time.Time, limit int) ([]claimed, error) {
-	ms := now.UnixMilli()
-	rows, err := s.db.QueryContext(ctx, `UPDATE site_state SET lease_until = $1 + lease_ms,
-		next_check_at = CASE WHEN next_check_at + interval_ms > $1 THEN next_check_at + interval_ms
-		                     ELSE $1 + interval_ms - (($1 - next_check_at) % interval_ms) END
-		WHERE site_id IN (SELECT site_id FROM site_state
-		                  WHERE next_check_at <= $1 AND lease_until <= $1 AND paused = FALSE AND interval_ms > 0
-		                  ORDER BY next_check_at LIMIT $2`+s.db.Dialect.SkipLocked()+`)
-		RETURNING site_id, interval_ms, next_check_at`, ms, limit)
+	return claimDueIn(ctx, s.db, s.db.Dialect.SkipLocked(), now, limit)
+}
+
+// claimDueIn runs the claim (claimSQL) on db, a database or a transaction.
+func claimDueIn(ctx context.Context, db execer, skipLocked string, now time.Time, limit int) ([]claimed, error) {
+	rows, err := db.QueryContext(ctx, claimSQL(skipLocked), now.UnixMilli(), limit)
 	if err != nil {
 		return nil, err
 	}

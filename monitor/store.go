@@ -33,21 +33,35 @@ type pending struct {
 	at        time.Time
 	res       Result
 	scheduled bool // the scheduler's claimed check: clears the lease
-	done      chan error
-	state     siteState // the state after it was applied
-	events    int       // outbox events written
+	push      bool // a push: also restarts the push deadline
+	// pushWait, when not 0, makes this a push monitor's missed-deadline
+	// check: it is recorded only if, inside the transaction, no push
+	// arrived within pushWait ms before at (else skipped is set).
+	pushWait int64
+	skipped  bool
+	done     chan error
+	state    siteState // the state after it was applied
+	events   int       // outbox events written
 }
 
 // record writes one check through the batching writer and waits until it
 // is committed.
 func (s *Service) record(st *site.Site, at time.Time, res Result, scheduled bool) (*pending, error) {
-	p := &pending{st: st, at: at.UTC(), res: res, scheduled: scheduled, done: make(chan error, 1)}
+	p := &pending{st: st, at: at.UTC(), res: res, scheduled: scheduled}
+	return p, s.enqueue(p)
+}
+
+// enqueue writes p through the batching writer and waits until it is
+// committed.
+func (s *Service) enqueue(p *pending) error {
+	p.done = make(chan error, 1)
+	st := p.st
 	select {
 	case s.recq[st.ID%int64(len(s.recq))] <- p:
 	case <-s.writerDone:
-		return nil, ErrAbandoned
+		return ErrAbandoned
 	}
-	return p, <-p.done
+	return <-p.done
 }
 
 // writer commits queued checks in batches: one transaction for up to
@@ -98,7 +112,7 @@ func (s *Service) writeBatch(batch []*pending) {
 func (s *Service) finish(batch []*pending, err error) {
 	events := 0
 	for _, p := range batch {
-		if err == nil {
+		if err == nil && !p.skipped {
 			if p.res.Up {
 				s.metrics.checks.WithLabelValues("up").Inc()
 			} else {
@@ -114,7 +128,7 @@ func (s *Service) finish(batch []*pending, err error) {
 		s.opts.OnEvent()
 	}
 	for _, p := range batch {
-		if err == nil && s.opts.OnRecorded != nil {
+		if err == nil && !p.skipped && s.opts.OnRecorded != nil {
 			s.opts.OnRecorded(recordedOf(p))
 		}
 		p.done <- err
@@ -138,6 +152,9 @@ func (s *Service) commit(batch []*pending) error {
 			p.events = 0
 			if err := s.recordOne(ctx, tx, p, windows); err != nil {
 				return err
+			}
+			if p.skipped {
+				continue
 			}
 			rollups.add(p.st.ID, p.at, p.res)
 		}
@@ -165,6 +182,28 @@ func checkState(r Result) string {
 func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows []maintenanceWindow) error {
 	st, r := p.st, p.res
 	atMS := p.at.UnixMilli()
+	p.skipped = false
+	if p.pushWait > 0 {
+		overdue, err := pushOverdue(ctx, tx, st.ID, atMS, p.pushWait, s.db.Dialect.ForUpdate())
+		if err != nil {
+			return err
+		}
+		if !overdue {
+			// A push arrived since the deadline was evaluated.
+			p.skipped = true
+			if p.scheduled {
+				return clearLease(ctx, tx, st.ID)
+			}
+			return nil
+		}
+	}
+	if p.push {
+		// The push's state and its new deadline commit together: a
+		// deadline check never sees one without the other.
+		if err := restartPushDeadline(ctx, tx, st.ID, atMS); err != nil {
+			return err
+		}
+	}
 	var days any
 	if r.TLSDaysLeft != nil {
 		days = *r.TLSDaysLeft
@@ -243,14 +282,14 @@ func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows
 			certEvent = &CertExpiringEvent{Site: ref, DaysLeft: d, Threshold: newCert, ExpiresAt: r.TLSExpires.UTC(), CheckedAt: p.at}
 		}
 	}
-	leaseClause := ""
+	schedClause := ""
 	if p.scheduled {
-		leaseClause = ", lease_until = 0"
+		schedClause = leaseClearClause
 	}
 	if _, err := s.stmts.exec(ctx, tx,
 		`UPDATE site_state SET up = $1, degraded = $2, last_up = $3, checked_at = $4, seq = $5, dseq = $6,
 		 fail_streak = $7, ok_streak = $8, slow_streak = $9, fast_streak = $10, cert_notified = $11, recent = $12,
-		 state = $13, latency_ms = $14, status_code = $15, error = $16, notified_up = $17`+leaseClause+` WHERE site_id = $18`,
+		 state = $13, latency_ms = $14, status_code = $15, error = $16, notified_up = $17`+schedClause+` WHERE site_id = $18`,
 		next.Up, next.Degraded, next.LastUp, next.CheckedAt, next.Seq, next.DSeq,
 		next.FailStreak, next.OKStreak, next.SlowStreak, next.FastStreak, newCert, appendRecent(recent, p.at, r),
 		next.State(), r.Latency.Milliseconds(), r.StatusCode, r.Err, notifiedUp, st.ID); err != nil {
