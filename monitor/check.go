@@ -88,7 +88,15 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 		pushWait int64
 	)
 	if st.Kind == site.KindPush {
-		r, deadline, skip, err := s.evalPush(ctx, st, now)
+		var (
+			r        Result
+			deadline int64
+			skip     bool
+		)
+		err := s.schedDB.Do(ctx, func(ctx context.Context) (err error) {
+			r, deadline, skip, err = s.evalPush(ctx, st, now)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -96,7 +104,9 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 			if scheduled && deadline > 0 {
 				// Not due yet: release the claim and look again at the
 				// deadline itself.
-				if err := releasePushClaim(ctx, s.db, st.ID, deadline); err != nil {
+				if err := s.schedDB.Do(ctx, func(ctx context.Context) error {
+					return releasePushClaim(ctx, s.db, st.ID, deadline)
+				}); err != nil {
 					return nil, dbError("push deadline", err)
 				}
 				s.wakeScheduler()

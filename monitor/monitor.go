@@ -18,6 +18,7 @@ import (
 
 	"upmon/platform/api"
 	"upmon/platform/sqldb"
+	"upmon/platform/stall"
 	"upmon/site"
 )
 
@@ -85,6 +86,10 @@ type Options struct {
 	RollupRetention time.Duration
 	// Dialer replaces the network dialer of checks (outbound policy).
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
+	// DBStall bounds the database calls of the scheduler (component
+	// "scheduler") and of the schedule sync ("schedule-sync") and reports
+	// those cut off; nil gives each call stall.DefaultTimeout.
+	DBStall *stall.Set
 }
 
 // Recorded describes a committed check, for live views.
@@ -141,6 +146,8 @@ type Service struct {
 	schedDone  chan struct{}
 	inflight   sync.WaitGroup
 	stmts      stmtCache // prepared statements of the write path
+	schedDB    *stall.Watch
+	syncDB     *stall.Watch
 }
 
 // Start starts the batching writer and, when schedule is true, the
@@ -223,6 +230,9 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 	if opts.RollupRetention <= 0 {
 		opts.RollupRetention = 400 * 24 * time.Hour
 	}
+	if opts.DBStall == nil {
+		opts.DBStall = stall.NewSet(0, nil)
+	}
 	stopping, stop := context.WithCancel(context.Background())
 	var sqlDB *sql.DB
 	if db != nil {
@@ -243,6 +253,8 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		log:        opts.Logger,
 		metrics:    newMetrics(opts.Registerer),
 		hooks:      opts.Hooks,
+		schedDB:    opts.DBStall.Watch("scheduler"),
+		syncDB:     opts.DBStall.Watch("schedule-sync"),
 	}
 }
 

@@ -36,7 +36,10 @@ func (s *Service) schedule() {
 			err   error
 		)
 		if free > 0 {
-			sites, err = s.claimDue(s.stopping, now, min(free, 500))
+			err = s.schedDB.Do(s.stopping, func(ctx context.Context) error {
+				sites, err = s.claimDue(ctx, now, min(free, 500))
+				return err
+			})
 		}
 		if err != nil {
 			failures++
@@ -97,12 +100,15 @@ func (s *Service) untilNextDue(now time.Time) time.Duration {
 	// among sites already due but leased (a check slower than its
 	// interval), the earliest lease to run out.
 	var next, lease *int64
-	err := s.db.QueryRowContext(s.stopping,
-		`SELECT MIN(next_check_at) FROM site_state WHERE next_check_at > $1`, ms).Scan(&next)
-	if err == nil {
-		err = s.db.QueryRowContext(s.stopping,
+	err := s.schedDB.Do(s.stopping, func(ctx context.Context) error {
+		err := s.db.QueryRowContext(ctx,
+			`SELECT MIN(next_check_at) FROM site_state WHERE next_check_at > $1`, ms).Scan(&next)
+		if err != nil {
+			return err
+		}
+		return s.db.QueryRowContext(ctx,
 			`SELECT MIN(lease_until) FROM site_state WHERE next_check_at <= $1 AND lease_until > $1`, ms).Scan(&lease)
-	}
+	})
 	if err != nil {
 		return s.opts.PollInterval
 	}
@@ -147,7 +153,11 @@ func claimDueIn(ctx context.Context, db execer, skipLocked string, now time.Time
 // runScheduled checks one claimed site.
 func (s *Service) runScheduled(c claimed) {
 	ctx := s.stopping
-	st, err := s.sites.Get(ctx, &site.GetParams{ID: c.id})
+	var st *site.Site
+	err := s.schedDB.Do(ctx, func(ctx context.Context) (err error) {
+		st, err = s.sites.Get(ctx, &site.GetParams{ID: c.id})
+		return err
+	})
 	if api.IsCode(err, api.NotFound) {
 		_ = s.Forget(ctx, c.id) // deleted while we were not listening
 		return

@@ -47,7 +47,11 @@ func (s *Service) SyncSite(ctx context.Context, st *site.Site) error {
 // such a site was deleted. A site added (and scheduled) while the sweep
 // runs is not in the earlier set and keeps its row and its sequence.
 func (s *Service) Sync(ctx context.Context) error {
-	known, err := s.scheduledIDs(ctx)
+	var known map[int64]bool
+	err := s.syncDB.Do(ctx, func(ctx context.Context) (err error) {
+		known, err = s.scheduledIDs(ctx)
+		return err
+	})
 	if err != nil {
 		return dbError("sync schedule", err)
 	}
@@ -87,7 +91,10 @@ type schedRow struct {
 func (s *Service) syncSites(ctx context.Context, sites []*site.Site, known map[int64]bool) error {
 	now := s.opts.Now().UnixMilli()
 	changed := false
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	bounded, cancel := s.syncDB.Context(ctx)
+	defer cancel()
+	err := s.db.InTx(bounded, func(tx *sql.Tx) error {
+		ctx := bounded
 		changed = false
 		// One site (a site added or changed) reads only its own row: the
 		// whole table would make adding n sites cost O(n²). The rows read
@@ -153,6 +160,7 @@ func (s *Service) syncSites(ctx context.Context, sites []*site.Site, known map[i
 		}
 		return nil
 	})
+	s.syncDB.Observe(ctx, bounded, err)
 	if err != nil {
 		return dbError("sync schedule", err)
 	}

@@ -25,6 +25,7 @@ import (
 	"upmon/platform/pubsub"
 	"upmon/platform/secrets"
 	"upmon/platform/sqldb"
+	"upmon/platform/stall"
 	"upmon/site"
 	"upmon/slack"
 	"upmon/web"
@@ -57,6 +58,7 @@ type Main struct {
 	secrets  *secrets.Store
 	sched    *cron.Scheduler
 	relays   []*outbox.Relay
+	stalls   *stall.Set
 	api      *api.Server
 	auth     *auth
 	http     *http.Server
@@ -161,6 +163,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 func (m *Main) wire() error {
 	cfg, log := m.Config, m.Logger
 
+	m.stalls = stall.NewSet(cfg.DBTimeout, m.registry)
 	siteRelay := m.newRelay(m.siteDB)
 	monRelay := m.newRelay(m.monDB)
 	m.Site = site.New(m.siteDB, site.Options{
@@ -187,6 +190,7 @@ func (m *Main) wire() error {
 		Registerer:           m.registry,
 		Hooks:                m.Hooks.Monitor,
 		Dialer:               dialer,
+		DBStall:              m.stalls,
 	})
 
 	added, err := pubsub.NewTopic[*site.AddedEvent](m.broker, site.TopicSiteAdded, pubsub.TopicConfig{})
@@ -285,6 +289,7 @@ func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
 		Logger:     m.Logger,
 		Registerer: m.registry,
 		Hooks:      m.Hooks.Outbox,
+		Stall:      m.stalls.Watch("outbox." + db.Name),
 	})
 	m.relays = append(m.relays, r)
 	return r
