@@ -41,6 +41,9 @@ func (s *Service) schedule() {
 				return err
 			})
 		}
+		if err != nil && s.stopping.Err() != nil {
+			return // stopping: not a failure
+		}
 		if err != nil {
 			failures++
 			if failures == 1 {

@@ -19,6 +19,10 @@ type Hooks struct {
 	// AfterCommit, if set, runs after a check's transaction commits and
 	// before the relay is woken.
 	AfterCommit func(siteID int64)
+	// AfterSiteList, if set, runs in a check-all sweep after the site
+	// list is read and before the schedule is reconciled with it (a slow
+	// sweep, for race tests).
+	AfterSiteList func()
 	// TLSClientConfig, if set, replaces the TLS configuration of checks
 	// (tests trust the certificate authority of their https sites).
 	TLSClientConfig *tls.Config

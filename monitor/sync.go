@@ -59,6 +59,9 @@ func (s *Service) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if h := s.hooks.AfterSiteList; h != nil {
+		h()
+	}
 	return s.syncSites(ctx, list.Sites, known)
 }
 

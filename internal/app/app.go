@@ -256,6 +256,9 @@ func (m *Main) wire() error {
 		Title:    "Check all sites (reconcile the schedule)",
 		Every:    cfg.CheckInterval,
 		Endpoint: m.Monitor.SyncJob,
+		// A sweep of many sites may outlast a short period; its database
+		// calls have their own deadline (--db-timeout).
+		Timeout: max(cfg.CheckInterval, time.Minute),
 	}); err != nil {
 		return err
 	}

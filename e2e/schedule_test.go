@@ -1,0 +1,212 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"upmon/internal/app"
+	"upmon/internal/app/apptest"
+	"upmon/monitor"
+	"upmon/platform/sqldb"
+)
+
+// 300 sites added in parallel while the check-all sweep runs every second
+// each keep their schedule and their state: every site is checked again at
+// its interval, and its target being down opens exactly one incident (a
+// sweep that dropped a new site's row would reset its state, and the next
+// check would record a second "down" transition and incident). Half the
+// sites are added while one sweep is held between reading the site list
+// and reconciling the schedule, as a sweep of many sites on a busy
+// database is.
+func TestSitesAddedDuringSweepsKeepSchedule(t *testing.T) {
+	const nSites = 300
+	var armed atomic.Bool
+	entered, release := make(chan struct{}), make(chan struct{})
+	hooks := app.Hooks{Monitor: monitor.Hooks{AfterSiteList: func() {
+		if !armed.CompareAndSwap(true, false) {
+			return
+		}
+		close(entered)
+		select {
+		case <-release:
+		case <-time.After(2 * time.Minute):
+		}
+	}}}
+	cfg := quickConfig(t)
+	cfg.CheckInterval = time.Second // a sweep every second
+	m := apptest.Start(t, cfg, hooks)
+	c := apptest.Client{Base: m.URL(), TB: t}
+	target := apptest.NewTarget(t)
+	target.SetStatus(http.StatusInternalServerError)
+
+	first := addSitesParallel(t, m.URL(), target.URL, 0, nSites/2)
+	armed.Store(true)
+	select {
+	case <-entered:
+	case <-time.After(time.Minute):
+		t.Fatal("no sweep ran within a minute")
+	}
+	second := addSitesParallel(t, m.URL(), target.URL, nSites/2, nSites)
+	waitChecks(t, c, second, 1) // their schedule rows exist
+	close(release)
+	ids := append(first, second...)
+	waitChecks(t, c, ids, 3)
+	for _, id := range ids {
+		var inc struct {
+			Incidents []json.RawMessage `json:"incidents"`
+		}
+		c.JSON("GET", "/site/"+strconv.FormatInt(id, 10)+"/incidents", "", &inc)
+		if len(inc.Incidents) != 1 {
+			t.Errorf("site %d (down all along) has %d incidents, want 1: its state was reset", id, len(inc.Incidents))
+		}
+	}
+}
+
+// addSitesParallel adds sites from to to-1 (interval 2 s, at target/sN)
+// from 30 clients at once and returns their ids.
+func addSitesParallel(t *testing.T, base, target string, from, to int) []int64 {
+	t.Helper()
+	const workers = 30
+	ids := make([]int64, to-from)
+	var wg sync.WaitGroup
+	errs := make(chan error, to-from)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := from + w; i < to; i += workers {
+				body := fmt.Sprintf(`{"url":"%s/s%d","interval":"2s"}`, target, i)
+				resp, err := http.Post(base+"/site", "application/json", strings.NewReader(body))
+				if err != nil {
+					errs <- err
+					return
+				}
+				var st struct {
+					ID int64 `json:"id"`
+				}
+				err = json.NewDecoder(resp.Body).Decode(&st)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != http.StatusOK {
+					errs <- fmt.Errorf("add site %d: HTTP %d, %v", i, resp.StatusCode, err)
+					return
+				}
+				ids[i-from] = st.ID
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	return ids
+}
+
+// waitChecks waits until every site has at least n recorded checks.
+func waitChecks(t *testing.T, c apptest.Client, ids []int64, n int) {
+	t.Helper()
+	deadline := time.Now().Add(3 * time.Minute)
+	pending := append([]int64(nil), ids...)
+	for len(pending) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d sites were not checked %d times (first: site %d)", len(pending), len(ids), n, pending[0])
+		}
+		var next []int64
+		for _, id := range pending {
+			var page struct {
+				Checks []json.RawMessage `json:"checks"`
+			}
+			c.JSON("GET", fmt.Sprintf("/site/%d/checks?limit=%d", id, n), "", &page)
+			if len(page.Checks) < n {
+				next = append(next, id)
+			}
+		}
+		pending = next
+		if len(pending) > 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+// holdMonitorLock blocks the monitor's schedule table from another
+// transaction (SQLite's write lock; a PostgreSQL table lock) until the
+// returned release.
+func holdMonitorLock(t *testing.T, m *app.Main) func() {
+	t.Helper()
+	db := m.Monitor.DB()
+	tx, err := db.BeginTx(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := `UPDATE site_state SET error = error`
+	if db.Dialect == sqldb.Postgres {
+		q = `LOCK TABLE site_state IN ACCESS EXCLUSIVE MODE`
+	}
+	if _, err := tx.Exec(q); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { _ = tx.Rollback() }) }
+	t.Cleanup(release)
+	return release
+}
+
+// A database that stops answering (a lock held elsewhere, as a half-open
+// connection would) cuts the scheduler's calls off at --db-timeout: the
+// stall shows on /healthz and /metrics, and clears once the database
+// answers again.
+func TestHealthzReportsDatabaseStall(t *testing.T) {
+	cfg := quickConfig(t)
+	cfg.DBTimeout = 200 * time.Millisecond
+	m := apptest.Start(t, cfg, app.Hooks{})
+	c := apptest.Client{Base: m.URL(), TB: t}
+	if status, h := health(t, m.URL()); status != http.StatusOK || h.Checks["stall.scheduler"] != "ok" {
+		t.Fatalf("healthz before the stall: %d %v", status, h)
+	}
+	release := holdMonitorLock(t, m)
+	waitUntil(t, "healthz to report the scheduler stalled", func() bool {
+		status, h := health(t, m.URL())
+		return status == http.StatusServiceUnavailable && h.Checks["stall.scheduler"] == "stalled"
+	})
+	_, metrics := c.Do("GET", "/metrics", "")
+	if !strings.Contains(metrics, `upmon_db_stalled{component="scheduler"} 1`) ||
+		!strings.Contains(metrics, `upmon_db_stalls_total{component="scheduler"}`) {
+		t.Fatalf("/metrics shows no scheduler stall:\n%s", grepLines(metrics, "upmon_db_"))
+	}
+	release()
+	waitUntil(t, "healthz to recover", func() bool {
+		status, h := health(t, m.URL())
+		return status == http.StatusOK && h.Checks["stall.scheduler"] == "ok"
+	})
+}
+
+// waitUntil polls cond until it holds, failing after a minute.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
