@@ -15,6 +15,7 @@ import (
 	"upmon/internal/app"
 	"upmon/internal/app/apptest"
 	"upmon/monitor"
+	"upmon/platform/outbox"
 	"upmon/platform/sqldb"
 )
 
@@ -209,4 +210,46 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A slow broker never holds up the checks: while the outbox relay is in
+// the middle of publishing a transition (held after its publish), another
+// site's check is recorded and answered.
+func TestSlowBrokerDoesNotBlockChecks(t *testing.T) {
+	var armed atomic.Bool
+	publishing, release := make(chan struct{}), make(chan struct{})
+	hooks := app.Hooks{Outbox: outbox.Hooks{AfterPublish: func(string) error {
+		if armed.CompareAndSwap(true, false) {
+			close(publishing)
+			select {
+			case <-release:
+			case <-time.After(2 * time.Minute):
+			}
+		}
+		return nil
+	}}}
+	m := apptest.Start(t, quickConfig(t), hooks)
+	c := apptest.Client{Base: m.URL(), TB: t}
+	flapping, steady := apptest.NewTarget(t), apptest.NewTarget(t)
+	flapping.SetStatus(http.StatusInternalServerError)
+	a := addSite(t, c, `{"url":"`+flapping.URL+`"}`)
+	b := addSite(t, c, `{"url":"`+steady.URL+`"}`)
+	waitChecked(t, c, a)
+	waitChecked(t, c, b)
+
+	armed.Store(true)
+	flapping.SetStatus(http.StatusOK)
+	if status, body := c.Do("POST", "/check/"+a, ""); status != http.StatusOK {
+		t.Fatalf("check %s: %d %s", a, status, body)
+	}
+	select {
+	case <-publishing:
+	case <-time.After(time.Minute):
+		t.Fatal("the transition was not relayed within a minute")
+	}
+	status, body := c.Do("POST", "/check/"+b, "")
+	close(release)
+	if status != http.StatusOK || !strings.Contains(body, `"up":true`) {
+		t.Fatalf("check of %s while the relay was publishing: %d %s", b, status, body)
+	}
 }
