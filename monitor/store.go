@@ -362,13 +362,15 @@ func (s *Service) trackIncident(ctx context.Context, tx *sql.Tx, siteID, atMS in
 }
 
 // ensureState creates the site's state row if missing: a site never
-// checked counts as up (the tutorial's rule).
+// checked counts as up (the tutorial's rule); its next check is one
+// interval on (a push monitor's deadline counts from at).
 func (s *Service) ensureState(ctx context.Context, tx *sql.Tx, st *site.Site, at time.Time) error {
-	_, err := tx.ExecContext(ctx,
-		`INSERT INTO site_state (site_id, up, checked_at, seq, latency_ms, status_code, error, kind, interval_ms, lease_ms, paused, next_check_at)
-		 VALUES ($1, TRUE, 0, 0, 0, 0, '', $2, $3, $4, $5, $6) ON CONFLICT (site_id) DO NOTHING`,
-		st.ID, st.Kind, st.Interval.D().Milliseconds(), leaseOf(st).Milliseconds(), st.Paused,
-		at.Add(st.Interval.D()).UnixMilli())
+	iv, lease := scheduleOf(st)
+	var pushFrom int64
+	if st.Kind == site.KindPush {
+		pushFrom = at.UnixMilli()
+	}
+	_, err := insertSchedule(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, at.UnixMilli()+iv, pushFrom)
 	return err
 }
 
