@@ -121,3 +121,29 @@ func recordedChecksOf(t *testing.T, s *Service, id int64) (at []int64, up []bool
 	}
 	return at, up
 }
+
+// A scheduled look at a push monitor that is not overdue gives its claim
+// back due at the deadline; a push that arrived since moves the deadline
+// on, and the release keeps that.
+func TestPushClaimReleaseKeepsNewerPush(t *testing.T) {
+	start := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	clock := &manualClock{t: start}
+	s, sites := openRecorder(t, Options{Now: clock.Now})
+	ctx := context.Background()
+	st := addPush(t, s, sites, time.Minute, 10*time.Second)
+	clock.Set(start.Add(30 * time.Second))
+	_, deadline, skip, err := s.evalPush(ctx, st, clock.Now())
+	if err != nil || !skip {
+		t.Fatalf("evalPush: skip %v, err %v; want not due", skip, err)
+	}
+	if err := s.enqueue(&pending{st: st, at: clock.Now(), res: Result{Up: true, Attempts: 1}, push: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := releasePushClaim(ctx, s.db, st.ID, deadline); err != nil {
+		t.Fatal(err)
+	}
+	next, _, _ := stateRow(t, s, st.ID)
+	if want := clock.Now().Add(70 * time.Second).UnixMilli(); next != want {
+		t.Fatalf("next_check_at %d after the release, want the new push's deadline %d (the old one was %d)", next, want, deadline)
+	}
+}

@@ -79,9 +79,13 @@ func claimSQL(skipLocked string) string {
 }
 
 // releasePushClaim gives back the claim of a push monitor whose deadline
-// has not passed and makes it due at the deadline.
+// has not passed and makes it due at the deadline, or at the deadline of
+// a push that arrived since (interval_ms of a push monitor is its
+// interval plus grace).
 func releasePushClaim(ctx context.Context, db execer, id, deadline int64) error {
-	_, err := db.ExecContext(ctx, `UPDATE site_state SET lease_until = 0, next_check_at = $1 WHERE site_id = $2`, deadline, id)
+	_, err := db.ExecContext(ctx, `UPDATE site_state SET lease_until = 0,
+		next_check_at = CASE WHEN last_push_at + interval_ms > $1 THEN last_push_at + interval_ms ELSE CAST($1 AS BIGINT) END
+		WHERE site_id = $2`, deadline, id)
 	return err
 }
 
