@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"time"
+
+	"upmon/site"
 )
 
 // The schedule columns of site_state (next_check_at, lease_until,
@@ -124,3 +127,60 @@ func clearLease(ctx context.Context, tx *sql.Tx, id int64) error {
 // leaseClearClause is the part of the state update of a scheduled check
 // that gives the lease back.
 const leaseClearClause = `, lease_until = 0`
+
+// pushStep runs the push part of recording p: a push restarts the
+// deadline in the check's transaction (a deadline check never sees its
+// up without its new deadline); a missed-deadline check is skipped when,
+// under the row lock, a push turns out to have arrived since the deadline
+// was evaluated.
+func (s *Service) pushStep(ctx context.Context, tx *sql.Tx, p *pending) error {
+	p.skipped = false
+	atMS := p.at.UnixMilli()
+	if p.pushWait > 0 {
+		overdue, err := pushOverdue(ctx, tx, p.st.ID, atMS, p.pushWait, s.db.Dialect.ForUpdate())
+		if err != nil {
+			return err
+		}
+		if !overdue {
+			p.skipped = true
+			if p.scheduled {
+				return clearLease(ctx, tx, p.st.ID)
+			}
+			return nil
+		}
+	}
+	if p.push {
+		return restartPushDeadline(ctx, tx, p.st.ID, atMS)
+	}
+	return nil
+}
+
+// ensureState creates the site's state row if missing: a site never
+// checked counts as up (the tutorial's rule); its next check is one
+// interval on (a push monitor's deadline counts from at).
+func (s *Service) ensureState(ctx context.Context, tx *sql.Tx, st *site.Site, at time.Time) error {
+	iv, lease := scheduleOf(st)
+	var pushFrom int64
+	if st.Kind == site.KindPush {
+		pushFrom = at.UnixMilli()
+	}
+	_, err := insertSchedule(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, at.UnixMilli()+iv, pushFrom)
+	return err
+}
+
+// leaseOf is how long a scheduled check of st may take before another
+// replica may assume it died and check again: the longest the check can
+// run (every attempt timing out, with the delays between retries) plus a
+// margin for reading the site, committing the result and clock skew
+// between replicas. The margin is one timeout, at least 1 s and at most
+// 5 s: a fixed 5 s made a replica killed mid-check leave its sites
+// unchecked for 5 s past the timeout, far longer than a short interval.
+// A claim also moves next_check_at one interval on, so a live replica's
+// slow commit that outlasts the lease is checked again no sooner than
+// its next slot, and a dead replica's sites wait max(interval, lease).
+func leaseOf(st *site.Site) time.Duration {
+	t := st.Timeout.D()
+	retryDelay := min(time.Second, max(t/4, 100*time.Millisecond))
+	margin := min(max(t, time.Second), 5*time.Second)
+	return time.Duration(st.Retries+1)*t + time.Duration(st.Retries)*retryDelay + margin
+}

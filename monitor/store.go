@@ -186,27 +186,8 @@ func checkState(r Result) string {
 func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows []maintenanceWindow) error {
 	st, r := p.st, p.res
 	atMS := p.at.UnixMilli()
-	p.skipped = false
-	if p.pushWait > 0 {
-		overdue, err := pushOverdue(ctx, tx, st.ID, atMS, p.pushWait, s.db.Dialect.ForUpdate())
-		if err != nil {
-			return err
-		}
-		if !overdue {
-			// A push arrived since the deadline was evaluated.
-			p.skipped = true
-			if p.scheduled {
-				return clearLease(ctx, tx, st.ID)
-			}
-			return nil
-		}
-	}
-	if p.push {
-		// The push's state and its new deadline commit together: a
-		// deadline check never sees one without the other.
-		if err := restartPushDeadline(ctx, tx, st.ID, atMS); err != nil {
-			return err
-		}
+	if err := s.pushStep(ctx, tx, p); err != nil || p.skipped {
+		return err
 	}
 	var days any
 	if r.TLSDaysLeft != nil {
@@ -359,36 +340,6 @@ func (s *Service) trackIncident(ctx context.Context, tx *sql.Tx, siteID, atMS in
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE incidents SET ended_at = $1, end_reason = $2 WHERE site_id = $3 AND ended_at IS NULL`, atMS, reason, siteID)
 	return err
-}
-
-// ensureState creates the site's state row if missing: a site never
-// checked counts as up (the tutorial's rule); its next check is one
-// interval on (a push monitor's deadline counts from at).
-func (s *Service) ensureState(ctx context.Context, tx *sql.Tx, st *site.Site, at time.Time) error {
-	iv, lease := scheduleOf(st)
-	var pushFrom int64
-	if st.Kind == site.KindPush {
-		pushFrom = at.UnixMilli()
-	}
-	_, err := insertSchedule(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, at.UnixMilli()+iv, pushFrom)
-	return err
-}
-
-// leaseOf is how long a scheduled check of st may take before another
-// replica may assume it died and check again: the longest the check can
-// run (every attempt timing out, with the delays between retries) plus a
-// margin for reading the site, committing the result and clock skew
-// between replicas. The margin is one timeout, at least 1 s and at most
-// 5 s: a fixed 5 s made a replica killed mid-check leave its sites
-// unchecked for 5 s past the timeout, far longer than a short interval.
-// A claim also moves next_check_at one interval on, so a live replica's
-// slow commit that outlasts the lease is checked again no sooner than
-// its next slot, and a dead replica's sites wait max(interval, lease).
-func leaseOf(st *site.Site) time.Duration {
-	t := st.Timeout.D()
-	retryDelay := min(time.Second, max(t/4, 100*time.Millisecond))
-	margin := min(max(t, time.Second), 5*time.Second)
-	return time.Duration(st.Retries+1)*t + time.Duration(st.Retries)*retryDelay + margin
 }
 
 // SiteStatus is one site's latest check in /status.

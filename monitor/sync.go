@@ -89,6 +89,32 @@ type schedRow struct {
 	paused          bool
 }
 
+// readSchedules reads the schedule settings of sites (one site, a site
+// added or changed, reads only its own row: the whole table would make
+// adding n sites cost O(n²)). The rows read only skip unchanged sites:
+// every write is computed from the row as it is then (schedule.go).
+func readSchedules(ctx context.Context, tx *sql.Tx, sites []*site.Site, single bool) (map[int64]schedRow, error) {
+	q, args := `SELECT site_id, kind, interval_ms, lease_ms, paused FROM site_state`, []any(nil)
+	if single && len(sites) == 1 {
+		q, args = q+` WHERE site_id = $1`, []any{sites[0].ID}
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	have := map[int64]schedRow{}
+	for rows.Next() {
+		var id int64
+		var r schedRow
+		if err := rows.Scan(&id, &r.kind, &r.interval, &r.lease, &r.paused); err != nil {
+			return nil, err
+		}
+		have[id] = r
+	}
+	return have, rows.Err()
+}
+
 // syncSites applies sites' settings to their schedule rows; with known
 // (a sweep), rows in known whose site is not in sites are deleted.
 func (s *Service) syncSites(ctx context.Context, sites []*site.Site, known map[int64]bool) error {
@@ -99,30 +125,8 @@ func (s *Service) syncSites(ctx context.Context, sites []*site.Site, known map[i
 	err := s.db.InTx(bounded, func(tx *sql.Tx) error {
 		ctx := bounded
 		changed = false
-		// One site (a site added or changed) reads only its own row: the
-		// whole table would make adding n sites cost O(n²). The rows read
-		// only skip unchanged sites: every write below is computed from
-		// the row as it is then (schedule.go).
-		q, args := `SELECT site_id, kind, interval_ms, lease_ms, paused FROM site_state`, []any(nil)
-		if known == nil && len(sites) == 1 {
-			q, args = q+` WHERE site_id = $1`, []any{sites[0].ID}
-		}
-		rows, err := tx.QueryContext(ctx, q, args...)
+		have, err := readSchedules(ctx, tx, sites, known == nil)
 		if err != nil {
-			return err
-		}
-		have := map[int64]schedRow{}
-		for rows.Next() {
-			var id int64
-			var r schedRow
-			if err := rows.Scan(&id, &r.kind, &r.interval, &r.lease, &r.paused); err != nil {
-				rows.Close()
-				return err
-			}
-			have[id] = r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		seen := make(map[int64]bool, len(sites))
