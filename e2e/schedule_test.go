@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +19,7 @@ import (
 	"upmon/monitor"
 	"upmon/platform/outbox"
 	"upmon/platform/sqldb"
+	"upmon/platform/sqldb/sqldbtest"
 )
 
 // 300 sites added in parallel while the check-all sweep runs every second
@@ -252,4 +255,120 @@ func TestSlowBrokerDoesNotBlockChecks(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, `"up":true`) {
 		t.Fatalf("check of %s while the relay was publishing: %d %s", b, status, body)
 	}
+}
+
+// freezeProxy forwards loopback TCP connections to a server and, while
+// frozen, stops forwarding without closing anything: to upmon the server
+// looks like a peer behind a half-open connection.
+type freezeProxy struct {
+	addr   string
+	mu     sync.Mutex
+	frozen bool
+	thawed chan struct{} // closed while not frozen
+}
+
+func newFreezeProxy(t *testing.T, target string) *freezeProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &freezeProxy{addr: ln.Addr().String(), thawed: make(chan struct{})}
+	close(p.thawed)
+	var conns sync.WaitGroup
+	t.Cleanup(func() {
+		ln.Close()
+		p.thaw()
+		conns.Wait()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			conns.Add(2)
+			go p.pipe(&conns, c, s)
+			go p.pipe(&conns, s, c)
+		}
+	}()
+	return p
+}
+
+// pipe copies from src to dst, holding each chunk while frozen.
+func (p *freezeProxy) pipe(wg *sync.WaitGroup, dst, src net.Conn) {
+	defer wg.Done()
+	defer dst.Close()
+	defer src.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			thawed := p.thawed
+			p.mu.Unlock()
+			<-thawed
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (p *freezeProxy) freeze() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.frozen {
+		p.frozen, p.thawed = true, make(chan struct{})
+	}
+}
+
+func (p *freezeProxy) thaw() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.frozen {
+		p.frozen = false
+		close(p.thawed)
+	}
+}
+
+// On PostgreSQL behind a connection that stops answering (half-open), the
+// scheduler's calls are cut off at --db-timeout instead of waiting for the
+// TCP timeout; /healthz says so and recovers when the server answers
+// again.
+func TestHealthzReportsHalfOpenPostgres(t *testing.T) {
+	cfg := quickConfig(t)
+	if cfg.DatabaseURL == "" {
+		t.Skip("PostgreSQL only: set " + sqldbtest.EnvPostgresURL)
+	}
+	u, err := url.Parse(cfg.DatabaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newFreezeProxy(t, u.Host)
+	u.Host = proxy.addr
+	cfg.DatabaseURL = u.String()
+	cfg.DBTimeout = 300 * time.Millisecond
+	m := apptest.Start(t, cfg, app.Hooks{})
+	if status, h := health(t, m.URL()); status != http.StatusOK {
+		t.Fatalf("healthz before the freeze: %d %v", status, h)
+	}
+	proxy.freeze()
+	waitUntil(t, "healthz to report the scheduler stalled", func() bool {
+		_, h := health(t, m.URL())
+		return h.Checks["stall.scheduler"] == "stalled"
+	})
+	proxy.thaw()
+	waitUntil(t, "healthz to recover", func() bool {
+		status, h := health(t, m.URL())
+		return status == http.StatusOK && h.Checks["stall.scheduler"] == "ok"
+	})
 }
