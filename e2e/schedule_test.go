@@ -341,7 +341,7 @@ func (p *freezeProxy) thaw() {
 }
 
 // On PostgreSQL behind a connection that stops answering (half-open), the
-// scheduler's calls are cut off at --db-timeout instead of waiting for the
+// calls of the scheduler and the outbox relays are cut off at --db-timeout instead of waiting for the
 // TCP timeout; /healthz says so and recovers when the server answers
 // again.
 func TestHealthzReportsHalfOpenPostgres(t *testing.T) {
@@ -362,13 +362,14 @@ func TestHealthzReportsHalfOpenPostgres(t *testing.T) {
 		t.Fatalf("healthz before the freeze: %d %v", status, h)
 	}
 	proxy.freeze()
-	waitUntil(t, "healthz to report the scheduler stalled", func() bool {
+	waitUntil(t, "healthz to report the scheduler and the relays stalled", func() bool {
 		_, h := health(t, m.URL())
-		return h.Checks["stall.scheduler"] == "stalled"
+		return h.Checks["stall.scheduler"] == "stalled" && h.Checks["stall.outbox.monitor"] == "stalled" &&
+			h.Checks["stall.outbox.site"] == "stalled"
 	})
 	proxy.thaw()
 	waitUntil(t, "healthz to recover", func() bool {
 		status, h := health(t, m.URL())
-		return status == http.StatusOK && h.Checks["stall.scheduler"] == "ok"
+		return status == http.StatusOK && h.Checks["stall.scheduler"] == "ok" && h.Checks["stall.outbox.monitor"] == "ok"
 	})
 }
