@@ -93,7 +93,9 @@ type Hooks struct {
 
 // Config configures a Relay.
 type Config struct {
-	// DB is the service database holding the outbox table.
+	// DB is the service database holding the outbox table. A process
+	// runs one Relay per database: on SQLite, passes are kept apart by
+	// the Relay itself.
 	DB *sqldb.DB
 	// Publishers maps topic names to their publish functions.
 	Publishers map[string]PublishFunc
