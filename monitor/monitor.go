@@ -18,6 +18,7 @@ import (
 
 	"upmon/platform/api"
 	"upmon/platform/sqldb"
+	"upmon/platform/stall"
 	"upmon/site"
 )
 
@@ -90,6 +91,10 @@ type Options struct {
 	Resolver string
 	// DenyPrivate refuses DNS answers the outbound policy refuses.
 	DenyPrivate bool
+	// DBStall bounds the database calls of the scheduler (component
+	// "scheduler") and of the schedule sync ("schedule-sync") and reports
+	// those cut off; nil gives each call stall.DefaultTimeout.
+	DBStall *stall.Set
 }
 
 // Recorded describes a committed check, for live views.
@@ -146,6 +151,8 @@ type Service struct {
 	schedDone  chan struct{}
 	inflight   sync.WaitGroup
 	stmts      stmtCache // prepared statements of the write path
+	schedDB    *stall.Watch
+	syncDB     *stall.Watch
 }
 
 // Start starts the batching writer and, when schedule is true, the
@@ -228,6 +235,9 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 	if opts.RollupRetention <= 0 {
 		opts.RollupRetention = 400 * 24 * time.Hour
 	}
+	if opts.DBStall == nil {
+		opts.DBStall = stall.NewSet(0, nil)
+	}
 	stopping, stop := context.WithCancel(context.Background())
 	var sqlDB *sql.DB
 	if db != nil {
@@ -248,6 +258,8 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		log:        opts.Logger,
 		metrics:    newMetrics(opts.Registerer),
 		hooks:      opts.Hooks,
+		schedDB:    opts.DBStall.Watch("scheduler"),
+		syncDB:     opts.DBStall.Watch("schedule-sync"),
 	}
 }
 

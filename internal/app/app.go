@@ -25,6 +25,7 @@ import (
 	"upmon/platform/pubsub"
 	"upmon/platform/secrets"
 	"upmon/platform/sqldb"
+	"upmon/platform/stall"
 	"upmon/site"
 	"upmon/slack"
 	"upmon/web"
@@ -60,6 +61,7 @@ type Main struct {
 	secrets  *secrets.Store
 	sched    *cron.Scheduler
 	relays   []*outbox.Relay
+	stalls   *stall.Set
 	api      *api.Server
 	auth     *auth
 	login    *loginThrottle
@@ -167,6 +169,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 func (m *Main) wire() error {
 	cfg, log := m.Config, m.Logger
 
+	m.stalls = stall.NewSet(cfg.DBTimeout, m.registry)
 	siteRelay := m.newRelay(m.siteDB)
 	monRelay := m.newRelay(m.monDB)
 	m.Site = site.New(m.siteDB, site.Options{
@@ -195,6 +198,7 @@ func (m *Main) wire() error {
 		Dialer:               dialer,
 		Resolver:             cfg.DNSResolver,
 		DenyPrivate:          cfg.DenyPrivateTargets,
+		DBStall:              m.stalls,
 	})
 
 	added, err := pubsub.NewTopic[*site.AddedEvent](m.broker, site.TopicSiteAdded, pubsub.TopicConfig{})
@@ -261,6 +265,9 @@ func (m *Main) wire() error {
 		Title:    "Check all sites (reconcile the schedule)",
 		Every:    cfg.CheckInterval,
 		Endpoint: m.Monitor.SyncJob,
+		// A sweep of many sites may outlast a short period; its database
+		// calls have their own deadline (--db-timeout).
+		Timeout: max(cfg.CheckInterval, time.Minute),
 	}); err != nil {
 		return err
 	}
@@ -299,6 +306,7 @@ func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
 		Logger:     m.Logger,
 		Registerer: m.registry,
 		Hooks:      m.Hooks.Outbox,
+		Stall:      m.stalls.Watch("outbox." + db.Name),
 	})
 	m.relays = append(m.relays, r)
 	return r

@@ -74,6 +74,11 @@ type Config struct {
 	// NotifyTimeout bounds one POST to a notification channel (Slack).
 	// Default 10 s.
 	NotifyTimeout time.Duration
+	// DBTimeout bounds each database call on the hot path (scheduler
+	// claims, outbox relay passes, the schedule sync), so a half-open
+	// connection stalls them for this long, not for the TCP timeout; a
+	// call cut off is reported on /healthz and /metrics. Default 5 s.
+	DBTimeout time.Duration
 	// ReadTimeout bounds reading a whole request, body included, so a
 	// body that trickles is cut off. Default 20 s.
 	ReadTimeout time.Duration
@@ -144,6 +149,7 @@ func DefaultConfig() Config {
 		SessionIdle:          12 * time.Hour,
 		SessionLifetime:      7 * 24 * time.Hour,
 		NotifyTimeout:        10 * time.Second,
+		DBTimeout:            5 * time.Second,
 		RateLimit:            10,
 		RateBurst:            20,
 		SchedulerConcurrency: 4096,
@@ -241,6 +247,9 @@ var serveOptions = []option{
 	}},
 	{"notify-timeout", "time limit of one POST to Slack", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.NotifyTimeout, "notify-timeout", c.NotifyTimeout, "")
+	}},
+	{"db-timeout", "time limit of one database call of the scheduler, outbox relays and schedule sync", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.DBTimeout, "db-timeout", c.DBTimeout, "")
 	}},
 	{"read-timeout", "time limit for reading a request, body included", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "")
@@ -462,6 +471,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NotifyTimeout <= 0 {
 		return bad("notify-timeout", "must be positive")
+	}
+	if c.DBTimeout < 10*time.Millisecond {
+		return bad("db-timeout", "must be at least 10ms")
 	}
 	if c.ReadTimeout < 100*time.Millisecond {
 		return bad("read-timeout", "must be at least 100ms")
