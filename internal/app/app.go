@@ -19,6 +19,7 @@ import (
 	"upmon/internal/version"
 	"upmon/monitor"
 	"upmon/platform/api"
+	"upmon/platform/catalog"
 	"upmon/platform/cron"
 	"upmon/platform/netguard"
 	"upmon/platform/outbox"
@@ -58,6 +59,9 @@ type Main struct {
 	sched    *cron.Scheduler
 	relays   []*outbox.Relay
 	api      *api.Server
+	declared *catalog.Registry
+	replica  string
+	openapi  map[string]any
 	auth     *auth
 	http     *http.Server
 	listener net.Listener
@@ -160,6 +164,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 // wire builds the services, topics, subscriptions, relays and routes.
 func (m *Main) wire() error {
 	cfg, log := m.Config, m.Logger
+	m.declared, m.replica = &catalog.Registry{}, replicaID()
 
 	siteRelay := m.newRelay(m.siteDB)
 	monRelay := m.newRelay(m.monDB)
@@ -188,6 +193,7 @@ func (m *Main) wire() error {
 		Hooks:                m.Hooks.Monitor,
 		Dialer:               dialer,
 	})
+	m.declared.Uses(monitor.ServiceName, site.ServiceName, "monitor.Sites")
 
 	added, err := pubsub.NewTopic[*site.AddedEvent](m.broker, site.TopicSiteAdded, pubsub.TopicConfig{})
 	if err != nil {
@@ -224,7 +230,7 @@ func (m *Main) wire() error {
 		return err
 	}
 
-	webhook, _ := m.secrets.Get(slack.SecretName)
+	webhook, _ := m.declared.Secret(m.secrets, slack.ServiceName, slack.SecretName)
 	m.Slack = slack.New(slack.Options{
 		WebhookURL: webhook,
 		Timeout:    cfg.NotifyTimeout,
@@ -233,6 +239,7 @@ func (m *Main) wire() error {
 		Registerer: m.registry,
 		Hooks:      m.Hooks.Slack,
 	})
+	m.declared.Uses(slack.ServiceName, site.ServiceName, "slack.Sites")
 	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
 		return err
 	}
@@ -243,6 +250,7 @@ func (m *Main) wire() error {
 		if err != nil {
 			return fmt.Errorf("cron lock: %w", err)
 		}
+		nl.SetHolder(m.replica)
 		locker = nl
 	}
 	m.sched = cron.New(cron.Config{Locker: locker, Logger: log, Registerer: m.registry})
@@ -252,6 +260,7 @@ func (m *Main) wire() error {
 		Title:    "Check all sites (reconcile the schedule)",
 		Every:    cfg.CheckInterval,
 		Endpoint: m.Monitor.SyncJob,
+		Service:  monitor.ServiceName,
 	}); err != nil {
 		return err
 	}
@@ -259,6 +268,7 @@ func (m *Main) wire() error {
 		Title:    "Prune checks and rollups past their retention",
 		Every:    time.Hour,
 		Endpoint: m.Monitor.PruneJob,
+		Service:  monitor.ServiceName,
 	}); err != nil {
 		return err
 	}
@@ -273,10 +283,13 @@ func (m *Main) wire() error {
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
 		CORSOrigins: cfg.CORSOrigins, Logger: log})
 	m.Web.Register(m.api)
+	m.declared.Uses(web.ServiceName, site.ServiceName, "web.SiteSource")
+	m.declared.Uses(web.ServiceName, monitor.ServiceName, "web.MonitorSource")
 	registerAdmin(m.api, m.broker)
+	m.registerCatalog()
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz", Access: api.Open}, http.HandlerFunc(m.healthz))
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/metrics"}, m.metricsHandler())
-	return nil
+	return m.buildOpenAPI()
 }
 
 func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {

@@ -32,6 +32,9 @@ type JobConfig struct {
 	// cancelled when the scheduler stops. A returned error (or a panic) is
 	// logged and counted.
 	Endpoint func(ctx context.Context) error
+	// Service names the service whose work the job does, for the catalog
+	// and the architecture picture.
+	Service string
 }
 
 // Job is a periodic job registered with a Scheduler.
@@ -42,6 +45,8 @@ type Job struct {
 	every    time.Duration
 	endpoint func(ctx context.Context) error
 	running  atomic.Bool
+	last     lastRun
+	service  string
 }
 
 // NewJob validates cfg and adds a job called name to s. The name is lowercase
@@ -58,7 +63,7 @@ func NewJob(s *Scheduler, name string, cfg JobConfig) (*Job, error) {
 	if cfg.Endpoint == nil {
 		return nil, fmt.Errorf("cron: job %q: Endpoint is nil", name)
 	}
-	j := &Job{s: s, name: name, title: cfg.Title, every: cfg.Every, endpoint: cfg.Endpoint}
+	j := &Job{s: s, name: name, title: cfg.Title, every: cfg.Every, endpoint: cfg.Endpoint, service: cfg.Service}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -187,6 +192,7 @@ func (j *Job) run(ctx context.Context, tick time.Time) {
 	start := j.s.now()
 	err := j.call(ctx)
 	end := j.s.now()
+	j.last.record(tick, end, err)
 	j.s.metrics.ran(j.name, err == nil, end)
 	if err != nil {
 		j.s.log.Error("cron: run failed", "job", j.name, "tick", tick, "duration", end.Sub(start), "err", err)

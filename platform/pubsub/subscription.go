@@ -41,6 +41,9 @@ type SubscriptionConfig[T any] struct {
 	// that care must drop stale messages themselves (see the event's own
 	// sequence numbers).
 	OrderingKey func(msg T) string
+	// Service names the service that owns the subscription, for the
+	// catalog and the architecture picture.
+	Service string
 }
 
 // Subscription is a declared subscription to a Topic[T]: a durable JetStream
@@ -58,6 +61,7 @@ type subscription struct {
 	b           *Broker
 	t           *topic
 	name        string
+	service     string
 	retry       RetryPolicy
 	ackDeadline time.Duration
 	ackWait     time.Duration
@@ -103,6 +107,7 @@ func NewSubscription[T any](t *Topic[T], name string, cfg SubscriptionConfig[T])
 		b:           b,
 		t:           t.t,
 		name:        name,
+		service:     cfg.Service,
 		retry:       retry,
 		ackDeadline: cfg.AckDeadline,
 		// The server redelivers a message nobody acknowledged within

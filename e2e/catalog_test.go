@@ -1,0 +1,230 @@
+package e2e
+
+import (
+	"context"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"upmon/internal/app"
+	"upmon/internal/app/apptest"
+	"upmon/platform/api"
+	"upmon/platform/catalog"
+)
+
+// catalogEndpointKey names one route and method.
+func catalogEndpointKey(method, path string) string { return method + " " + path }
+
+// TestCatalogListsEverything compares GET /admin/catalog with what the
+// running program really has: the routes its server answers, the streams
+// and durable consumers on NATS, the cron jobs in /metrics, the databases
+// and the declared secret (set, value never shown).
+func TestCatalogListsEverything(t *testing.T) {
+	t.Parallel()
+	cfg := apptest.Config(t)
+	const webhook = "http://127.0.0.1:9/hooks/catalog-secret-value"
+	cfg.Env = append(cfg.Env, "SLACK_WEBHOOK_URL="+webhook)
+	m := apptest.Start(t, cfg, app.Hooks{})
+	c := apptest.Client{Base: m.URL(), TB: t}
+
+	// Every declared subscription has its durable consumer before we
+	// compare (consumers are created in the background after Start).
+	js := m.Broker().JetStream()
+	prefix := m.Broker().Prefix() + "_"
+	consumers := func() map[string][]string {
+		out := map[string][]string{}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for name := range js.StreamNames(ctx).Name() {
+			topic, ok := strings.CutPrefix(name, prefix)
+			if !ok || strings.HasPrefix(name, "KV_") {
+				continue
+			}
+			out[topic] = []string{}
+			s, err := js.Stream(ctx, name)
+			if err != nil {
+				continue
+			}
+			for cn := range s.ConsumerNames(ctx).Name() {
+				out[topic] = append(out[topic], cn)
+			}
+		}
+		return out
+	}
+	declared := len(m.Broker().Subscriptions())
+	apptest.Eventually(t, 20*time.Second, "every subscription's consumer exists", func() bool {
+		n := 0
+		for _, cs := range consumers() {
+			n += len(cs)
+		}
+		return n >= declared
+	})
+
+	status, body := c.Do("GET", "/admin/catalog", "")
+	if status != http.StatusOK {
+		t.Fatalf("GET /admin/catalog: %d %s", status, body)
+	}
+	if strings.Contains(body, webhook) || strings.Contains(body, "catalog-secret-value") {
+		t.Fatalf("the catalog shows a secret's value: %s", body)
+	}
+	var cat catalog.Catalog
+	c.JSON("GET", "/admin/catalog", "", &cat)
+
+	listed := map[string]bool{}
+	subs := map[string]bool{}
+	jobs := map[string]bool{}
+	dbs := map[string]catalog.Database{}
+	var secrets []catalog.Secret
+	for _, s := range cat.Services {
+		for _, e := range s.Endpoints {
+			listed[catalogEndpointKey(e.Method, e.Path)] = true
+		}
+		for _, sub := range s.Subscriptions {
+			subs[sub.Topic+"/"+sub.Name] = true
+			if sub.Pending == nil || sub.DeadLetters == nil || sub.Retry.MaxAttempts != cfg.RetryMaxAttempts {
+				t.Errorf("subscription %s: pending %v, dead letters %v, retry %+v", sub.Name, sub.Pending, sub.DeadLetters, sub.Retry)
+			}
+		}
+		for _, j := range s.Jobs {
+			jobs[j.Name] = true
+			if j.NextRun.IsZero() || j.Every == 0 {
+				t.Errorf("job %s: next run %v, every %v", j.Name, j.NextRun, j.Every)
+			}
+		}
+		for _, d := range s.Databases {
+			dbs[d.Service] = d
+		}
+		secrets = append(secrets, s.Secrets...)
+	}
+
+	// Routes: every route the server answers is listed, and nothing else.
+	srv := m.Handler().(*api.Server)
+	served := 0
+	for _, ep := range srv.Endpoints() {
+		for _, method := range catalog.Methods(ep) {
+			served++
+			if !listed[catalogEndpointKey(method, ep.Path)] {
+				t.Errorf("route %s %s is served but not in the catalog", method, ep.Path)
+			}
+		}
+	}
+	if len(listed) != served {
+		t.Errorf("catalog lists %d routes, the server answers %d", len(listed), served)
+	}
+	for key := range listed {
+		method, path, _ := strings.Cut(key, " ")
+		req, _ := http.NewRequest(method, concretePath(catalog.OpenAPIPath(path)), nil)
+		if ep, ok := srv.Route(req); !ok || ep.Path != path {
+			t.Errorf("catalog lists %s, but the server routes %s to %q (found %v)", key, req.URL.Path, ep.Path, ok)
+		}
+	}
+
+	// Topics and subscriptions: the streams and consumers on NATS.
+	topics := map[string]bool{}
+	for _, tp := range cat.Topics {
+		topics[tp.Name] = true
+		if tp.MessageType == "" || tp.Delivery != catalog.DeliveryGuarantee || len(tp.Publishers) == 0 {
+			t.Errorf("topic %+v lacks its message type, guarantee or publishers", tp)
+		}
+	}
+	onNATS := consumers()
+	for topic, cs := range onNATS {
+		if !topics[topic] {
+			t.Errorf("stream of topic %s exists on NATS but is not in the catalog", topic)
+		}
+		for _, cn := range cs {
+			if !subs[topic+"/"+cn] {
+				t.Errorf("consumer %s on %s exists on NATS but is not in the catalog", cn, topic)
+			}
+		}
+	}
+	if len(topics) != len(onNATS) || len(subs) != declared {
+		t.Errorf("catalog: %d topics, %d subscriptions; NATS: %d streams; declared %d subscriptions",
+			len(topics), len(subs), len(onNATS), declared)
+	}
+
+	// Cron jobs: every job the scheduler exports metrics for.
+	_, metrics := c.Do("GET", "/metrics", "")
+	jobRE := regexp.MustCompile(`upmon_cron_runs_total\{[^}]*job="([^"]+)"`)
+	inMetrics := map[string]bool{}
+	for _, mm := range jobRE.FindAllStringSubmatch(metrics, -1) {
+		inMetrics[mm[1]] = true
+	}
+	if len(inMetrics) == 0 || !mapsEqual(inMetrics, jobs) {
+		t.Errorf("jobs in /metrics %v, in the catalog %v", inMetrics, jobs)
+	}
+
+	// Databases and secrets.
+	engine := "sqlite"
+	if cfg.DatabaseURL != "" {
+		engine = "postgres"
+	}
+	for _, svc := range []string{"site", "monitor"} {
+		d, ok := dbs[svc]
+		if !ok || d.Engine != engine || d.MigrationVersion == nil || *d.MigrationVersion < 1 {
+			t.Errorf("database of %s: %+v (engine %s)", svc, d, engine)
+		}
+	}
+	if !slices.Contains(secrets, catalog.Secret{Service: "slack", Name: "SlackWebhookURL", Set: true}) {
+		t.Errorf("secrets %+v: want SlackWebhookURL of slack, set", secrets)
+	}
+	if !slices.Contains(cat.Calls, catalog.Call{From: "monitor", To: "site", Via: "monitor.Sites"}) {
+		t.Errorf("calls %+v: want monitor → site", cat.Calls)
+	}
+}
+
+// TestCatalogNeedsReadAccess checks that with tokens configured the
+// catalog answers a read-only token and nobody without one.
+func TestCatalogNeedsReadAccess(t *testing.T) {
+	t.Parallel()
+	cfg := apptest.Config(t)
+	cfg.APITokens = []string{"write-token-catalog"}
+	cfg.ReadTokens = []string{"read-token-catalog"}
+	m := apptest.Start(t, cfg, app.Hooks{})
+	for _, tc := range []struct {
+		token string
+		want  int
+	}{{"", http.StatusUnauthorized}, {"read-token-catalog", http.StatusOK}, {"write-token-catalog", http.StatusOK}} {
+		req, _ := http.NewRequest("GET", m.URL()+"/admin/catalog", nil)
+		if tc.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tc.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("token %q: status %d, want %d", tc.token, resp.StatusCode, tc.want)
+		}
+	}
+}
+
+// concretePath fills an OpenAPI path's parameters with sample values.
+func concretePath(p string) string {
+	return regexp.MustCompile(`\{[^}]+\}`).ReplaceAllStringFunc(p, func(s string) string {
+		switch s {
+		case "{url}":
+			return "example.com"
+		case "{file}":
+			return "app.css"
+		}
+		return "1"
+	})
+}
+
+func mapsEqual(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
