@@ -227,4 +227,3 @@ func mapsEqual(a, b map[string]bool) bool {
 	}
 	return true
 }
-
