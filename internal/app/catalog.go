@@ -83,3 +83,24 @@ func requires(ep api.Endpoint) string {
 	}
 	return catalog.RequiresRead
 }
+
+// ArchitectureSVG starts the program on the default configuration in a
+// temporary data directory (embedded broker, SQLite, a loopback port),
+// draws the architecture from its catalog and stops it. The picture holds
+// no live figure, so it changes only when the wiring does.
+func ArchitectureSVG(ctx context.Context) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "upmon-diagram-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	cfg := DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = dir
+	m := New(cfg, nil)
+	if err := m.Open(ctx); err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	return catalog.Diagram(m.Catalog(ctx), catalog.DiagramOptions{}), nil
+}

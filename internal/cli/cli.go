@@ -47,6 +47,8 @@ Usage:
                                          print every site as YAML (the API's schema)
   upmon sites import [--server URL] FILE add and update sites from a YAML file
                                          (matched by url; push monitors by name)
+  upmon gen diagram [--out FILE]         draw the architecture from the catalog as SVG
+                                         (default docs/architecture.svg)
   upmon version                          print the version
   upmon help                             print this help
 
@@ -73,6 +75,8 @@ func Run(ctx context.Context, stdio IO, args []string) int {
 		err = deadlettersCmd(ctx, stdio, args[1:])
 	case "sites":
 		err = sitesCmd(ctx, stdio, args[1:])
+	case "gen":
+		err = genCmd(ctx, stdio, args[1:])
 	default:
 		err = &app.UsageError{Msg: fmt.Sprintf("unknown command %q (run `upmon help`)", args[0])}
 	}
