@@ -158,6 +158,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		log.Warn("live updates from other replicas are off", "err", err)
 	}
 	m.sched.Start(m.rootCtx)
+	m.startFlows()
 	return m.serve()
 }
 
@@ -281,7 +282,7 @@ func (m *Main) wire() error {
 	m.Site.Register(m.api)
 	m.Monitor.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
-		CORSOrigins: cfg.CORSOrigins, Logger: log})
+		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram})
 	m.Web.Register(m.api)
 	m.declared.Uses(web.ServiceName, site.ServiceName, "web.SiteSource")
 	m.declared.Uses(web.ServiceName, monitor.ServiceName, "web.MonitorSource")

@@ -104,3 +104,9 @@ func ArchitectureSVG(ctx context.Context) ([]byte, error) {
 	defer m.Close()
 	return catalog.Diagram(m.Catalog(ctx), catalog.DiagramOptions{}), nil
 }
+
+// liveDiagram draws the architecture page's picture, with empty counter
+// labels on its arrows for the "flows" live events.
+func (m *Main) liveDiagram(ctx context.Context) ([]byte, error) {
+	return catalog.Diagram(m.Catalog(ctx), catalog.DiagramOptions{Live: true}), nil
+}

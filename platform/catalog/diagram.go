@@ -204,10 +204,18 @@ func drawArrow(b *bytes.Buffer, id string, x1, y1, x2, y2 float64, color, extra 
 	my := (y1 + y2) / 2
 	fmt.Fprintf(b, `<path id="%s" d="M%.1f %.1f C%.1f %.1f %.1f %.1f %.1f %.1f" fill="none" stroke="%s" stroke-width="2"%s marker-end="url(#arrow)"/>`+"\n",
 		esc("edge-"+id), x1, y1, x1, my, x2, my, x2, y2, color, extra)
-	if live {
-		fmt.Fprintf(b, `<text class="counter" data-edge="%s" x="%.1f" y="%.1f" font-size="11" text-anchor="middle" fill="%s" paint-order="stroke" stroke="#fff" stroke-width="3"></text>`+"\n",
-			esc(id), (x1+x2)/2, my+4, color)
+	if !live {
+		return
 	}
+	// Counters sit just above the topic, at the arrow's topic end: the
+	// publish count left of the arrow head, the delivery count right of
+	// the dashed arrow's start, one line higher.
+	x, y, anchor := x2-5, y2-8, "end"
+	if y2 < y1 { // a subscribe arrow runs from the topic (below) up
+		x, y, anchor = x1+5, y1-22, "start"
+	}
+	fmt.Fprintf(b, `<text class="counter" data-edge="%s" x="%.1f" y="%.1f" font-size="11" font-weight="600" text-anchor="%s" fill="%s" paint-order="stroke" stroke="#fff" stroke-width="3"></text>`+"\n",
+		esc(id), x, y, anchor, color)
 }
 
 // drawCalls draws each declared call as an arc above the service row.
