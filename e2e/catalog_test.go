@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"slices"
@@ -176,31 +179,93 @@ func TestCatalogListsEverything(t *testing.T) {
 	}
 }
 
-// TestCatalogNeedsReadAccess checks that with tokens configured the
-// catalog answers a read-only token and nobody without one.
-func TestCatalogNeedsReadAccess(t *testing.T) {
+// TestCatalogAccessMatchesTheGuard checks, with tokens configured, that
+// the access the catalog gives each route is what the server enforces:
+// "none" and "push" routes answer without a token, "read" routes refuse
+// a request without one and answer a read-only token, "write" routes
+// refuse a read-only token. The catalog itself needs read access.
+func TestCatalogAccessMatchesTheGuard(t *testing.T) {
 	t.Parallel()
 	cfg := apptest.Config(t)
-	cfg.APITokens = []string{"write-token-catalog"}
-	cfg.ReadTokens = []string{"read-token-catalog"}
+	const rw, ro = "write-token-catalog", "read-token-catalog"
+	cfg.APITokens, cfg.ReadTokens = []string{rw}, []string{ro}
+	cfg.RateLimit, cfg.RateBurst = 1000, 1000
 	m := apptest.Start(t, cfg, app.Hooks{})
-	for _, tc := range []struct {
-		token string
-		want  int
-	}{{"", http.StatusUnauthorized}, {"read-token-catalog", http.StatusOK}, {"write-token-catalog", http.StatusOK}} {
-		req, _ := http.NewRequest("GET", m.URL()+"/admin/catalog", nil)
-		if tc.token != "" {
-			req.Header.Set("Authorization", "Bearer "+tc.token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != tc.want {
-			t.Errorf("token %q: status %d, want %d", tc.token, resp.StatusCode, tc.want)
+	var cat catalog.Catalog
+	status, _ := doAuth(t, "GET", m.URL()+"/admin/catalog", "", "")
+	if status != http.StatusUnauthorized {
+		t.Fatalf("catalog without a token: %d", status)
+	}
+	req, _ := http.NewRequest("GET", m.URL()+"/admin/catalog", nil)
+	req.Header.Set("Authorization", "Bearer "+ro)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&cat); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("catalog with a read-only token: %d %v", resp.StatusCode, err)
+	}
+	resp.Body.Close()
+
+	const needToken, readOnly = "a valid token is required", "this token is read-only"
+	// A dashboard page sends a browser without a session to sign in.
+	refused := func(answer string) bool {
+		return strings.Contains(answer, needToken) || strings.HasPrefix(answer, "303 ") && strings.Contains(answer, "/login?next=")
+	}
+	n := 0
+	for _, s := range cat.Services {
+		for _, e := range s.Endpoints {
+			n++
+			url := m.URL() + strings.ReplaceAll(concretePath(e.OpenAPIPath), "example.com", "127.0.0.1:1")
+			anon := guardAnswer(t, e.Method, url, "")
+			withRO := ""
+			if e.Access == catalog.RequiresRead || e.Access == catalog.RequiresWrite {
+				withRO = guardAnswer(t, e.Method, url, ro)
+			}
+			var ok bool
+			switch e.Access {
+			case catalog.RequiresNone, catalog.RequiresPush:
+				ok = !refused(anon)
+			case catalog.RequiresRead:
+				ok = refused(anon) && !refused(withRO) && !strings.Contains(withRO, readOnly)
+			case catalog.RequiresWrite:
+				ok = refused(anon) && strings.Contains(withRO, readOnly)
+			}
+			if !ok {
+				t.Errorf("%s %s: catalog says %q; without a token %q, read-only %q", e.Method, e.Path, e.Access, anon, withRO)
+			}
 		}
 	}
+	if n < 40 {
+		t.Fatalf("only %d endpoints in the catalog", n)
+	}
+}
+
+// guardAnswer sends a request and returns the start of its answer (the
+// headers of a stream are enough).
+func guardAnswer(t *testing.T, method, url, token string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		return fmt.Sprint(resp.StatusCode, " stream")
+	}
+	b := make([]byte, 512)
+	k, _ := io.ReadFull(resp.Body, b)
+	return fmt.Sprint(resp.StatusCode, " ", string(b[:k]))
 }
 
 // concretePath fills an OpenAPI path's parameters with sample values.
