@@ -292,3 +292,43 @@ func mapsEqual(a, b map[string]bool) bool {
 	}
 	return true
 }
+
+// TestCatalogNamesTheCronReplica runs two replicas on one NATS: each tick
+// of check-all runs on one of them, and both catalogs name that replica.
+func TestCatalogNamesTheCronReplica(t *testing.T) {
+	t.Parallel()
+	cfg := apptest.Config(t)
+	if cfg.NATSURL == "" {
+		t.Skip("needs UPMON_TEST_NATS_URL: replicas share the cron claims on an external NATS")
+	}
+	cfg.CheckInterval = time.Second
+	cfgB := cfg
+	cfgB.DataDir = t.TempDir()
+	a := apptest.Start(t, cfg, app.Hooks{})
+	b := apptest.Start(t, cfgB, app.Hooks{})
+	job := func(m *app.Main) (catalog.Job, string) {
+		var cat catalog.Catalog
+		apptest.Client{Base: m.URL(), TB: t}.JSON("GET", "/admin/catalog", "", &cat)
+		for _, s := range cat.Services {
+			for _, j := range s.Jobs {
+				if j.Name == "check-all" {
+					return j, cat.Replica
+				}
+			}
+		}
+		t.Fatal("no check-all job in the catalog")
+		return catalog.Job{}, ""
+	}
+	var last string
+	apptest.Eventually(t, 20*time.Second, "both catalogs name the replica of the same tick", func() bool {
+		ja, ra := job(a)
+		jb, rb := job(b)
+		if ra == rb {
+			t.Fatalf("both replicas are called %q", ra)
+		}
+		last = fmt.Sprintf("a: %v by %q; b: %v by %q", ja.LastTick, ja.LastReplica, jb.LastTick, jb.LastReplica)
+		return ja.LastTick != nil && jb.LastTick != nil && ja.LastTick.Equal(*jb.LastTick) &&
+			ja.LastReplica == jb.LastReplica && (ja.LastReplica == ra || ja.LastReplica == rb)
+	})
+	t.Log(last)
+}

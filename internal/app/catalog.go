@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
@@ -12,14 +14,17 @@ import (
 	"upmon/platform/sqldb"
 )
 
-// replicaID names this process in the catalog and in cron claims: the
-// host name and the process id, unique among replicas at any one time.
+// replicaID names this replica in the catalog and in cron claims: the
+// host name, the process id and a random suffix (tests run several
+// replicas in one process).
 func replicaID() string {
 	host, err := os.Hostname()
 	if err != nil || host == "" {
 		host = "upmon"
 	}
-	return fmt.Sprintf("%s-%d", host, os.Getpid())
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b[:]))
 }
 
 // catalogSources are the registries the catalog, the OpenAPI document and
