@@ -24,25 +24,34 @@ type Catalog struct {
 
 // Service is one service and what it owns.
 type Service struct {
-	Name          string         `json:"name"`
-	Endpoints     []Endpoint     `json:"endpoints"`
-	Publishes     []string       `json:"publishes"`
+	// Name is the service's name.
+	Name string `json:"name"`
+	// Endpoints are its routes, by path and method.
+	Endpoints []Endpoint `json:"endpoints"`
+	// Publishes names the topics its outbox relay publishes to.
+	Publishes []string `json:"publishes"`
+	// Subscriptions are the subscriptions it declared.
 	Subscriptions []Subscription `json:"subscriptions"`
-	Jobs          []Job          `json:"jobs"`
-	Databases     []Database     `json:"databases"`
-	Secrets       []Secret       `json:"secrets"`
+	// Jobs are the cron jobs doing its work.
+	Jobs []Job `json:"jobs"`
+	// Databases are the databases it owns.
+	Databases []Database `json:"databases"`
+	// Secrets are the secrets it reads.
+	Secrets []Secret `json:"secrets"`
 	// Calls are the services this one calls.
 	Calls []Call `json:"calls"`
 }
 
 // Endpoint is one route and method.
 type Endpoint struct {
+	// Method is the HTTP method.
 	Method string `json:"method"`
 	// Path is the ServeMux pattern; OpenAPIPath its OpenAPI form.
 	Path        string `json:"path"`
 	OpenAPIPath string `json:"openapi_path"`
 	// Access is none, push, read or write.
-	Access      string `json:"access"`
+	Access string `json:"access"`
+	// OperationID is the operation's id in /openapi.json.
 	OperationID string `json:"operation_id"`
 	// Request and Response name the Go types (components of
 	// /openapi.json); empty for pages and streams.
@@ -52,22 +61,32 @@ type Endpoint struct {
 
 // Topic is one declared topic.
 type Topic struct {
-	Name        string `json:"name"`
+	// Name is the topic's name.
+	Name string `json:"name"`
+	// MessageType names the Go type of its messages (a component of
+	// /openapi.json when an endpoint uses it too).
 	MessageType string `json:"message_type"`
 	// Delivery is the delivery guarantee (at-least-once); Outbox is true
 	// when the publishers write through a transactional outbox.
-	Delivery      string   `json:"delivery"`
-	Outbox        bool     `json:"outbox"`
-	Retention     Duration `json:"retention"`
+	Delivery string `json:"delivery"`
+	Outbox   bool   `json:"outbox"`
+	// Retention is how long the topic keeps messages.
+	Retention Duration `json:"retention"`
+	// Publishers and Subscriptions name the services that publish to it
+	// and the subscriptions that consume it.
 	Publishers    []string `json:"publishers"`
 	Subscriptions []string `json:"subscriptions"`
 }
 
 // Subscription is one durable subscription.
 type Subscription struct {
-	Name        string      `json:"name"`
-	Topic       string      `json:"topic"`
-	Service     string      `json:"service"`
+	// Name, Topic and Service say which subscription of which service
+	// consumes which topic.
+	Name    string `json:"name"`
+	Topic   string `json:"topic"`
+	Service string `json:"service"`
+	// Retry is the effective retry policy, AckDeadline the handler's
+	// deadline.
 	Retry       RetryPolicy `json:"retry"`
 	AckDeadline Duration    `json:"ack_deadline"`
 	// Pending counts undelivered and unacknowledged messages; null when
@@ -80,13 +99,16 @@ type Subscription struct {
 
 // RetryPolicy is a subscription's effective retry policy.
 type RetryPolicy struct {
-	MinBackoff  Duration `json:"min_backoff"`
-	MaxBackoff  Duration `json:"max_backoff"`
-	MaxAttempts int      `json:"max_attempts"`
+	// MinBackoff and MaxBackoff bound the delay between attempts.
+	MinBackoff Duration `json:"min_backoff"`
+	MaxBackoff Duration `json:"max_backoff"`
+	// MaxAttempts counts every attempt before the message is dead-lettered.
+	MaxAttempts int `json:"max_attempts"`
 }
 
 // Job is one cron job.
 type Job struct {
+	// Name, Title, Service and Every are the job's declaration.
 	Name    string   `json:"name"`
 	Title   string   `json:"title"`
 	Service string   `json:"service"`
@@ -102,6 +124,8 @@ type Job struct {
 
 // Database is one service's database.
 type Database struct {
+	// Service owns the database; Engine is sqlite or postgres; Schema is
+	// where its tables live.
 	Service string `json:"service"`
 	Engine  string `json:"engine"`
 	Schema  string `json:"schema"`
@@ -113,6 +137,7 @@ type Database struct {
 // Secret is a secret a service reads: its name and whether it is set,
 // never its value.
 type Secret struct {
+	// Service reads the secret Name; Set says whether it has a value.
 	Service string `json:"service"`
 	Name    string `json:"name"`
 	Set     bool   `json:"set"`
@@ -120,6 +145,7 @@ type Secret struct {
 
 // Call is a declared call from one service to another.
 type Call struct {
+	// From calls To through the Go interface Via.
 	From string `json:"from"`
 	To   string `json:"to"`
 	Via  string `json:"via"`
