@@ -48,6 +48,13 @@ func (d Duration) String() string {
 // MarshalJSON encodes d as a duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
 
+// OpenAPISchema describes d as the API encodes it (see MarshalJSON), for
+// the generated OpenAPI document.
+func (Duration) OpenAPISchema() map[string]any {
+	return map[string]any{"type": "string", "description": "a duration such as \"30s\", \"5m\" or \"1h\"",
+		"examples": []any{"30s", "5m", "1h"}}
+}
+
 // UnmarshalJSON decodes a duration string.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string

@@ -27,6 +27,9 @@ import (
 // SLACK_WEBHOOK_URL).
 const SecretName = "SlackWebhookURL"
 
+// ServiceName is the slack service's name in the catalog.
+const ServiceName = "slack"
+
 // SubscriptionName is the subscription on uptime-transition.
 const SubscriptionName = "slack-notification"
 
@@ -150,6 +153,7 @@ func siteKey(ref *site.Ref) string {
 // One site's notifications go out one at a time, in order.
 func (s *Service) Subscribe(t Topics) error {
 	if _, err := pubsub.NewSubscription(t.Transitions, SubscriptionName, pubsub.SubscriptionConfig[*monitor.TransitionEvent]{
+		Service:     ServiceName,
 		Handler:     s.handle,
 		OrderingKey: func(ev *monitor.TransitionEvent) string { return siteKey(ev.Site) },
 	}); err != nil {
@@ -157,6 +161,7 @@ func (s *Service) Subscribe(t Topics) error {
 	}
 	if t.Degraded != nil {
 		if _, err := pubsub.NewSubscription(t.Degraded, "slack-degraded", pubsub.SubscriptionConfig[*monitor.DegradedEvent]{
+			Service:     ServiceName,
 			Handler:     s.handleDegraded,
 			OrderingKey: func(ev *monitor.DegradedEvent) string { return siteKey(ev.Site) },
 		}); err != nil {
@@ -165,6 +170,7 @@ func (s *Service) Subscribe(t Topics) error {
 	}
 	if t.Certs != nil {
 		if _, err := pubsub.NewSubscription(t.Certs, "slack-cert", pubsub.SubscriptionConfig[*monitor.CertExpiringEvent]{
+			Service: ServiceName,
 			Handler: s.handleCert,
 		}); err != nil {
 			return err

@@ -45,6 +45,9 @@ type Options struct {
 	Now func() time.Time
 	// PageSize is how many sites one overview page shows. Default 100.
 	PageSize int
+	// Architecture draws the picture of /frontend/architecture; nil
+	// leaves the page out.
+	Architecture ArchitectureSource
 }
 
 // Handler serves the dashboard (/frontend/), the public status page
@@ -122,6 +125,7 @@ func (h *Handler) Register(srv *api.Server) {
 	open("/status-page", h.statusPage)
 	open("/badge/{siteID}/status.svg", h.statusBadge)
 	open("/badge/{siteID}/uptime.svg", h.uptimeBadge)
+	h.registerArchitecture(srv)
 }
 
 // form caps a form's body like the API's (api.MaxBodyBytes) and parses
@@ -250,7 +254,7 @@ var funcs = template.FuncMap{
 func (h *Handler) parseTemplates() {
 	layout := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/parts.html"))
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"overview", "site", "confirm", "status", "error"} {
+	for _, name := range []string{"overview", "site", "confirm", "status", "error", "architecture"} {
 		t := template.Must(template.Must(layout.Clone()).ParseFS(templateFiles, "templates/"+name+".html"))
 		h.pages[name] = t
 	}

@@ -19,6 +19,7 @@ import (
 	"upmon/internal/version"
 	"upmon/monitor"
 	"upmon/platform/api"
+	"upmon/platform/catalog"
 	"upmon/platform/cron"
 	"upmon/platform/netguard"
 	"upmon/platform/outbox"
@@ -63,6 +64,9 @@ type Main struct {
 	relays   []*outbox.Relay
 	stalls   *stall.Set
 	api      *api.Server
+	declared *catalog.Registry
+	replica  string
+	openapi  map[string]any
 	auth     *auth
 	login    *loginThrottle
 	http     *http.Server
@@ -162,12 +166,14 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		log.Warn("live updates from other replicas are off", "err", err)
 	}
 	m.sched.Start(m.rootCtx)
+	m.startFlows()
 	return m.serve()
 }
 
 // wire builds the services, topics, subscriptions, relays and routes.
 func (m *Main) wire() error {
 	cfg, log := m.Config, m.Logger
+	m.declared, m.replica = &catalog.Registry{}, replicaID()
 
 	m.stalls = stall.NewSet(cfg.DBTimeout, m.registry)
 	siteRelay := m.newRelay(m.siteDB)
@@ -200,6 +206,7 @@ func (m *Main) wire() error {
 		DenyPrivate:          cfg.DenyPrivateTargets,
 		DBStall:              m.stalls,
 	})
+	m.declared.Uses(monitor.ServiceName, site.ServiceName, "monitor.Sites")
 
 	added, err := pubsub.NewTopic[*site.AddedEvent](m.broker, site.TopicSiteAdded, pubsub.TopicConfig{})
 	if err != nil {
@@ -236,7 +243,7 @@ func (m *Main) wire() error {
 		return err
 	}
 
-	webhook, _ := m.secrets.Get(slack.SecretName)
+	webhook, _ := m.declared.Secret(m.secrets, slack.ServiceName, slack.SecretName)
 	m.Slack = slack.New(slack.Options{
 		WebhookURL: webhook,
 		Timeout:    cfg.NotifyTimeout,
@@ -246,6 +253,7 @@ func (m *Main) wire() error {
 		Hooks:      m.Hooks.Slack,
 		MaxTracked: cfg.NotifySeqMax,
 	})
+	m.declared.Uses(slack.ServiceName, site.ServiceName, "slack.Sites")
 	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
 		return err
 	}
@@ -256,6 +264,7 @@ func (m *Main) wire() error {
 		if err != nil {
 			return fmt.Errorf("cron lock: %w", err)
 		}
+		nl.SetHolder(m.replica)
 		locker = nl
 	}
 	m.sched = cron.New(cron.Config{Locker: locker, Logger: log, Registerer: m.registry})
@@ -268,6 +277,7 @@ func (m *Main) wire() error {
 		// A sweep of many sites may outlast a short period; its database
 		// calls have their own deadline (--db-timeout).
 		Timeout: max(cfg.CheckInterval, time.Minute),
+		Service:  monitor.ServiceName,
 	}); err != nil {
 		return err
 	}
@@ -275,6 +285,7 @@ func (m *Main) wire() error {
 		Title:    "Prune checks and rollups past their retention",
 		Every:    time.Hour,
 		Endpoint: m.Monitor.PruneJob,
+		Service:  monitor.ServiceName,
 	}); err != nil {
 		return err
 	}
@@ -292,12 +303,15 @@ func (m *Main) wire() error {
 	m.Site.Register(m.api)
 	m.Monitor.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
-		CORSOrigins: cfg.CORSOrigins, Logger: log})
+		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram})
 	m.Web.Register(m.api)
+	m.declared.Uses(web.ServiceName, site.ServiceName, "web.SiteSource")
+	m.declared.Uses(web.ServiceName, monitor.ServiceName, "web.MonitorSource")
 	registerAdmin(m.api, m.broker)
+	m.registerCatalog()
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz", Access: api.Open}, http.HandlerFunc(m.healthz))
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/metrics"}, m.metricsHandler())
-	return nil
+	return m.buildOpenAPI()
 }
 
 func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
@@ -356,6 +370,10 @@ func (m *Main) URL() string {
 
 // Handler returns the HTTP handler (after Open).
 func (m *Main) Handler() http.Handler { return m.auth.withAccess(m.api) }
+
+// API returns the typed API server (after Open): its registered endpoints
+// and routing, for tools and tests that describe what is served.
+func (m *Main) API() *api.Server { return m.api }
 
 // Broker returns the event broker (after Open).
 func (m *Main) Broker() *pubsub.Broker { return m.broker }

@@ -162,7 +162,7 @@ func (a *auth) guard(r *http.Request, ep api.Endpoint) error {
 		return nil
 	}
 	l, _ := a.requestLevel(r)
-	needWrite := ep.Access == api.Admin || (ep.Mutating && !readLike(ep))
+	needWrite := needsWrite(ep)
 	switch {
 	case needWrite && l == levelWrite:
 		return nil
@@ -174,6 +174,11 @@ func (a *auth) guard(r *http.Request, ep api.Endpoint) error {
 		return nil
 	}
 	return errUnauthenticated
+}
+
+// needsWrite reports whether an endpoint needs a read-write token.
+func needsWrite(ep api.Endpoint) bool {
+	return ep.Access == api.Admin || (ep.Mutating && !readLike(ep))
 }
 
 // readLike marks POST endpoints that change nothing: /ping and the

@@ -50,6 +50,8 @@ Usage:
   upmon import gatus|kuma FILE [--server URL] [--dry-run] [--accept-losses]
                                          bring a Gatus config or an Uptime Kuma
                                          kuma.db / JSON backup over (docs/switching.md)
+  upmon gen diagram [--out FILE]         draw the architecture from the catalog as SVG
+                                         (default docs/architecture.svg)
   upmon version                          print the version
   upmon help                             print this help
 
@@ -78,6 +80,8 @@ func Run(ctx context.Context, stdio IO, args []string) int {
 		err = sitesCmd(ctx, stdio, args[1:])
 	case "import":
 		err = importCmd(ctx, stdio, args[1:])
+	case "gen":
+		err = genCmd(ctx, stdio, args[1:])
 	default:
 		err = &app.UsageError{Msg: fmt.Sprintf("unknown command %q (run `upmon help`)", args[0])}
 	}

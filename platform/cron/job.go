@@ -36,6 +36,9 @@ type JobConfig struct {
 	// stuck on a dead connection gives way to the next tick. Default (0):
 	// Every.
 	Timeout time.Duration
+	// Service names the service whose work the job does, for the catalog
+	// and the architecture picture.
+	Service string
 }
 
 // Job is a periodic job registered with a Scheduler.
@@ -47,6 +50,8 @@ type Job struct {
 	timeout  time.Duration
 	endpoint func(ctx context.Context) error
 	running  atomic.Bool
+	last     lastRun
+	service  string
 }
 
 // NewJob validates cfg and adds a job called name to s. The name is lowercase
@@ -69,7 +74,7 @@ func NewJob(s *Scheduler, name string, cfg JobConfig) (*Job, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = cfg.Every
 	}
-	j := &Job{s: s, name: name, title: cfg.Title, every: cfg.Every, timeout: cfg.Timeout, endpoint: cfg.Endpoint}
+	j := &Job{s: s, name: name, title: cfg.Title, every: cfg.Every, timeout: cfg.Timeout, endpoint: cfg.Endpoint, service: cfg.Service}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -200,6 +205,7 @@ func (j *Job) run(ctx context.Context, tick time.Time) {
 	err := j.call(ctx)
 	cancel()
 	end := j.s.now()
+	j.last.record(tick, end, err)
 	j.s.metrics.ran(j.name, err == nil, end)
 	if err != nil {
 		j.s.log.Error("cron: run failed", "job", j.name, "tick", tick, "duration", end.Sub(start), "err", err)

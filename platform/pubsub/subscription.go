@@ -42,6 +42,9 @@ type SubscriptionConfig[T any] struct {
 	// most MaxConcurrency/2 of them (at least 1), further ones are released
 	// for a second, so a busy key does not delay the others.
 	OrderingKey func(msg T) string
+	// Service names the service that owns the subscription, for the
+	// catalog and the architecture picture.
+	Service string
 }
 
 // Subscription is a declared subscription to a Topic[T]: a durable JetStream
@@ -59,6 +62,7 @@ type subscription struct {
 	b           *Broker
 	t           *topic
 	name        string
+	service     string
 	retry       RetryPolicy
 	ackDeadline time.Duration
 	ackWait     time.Duration
@@ -108,6 +112,7 @@ func NewSubscription[T any](t *Topic[T], name string, cfg SubscriptionConfig[T])
 		b:           b,
 		t:           t.t,
 		name:        name,
+		service:     cfg.Service,
 		retry:       retry,
 		ackDeadline: cfg.AckDeadline,
 		// The server redelivers a message nobody acknowledged within

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"time"
 
@@ -59,6 +60,8 @@ type topic struct {
 	// undeclared is set on the stand-in Replay uses for a topic this
 	// process did not declare: its stream is never created from here.
 	undeclared bool
+	// msgType is the Go type of the messages, for the catalog.
+	msgType reflect.Type
 }
 
 // NewTopic declares the topic name (lowercase letters, digits and '-', e.g.
@@ -87,6 +90,7 @@ func NewTopic[T any](b *Broker, name string, cfg TopicConfig) (*Topic[T], error)
 		stream:  b.cfg.Prefix + "_" + name,
 		subject: b.cfg.Prefix + "." + name,
 		subs:    map[string]bool{},
+		msgType: reflect.TypeFor[T](),
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
