@@ -75,10 +75,10 @@ func (p *Prober) checkGRPC(ctx context.Context, sp Spec) Result {
 // grpcRecorder keeps the phases and the dial and handshake errors of a
 // gRPC check, which the RPC's status only carries as text.
 type grpcRecorder struct {
-	mu                                    sync.Mutex
+	mu                                     sync.Mutex
 	connStart, connDone, tlsStart, tlsDone time.Time
-	dialErr, tlsErr                       error
-	state                                 *tls.ConnectionState
+	dialErr, tlsErr                        error
+	state                                  *tls.ConnectionState
 }
 
 // set records now in *at and, when errp is given, err in *errp.
