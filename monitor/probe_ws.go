@@ -3,6 +3,7 @@ package monitor
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -101,6 +102,9 @@ func wsError(what string, err error, ctx context.Context) string {
 	}
 	if ctx.Err() != nil {
 		return "timeout " + what
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return "websocket: the server dropped the connection " + what
 	}
 	return shorten("websocket: " + what + ": " + describeError(err, ctx))
 }
