@@ -20,7 +20,16 @@ const (
 	KindTCP  = "tcp"
 	KindDNS  = "dns"
 	KindPush = "push"
+	// KindICMP is an ICMP echo (ping) check of icmp:host.
+	KindICMP = "icmp"
+	// KindGRPC is a grpc.health.v1 check of grpc:// or grpcs://host:port.
+	KindGRPC = "grpc"
+	// KindWebSocket is a WebSocket handshake check of ws:// or wss://.
+	KindWebSocket = "websocket"
 )
+
+// MaxWSSendBytes is the longest ws_send message.
+const MaxWSSendBytes = 16 << 10
 
 // Duration is a time.Duration that travels as a Go duration string
 // ("30s", "2m").
@@ -121,6 +130,9 @@ type Settings struct {
 	// (cheaper); off, every check opens a fresh connection, so DNS, TCP
 	// and TLS are tested each time.
 	ReuseConnections bool `json:"reuse_connections"`
+	// WSSend is a text message a websocket check sends after the
+	// handshake; the keyword is then looked for in the first reply.
+	WSSend string `json:"ws_send"`
 }
 
 // Defaults are the values zero settings take.
@@ -261,6 +273,12 @@ func (s *Settings) Validate() error {
 	}
 	if s.Grace < 0 || s.Grace.D() > maxDur {
 		return api.FieldError("grace", "must be between 0 and 24h")
+	}
+	if len(s.WSSend) > MaxWSSendBytes || !utf8.ValidString(s.WSSend) {
+		return api.FieldError("ws_send", "must be valid UTF-8 of at most %d bytes", MaxWSSendBytes)
+	}
+	if strings.Contains(s.WSSend, Redacted) {
+		return api.FieldError("ws_send", errHoldsRedacted)
 	}
 	return nil
 }

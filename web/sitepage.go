@@ -152,6 +152,7 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		} else {
 			d.Settings = h.withPlaceholders(formFromSettings(viewSettings(ctx, stored)))
 		}
+		d.Settings.Kind = st.Kind
 	}
 	d.Row = h.row(&e, now)
 	if ov != nil && !ov.CheckedAt.IsZero() {

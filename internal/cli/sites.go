@@ -68,6 +68,7 @@ type siteEntry struct {
 	Tags             []string          `yaml:"tags,omitempty,flow"`
 	Grace            string            `yaml:"grace,omitempty"`
 	ReuseConnections bool              `yaml:"reuse_connections,omitempty"`
+	WSSend           string            `yaml:"ws_send,omitempty"`
 }
 
 // assertionEntry is one exported json_path assertion.
@@ -235,6 +236,7 @@ func entryOf(st *site.Site) (siteEntry, error) {
 		Retries:          s.Retries,
 		Paused:           s.Paused,
 		ReuseConnections: s.ReuseConnections,
+		WSSend:           s.WSSend,
 	}
 	if st.Kind == site.KindPush {
 		e.Kind = site.KindPush
