@@ -67,8 +67,8 @@ func TestCreateMasksSecretsAndNamesBadFields(t *testing.T) {
 
 func TestTemplateErrorNamesTheLine(t *testing.T) {
 	for src, want := range map[string]string{
-		"a\nb\n{{.Site": "template: line 3:",
-		"{{range 5}}x{{end}}": "template: line 1: range is not allowed",
+		"a\nb\n{{.Site":            "template: line 3:",
+		"{{range 5}}x{{end}}":      "template: line 1: range is not allowed",
 		"{{define \"x\"}}y{{end}}": "template: define",
 	} {
 		_, err := channels.ParseTemplate(src)

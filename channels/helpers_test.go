@@ -182,3 +182,17 @@ func waitStatus(t *testing.T, f *fixture, id int64, ok func(channels.Status) boo
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// waitAttempts polls until the hook saw n requests, failing after 10 s.
+func waitAttempts(t *testing.T, h *hook, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for h.attempts() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("hook saw %d requests, want %d", h.attempts(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func siteRef(id int64) *site.Ref { return &site.Ref{ID: id} }

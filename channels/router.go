@@ -309,3 +309,31 @@ func enqueue(ctx context.Context, tx *sql.Tx, channelID int64, eventID string, m
 		VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING`, channelID, eventID, m.SiteID, string(b), statusPending, now)
 	return err
 }
+
+// NamesChannels reports whether a site is routed to channels of its own
+// (it names channels, or a channel's tags match its tags), so the
+// implicit default Slack channel (SlackWebhookURL) does not serve it.
+func (s *Service) NamesChannels(ctx context.Context, siteID int64) bool {
+	st, err := s.opts.Sites.Get(ctx, &site.GetParams{ID: siteID})
+	if err != nil {
+		return false
+	}
+	if len(st.Channels) > 0 {
+		return true
+	}
+	if len(st.Tags) == 0 {
+		return false
+	}
+	chans, err := s.loadAll(ctx)
+	if err != nil {
+		return false
+	}
+	for _, c := range chans {
+		for _, t := range c.Tags {
+			if c.Enabled && slices.Contains(st.Tags, t) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -16,8 +16,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"upmon/channels"
 	"upmon/internal/version"
 	"upmon/monitor"
+	"upmon/notify"
+	"upmon/notify/kinds"
 	"upmon/platform/api"
 	"upmon/platform/cron"
 	"upmon/platform/netguard"
@@ -53,6 +56,7 @@ type Main struct {
 	registry *prometheus.Registry
 	siteDB   *sqldb.DB
 	monDB    *sqldb.DB
+	chanDB   *sqldb.DB
 	broker   *pubsub.Broker
 	secrets  *secrets.Store
 	sched    *cron.Scheduler
@@ -66,6 +70,8 @@ type Main struct {
 	Site    *site.Service
 	Monitor *monitor.Service
 	Slack   *slack.Service
+	// Channels is the notification channels service, available after Open.
+	Channels *channels.Service
 	// Web is the dashboard, available after Open.
 	Web *web.Handler
 
@@ -113,6 +119,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.monDB, err = sqldb.Open(ctx, dbCfg, "monitor", monitor.Migrations()); err != nil {
 		return err
 	}
+	if m.chanDB, err = sqldb.Open(ctx, dbCfg, "channels", channels.Migrations()); err != nil {
+		return err
+	}
 
 	m.broker, err = pubsub.Open(ctx, pubsub.Config{
 		URL:      cfg.NATSURL,
@@ -147,6 +156,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		r.Start(m.rootCtx)
 	}
 	m.Monitor.Start(true)
+	m.Channels.Start()
 	if err := m.Monitor.Sync(ctx); err != nil {
 		log.Warn("initial schedule sync failed; the check-all job will retry", "err", err)
 	}
@@ -224,6 +234,9 @@ func (m *Main) wire() error {
 		return err
 	}
 
+	if err := m.wireChannels(channels.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
+		return err
+	}
 	webhook, _ := m.secrets.Get(slack.SecretName)
 	m.Slack = slack.New(slack.Options{
 		WebhookURL: webhook,
@@ -232,6 +245,7 @@ func (m *Main) wire() error {
 		Logger:     log,
 		Registerer: m.registry,
 		Hooks:      m.Hooks.Slack,
+		Routed:     m.Channels.NamesChannels,
 	})
 	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
 		return err
@@ -270,6 +284,8 @@ func (m *Main) wire() error {
 	m.registerLogin()
 	m.Site.Register(m.api)
 	m.Monitor.Register(m.api)
+	m.Channels.Register(m.api)
+	m.Slack.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
 		CORSOrigins: cfg.CORSOrigins, Logger: log})
 	m.Web.Register(m.api)
@@ -277,6 +293,27 @@ func (m *Main) wire() error {
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz", Access: api.Open}, http.HandlerFunc(m.healthz))
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/metrics"}, m.metricsHandler())
 	return nil
+}
+
+// wireChannels builds the notification channels service and its router
+// subscriptions on the monitor's topics.
+func (m *Main) wireChannels(t channels.Topics) error {
+	cfg := m.Config
+	reg, err := kinds.Registry()
+	if err != nil {
+		return err
+	}
+	m.Channels = channels.New(m.chanDB, channels.Options{
+		Kinds:       reg,
+		Env:         notify.Env{HTTP: notify.NewHTTPClient(notify.HTTPOptions{Timeout: cfg.NotifyTimeout})},
+		Sites:       m.Site,
+		Retry:       channels.Retry{MinBackoff: cfg.RetryMinBackoff, MaxBackoff: cfg.RetryMaxBackoff, MaxAttempts: cfg.RetryMaxAttempts},
+		SendTimeout: cfg.NotifyTimeout,
+		PublicURL:   m.publicURL(),
+		Logger:      m.Logger,
+		Metrics:     channels.NewMetrics(m.registry),
+	})
+	return m.Channels.Subscribe(t)
 }
 
 func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
@@ -360,6 +397,9 @@ func (m *Main) close() error {
 	if m.Monitor != nil {
 		m.Monitor.Stop()
 	}
+	if m.Channels != nil {
+		m.Channels.Stop()
+	}
 	if m.http != nil {
 		_ = m.http.Close()
 		<-m.serveDone
@@ -377,7 +417,7 @@ func (m *Main) close() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, db := range []*sqldb.DB{m.monDB, m.siteDB} {
+	for _, db := range []*sqldb.DB{m.chanDB, m.monDB, m.siteDB} {
 		if db != nil {
 			if err := db.Close(); err != nil {
 				errs = append(errs, err)

@@ -1,0 +1,64 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"upmon/internal/app"
+	"upmon/internal/app/apptest"
+)
+
+// TestChannelsOverHTTP creates a channel, routes a site to it, and checks
+// that the down and up reach it (not the implicit default Slack webhook),
+// that the secret never comes back, that a bad setting is a 400 naming
+// the field, and that GET shows the delivery status.
+func TestChannelsOverHTTP(t *testing.T) {
+	t.Parallel()
+	m, c, implicit, target := startWithSlack(t, apptest.Config(t), app.Hooks{})
+	_ = m
+	ch := apptest.NewSlack(t)
+	status, body := c.Do("POST", "/channels", `{"name":"ops","kind":"slack","settings":{"webhook_url":"ftp://x"}}`)
+	if status != 400 || !strings.Contains(body, `"field":"settings.webhook_url"`) {
+		t.Fatalf("bad setting: %d %s", status, body)
+	}
+	var created struct {
+		ID       int64
+		Settings map[string]any
+	}
+	c.JSON("POST", "/channels", `{"name":"ops","kind":"slack","events":["down","up"],"settings":{"webhook_url":"`+ch.URL+`"}}`, &created)
+	if got := fmt.Sprint(created.Settings["webhook_url"]); strings.Contains(got, "XXXXXXXX") || !strings.HasSuffix(got, "/T000/B000/••••") {
+		t.Fatalf("webhook_url shown as %q", got)
+	}
+	c.JSON("PATCH", "/site/1", fmt.Sprintf(`{"channels":[%d]}`, created.ID), nil)
+
+	target.SetStatus(500)
+	c.JSON("POST", "/check/1", "", nil)
+	if got := ch.WaitFor(1, 10*time.Second); len(got) != 1 || !strings.Contains(got[0], "is down!*") {
+		t.Fatalf("channel got %q", got)
+	}
+	target.SetStatus(200)
+	c.JSON("POST", "/check/1", "", nil)
+	if got := ch.WaitFor(2, 10*time.Second); len(got) != 2 || !strings.Contains(got[1], "is back up.*") {
+		t.Fatalf("channel got %q", got)
+	}
+	time.Sleep(settle)
+	for _, msg := range implicit.Messages() {
+		if strings.Contains(msg, "is down!") {
+			t.Fatalf("the implicit Slack channel got the down of a site that names its channels: %q", implicit.Messages())
+		}
+	}
+	_, got := c.Do("GET", fmt.Sprintf("/channels/%d", created.ID), "")
+	if strings.Contains(got, "XXXXXXXX") || !strings.Contains(got, `"last_success_at":"`) || !strings.Contains(got, `"pending":0`) {
+		t.Fatalf("GET /channels/%d = %s", created.ID, got)
+	}
+	var test struct{ Status string }
+	c.JSON("POST", fmt.Sprintf("/channels/%d/test", created.ID), "", &test)
+	if test.Status != "sent" {
+		t.Fatalf("test-send: %+v", test)
+	}
+	if got := ch.WaitFor(3, 10*time.Second); len(got) != 3 || !strings.Contains(got[2], "[test]") {
+		t.Fatalf("channel got %q", got)
+	}
+}
