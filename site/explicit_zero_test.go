@@ -17,6 +17,7 @@ var zeroOf = map[string]string{
 	"expected_status": `[]`, "follow_redirects": `false`, "keyword": `""`, "keyword_mode": `""`,
 	"json_path": `[]`, "max_latency": `"0s"`, "failure_threshold": `0`, "success_threshold": `0`,
 	"retries": `0`, "paused": `false`, "tags": `[]`, "grace": `"0s"`, "reuse_connections": `false`,
+	"channels": `[]`,
 }
 
 // refusedZero are the settings whose zero lies outside their documented
