@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"upmon/channels"
 	"upmon/notify"
@@ -64,10 +65,12 @@ func TestChannelThatKeepsUpNeverGroups(t *testing.T) {
 
 // A site's up never overtakes its down, even when the down is retried.
 func TestOrderPerSiteHoldsAcrossRetries(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, func(o *channels.Options) {
+		o.Retry = channels.Retry{MinBackoff: 300 * time.Millisecond, MaxBackoff: time.Second, MaxAttempts: 5}
+	})
 	h := newHook(t)
 	h.answer = func(n int, w http.ResponseWriter) bool {
-		if n < 2 {
+		if n == 0 {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return true
 		}
