@@ -238,9 +238,10 @@ func slicesHasSite(rs []row, site int64) bool {
 	return false
 }
 
-// waiting reads a channel's pending rows, oldest first.
+// waiting reads a channel's pending rows, oldest first, without their
+// messages (memory stays small however long the queue).
 func (s *Service) waiting(ctx context.Context, channelID int64, now time.Time) ([]row, error) {
-	rs, err := s.db.QueryContext(ctx, `SELECT id, site_id, attempts, next_at, claimed_until, message FROM deliveries
+	rs, err := s.db.QueryContext(ctx, `SELECT id, site_id, attempts, next_at, claimed_until FROM deliveries
 		WHERE channel_id = $1 AND status = $2 ORDER BY id LIMIT $3`, channelID, statusPending, 4*maxBatch)
 	if err != nil {
 		return nil, err
@@ -250,7 +251,7 @@ func (s *Service) waiting(ctx context.Context, channelID int64, now time.Time) (
 	for rs.Next() {
 		var r row
 		var claimedUntil int64
-		if err := rs.Scan(&r.id, &r.site, &r.attempts, &r.nextAt, &claimedUntil, &r.message); err != nil {
+		if err := rs.Scan(&r.id, &r.site, &r.attempts, &r.nextAt, &claimedUntil); err != nil {
 			return nil, err
 		}
 		r.claimed = claimedUntil > now.UnixMilli()
@@ -260,7 +261,8 @@ func (s *Service) waiting(ctx context.Context, channelID int64, now time.Time) (
 }
 
 // claim takes rows for this replica until lease (compare-and-set, so two
-// replicas never send the same row while the lease holds).
+// replicas never send the same row while the lease holds) and reads
+// their messages.
 func (s *Service) claim(ctx context.Context, batch []row, until time.Time) ([]row, error) {
 	var out []row
 	now := s.now().UnixMilli()
@@ -272,9 +274,13 @@ func (s *Service) claim(ctx context.Context, batch []row, until time.Time) ([]ro
 			if err != nil {
 				return err
 			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				out = append(out, r)
+			if n, _ := res.RowsAffected(); n != 1 {
+				continue
 			}
+			if err := tx.QueryRowContext(ctx, `SELECT message FROM deliveries WHERE id = $1`, r.id).Scan(&r.message); err != nil {
+				return err
+			}
+			out = append(out, r)
 		}
 		return nil
 	})
