@@ -47,6 +47,8 @@ Usage:
                                          print every site as YAML (the API's schema)
   upmon sites import [--server URL] FILE add and update sites from a YAML file
                                          (matched by url; push monitors by name)
+  upmon channels list [--server URL]     list notification channels with their delivery status
+  upmon channels test [--server URL] ID  send a test message through a channel
   upmon version                          print the version
   upmon help                             print this help
 
@@ -73,6 +75,8 @@ func Run(ctx context.Context, stdio IO, args []string) int {
 		err = deadlettersCmd(ctx, stdio, args[1:])
 	case "sites":
 		err = sitesCmd(ctx, stdio, args[1:])
+	case "channels":
+		err = channelsCmd(ctx, stdio, args[1:])
 	default:
 		err = &app.UsageError{Msg: fmt.Sprintf("unknown command %q (run `upmon help`)", args[0])}
 	}
