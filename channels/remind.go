@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -25,8 +26,47 @@ func (s *Service) remindLoop(ctx context.Context) {
 			if _, err := s.Remind(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("channels: reminders failed", "err", err)
 			}
+			if err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("channels: pruning failed", "err", err)
+			}
 		}
 	}
+}
+
+// RoutedRetention is how long an event id is remembered as routed: longer
+// than the broker keeps (and may redeliver) an event.
+const RoutedRetention = 8 * 24 * time.Hour
+
+// MaxDeadLetters bounds each channel's dead letters; the oldest go first.
+const MaxDeadLetters = 10000
+
+// Prune forgets routed event ids past RoutedRetention and each channel's
+// dead letters beyond MaxDeadLetters.
+func (s *Service) Prune(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM routed_events WHERE routed_at < $1`,
+		s.now().Add(-RoutedRetention).UnixMilli()); err != nil {
+		return dbError("prune", err)
+	}
+	chans, err := s.loadAll(ctx)
+	if err != nil {
+		return dbError("prune", err)
+	}
+	for _, c := range chans {
+		var edge int64
+		err := s.db.QueryRowContext(ctx, `SELECT id FROM deliveries WHERE channel_id = $1 AND status = $2
+			ORDER BY id DESC LIMIT 1 OFFSET $3`, c.ID, statusDead, MaxDeadLetters).Scan(&edge)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return dbError("prune", err)
+		}
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM deliveries WHERE channel_id = $1 AND status = $2 AND id <= $3`,
+			c.ID, statusDead, edge); err != nil {
+			return dbError("prune", err)
+		}
+	}
+	return nil
 }
 
 // Remind queues a "still down after …" message for every open,

@@ -59,3 +59,35 @@ func TestRemindersUntilAcknowledged(t *testing.T) {
 		t.Fatal("ack of an unknown incident succeeded")
 	}
 }
+
+func TestPruneForgetsOldRoutedEvents(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	f := newFixture(t, func(o *channels.Options) { o.Now = clk.now; o.RemindTick = time.Hour })
+	f.addSite(1, nil)
+	ctx := context.Background()
+	if err := f.svc.Route(ctx, channels.Event{ID: "old", Site: siteRef(1), Kind: notify.EventDown, At: clk.now()}); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(channels.RoutedRetention - time.Minute)
+	if err := f.svc.Route(ctx, channels.Event{ID: "new", Site: siteRef(1), Kind: notify.EventUp, At: clk.now()}); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(2 * time.Minute)
+	if err := f.svc.Prune(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	rows, err := f.db.QueryContext(ctx, `SELECT event_id FROM routed_events`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		_ = rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	if len(ids) != 1 || ids[0] != "new" {
+		t.Fatalf("routed events after prune = %q, want [new]", ids)
+	}
+}
