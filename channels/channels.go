@@ -101,6 +101,15 @@ type Options struct {
 	// Metrics are the service's Prometheus metrics (NewMetrics); nil
 	// keeps them unregistered.
 	Metrics *Metrics
+	// Hooks are fault-injection points for crash tests.
+	Hooks Hooks
+}
+
+// Hooks are fault-injection points for crash tests.
+type Hooks struct {
+	// AfterSend, if set, runs after a channel's service accepted a
+	// message and before the delivery is removed from the queue.
+	AfterSend func(channelID int64)
 }
 
 // Service is the channels service: channels as a resource, routing of the

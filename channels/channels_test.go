@@ -193,3 +193,29 @@ func asAPI(err error, target **api.Error) bool {
 	}
 	return ok
 }
+
+// A channel disabled after it was told of a down still gets the up.
+func TestDisabledChannelStillGetsTheEnd(t *testing.T) {
+	f := newFixture(t, nil)
+	h := newHook(t)
+	c := f.slack(t, "ops", h.URL, nil)
+	f.addSite(1, nil)
+	f.route(t, 1, notify.EventDown)
+	h.next(t)
+	if _, err := f.svc.Update(context.Background(), &channels.UpdateParams{ID: c.ID, Fields: channels.Fields{Enabled: ptr(false)}}); err != nil {
+		t.Fatal(err)
+	}
+	f.route(t, 1, notify.EventUp)
+	if got := h.next(t); !strings.Contains(got, "back up") {
+		t.Fatalf("got %q", got)
+	}
+	f.route(t, 1, notify.EventDown) // a new problem: not routed to a disabled channel
+	f.addSite(2, nil)
+	h2 := newHook(t)
+	f.slack(t, "other", h2.URL, nil)
+	f.route(t, 2, notify.EventDown)
+	h2.next(t)
+	if n := h.attempts(); n != 2 {
+		t.Fatalf("the disabled channel got %d messages, want 2", n)
+	}
+}

@@ -98,6 +98,21 @@ type fixture struct {
 	svc   *channels.Service
 	sites *fakeSites
 	db    *sqldb.DB
+	opts  channels.Options
+}
+
+// replica starts a second service on the fixture's database, as another
+// replica would.
+func (f *fixture) replica(t *testing.T, mod func(*channels.Options)) *channels.Service {
+	opts := f.opts
+	opts.Hooks = channels.Hooks{}
+	if mod != nil {
+		mod(&opts)
+	}
+	svc := channels.New(f.db, opts)
+	svc.Start()
+	t.Cleanup(svc.Stop)
+	return svc
 }
 
 func newFixture(t *testing.T, mod func(*channels.Options)) *fixture {
@@ -123,7 +138,7 @@ func newFixture(t *testing.T, mod func(*channels.Options)) *fixture {
 	svc := channels.New(db, opts)
 	svc.Start()
 	t.Cleanup(svc.Stop)
-	return &fixture{svc: svc, sites: fs, db: db}
+	return &fixture{svc: svc, sites: fs, db: db, opts: opts}
 }
 
 func ptr[T any](v T) *T { return &v }

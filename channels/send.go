@@ -70,6 +70,9 @@ func (w *worker) send(ctx context.Context, cfg *chanConfig, batch []row) {
 		ids[i] = r.id
 	}
 	if err == nil {
+		if h := s.opts.Hooks.AfterSend; h != nil {
+			h(cfg.ID)
+		}
 		s.m.sent.WithLabelValues(label, "sent").Add(float64(len(batch)))
 		if len(batch) > 1 {
 			s.m.grouped.WithLabelValues(label).Inc()

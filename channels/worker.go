@@ -129,7 +129,9 @@ func (w *worker) fill(ctx context.Context) time.Duration {
 	cfg, free, paused := w.cfg, w.cfg.Concurrency-w.busy, w.paused
 	w.mu.Unlock()
 	now := w.s.now()
-	if !cfg.Enabled || free <= 0 || ctx.Err() != nil {
+	// A disabled channel is routed nothing new, but what is queued (the
+	// end of a problem it was told of) still goes.
+	if free <= 0 || ctx.Err() != nil {
 		return poll
 	}
 	if now.Before(paused) {
