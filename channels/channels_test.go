@@ -219,3 +219,20 @@ func TestDisabledChannelStillGetsTheEnd(t *testing.T) {
 		t.Fatalf("the disabled channel got %d messages, want 2", n)
 	}
 }
+
+// A site naming only a deleted channel is served by the defaults, not
+// silenced.
+func TestSiteNamingADeletedChannelFallsBackToDefaults(t *testing.T) {
+	f := newFixture(t, nil)
+	hd := newHook(t)
+	f.slack(t, "default", hd.URL, nil)
+	gone := f.slack(t, "gone", newHook(t).URL, func(p *channels.Fields) { p.Default = ptr(false) })
+	if _, err := f.svc.Delete(context.Background(), &channels.IDParams{ID: gone.ID}); err != nil {
+		t.Fatal(err)
+	}
+	f.addSite(1, func(s *site.Site) { s.Channels = []int64{gone.ID} })
+	f.route(t, 1, notify.EventDown)
+	if got := hd.next(t); !strings.Contains(got, "is down") {
+		t.Fatalf("default got %q", got)
+	}
+}

@@ -212,11 +212,16 @@ func (s *Service) routeTx(ctx context.Context, tx *sql.Tx, ev Event, st *site.Si
 }
 
 // resolve picks the channels of a site for an event: those it names,
-// plus those whose tags it has; when none, the default channels. Only
-// enabled channels that want the event count.
+// plus those whose tags it has; when none (or only deleted channels are
+// named), the default channels. Only enabled channels that want the
+// event count.
 func resolve(chans []*record, st *site.Site, e notify.Event) []int64 {
 	var named, defaults []int64
+	names := false // the site names a channel that exists
 	for _, c := range chans {
+		if slices.Contains(st.Channels, c.ID) {
+			names = true
+		}
 		if !c.Enabled || !slices.Contains(c.Events, string(e)) {
 			continue
 		}
@@ -233,7 +238,7 @@ func resolve(chans []*record, st *site.Site, e notify.Event) []int64 {
 			defaults = append(defaults, c.ID)
 		}
 	}
-	if len(named) > 0 || len(st.Channels) > 0 {
+	if len(named) > 0 || names {
 		return named
 	}
 	return defaults
@@ -318,10 +323,7 @@ func (s *Service) NamesChannels(ctx context.Context, siteID int64) bool {
 	if err != nil {
 		return false
 	}
-	if len(st.Channels) > 0 {
-		return true
-	}
-	if len(st.Tags) == 0 {
+	if len(st.Channels) == 0 && len(st.Tags) == 0 {
 		return false
 	}
 	chans, err := s.loadAll(ctx)
@@ -329,6 +331,9 @@ func (s *Service) NamesChannels(ctx context.Context, siteID int64) bool {
 		return false
 	}
 	for _, c := range chans {
+		if slices.Contains(st.Channels, c.ID) {
+			return true
+		}
 		for _, t := range c.Tags {
 			if c.Enabled && slices.Contains(st.Tags, t) {
 				return true

@@ -53,6 +53,9 @@ func TestChannelsOverHTTP(t *testing.T) {
 	if strings.Contains(got, "XXXXXXXX") || !strings.Contains(got, `"last_success_at":"`) || !strings.Contains(got, `"pending":0`) {
 		t.Fatalf("GET /channels/%d = %s", created.ID, got)
 	}
+	if _, metrics := c.Do("GET", "/metrics", ""); !strings.Contains(metrics, fmt.Sprintf(`upmon_channel_messages_total{channel="%d",result="sent"} 2`, created.ID)) {
+		t.Fatalf("/metrics has no per-channel count of sent messages")
+	}
 	var test struct{ Status string }
 	c.JSON("POST", fmt.Sprintf("/channels/%d/test", created.ID), "", &test)
 	if test.Status != "sent" {
@@ -60,5 +63,40 @@ func TestChannelsOverHTTP(t *testing.T) {
 	}
 	if got := ch.WaitFor(3, 10*time.Second); len(got) != 3 || !strings.Contains(got[2], "[test]") {
 		t.Fatalf("channel got %q", got)
+	}
+	// A bad template is a 400 naming the line.
+	status, body = c.Do("PATCH", fmt.Sprintf("/channels/%d", created.ID), `{"template":"ok\n{{.Site"}`)
+	if status != 400 || !strings.Contains(body, "template: line 2:") || !strings.Contains(body, `"field":"template"`) {
+		t.Fatalf("bad template: %d %s", status, body)
+	}
+}
+
+// TestAckStopsRemindersOverHTTP acknowledges an open incident through the
+// API; acknowledging again finds nothing open.
+func TestAckStopsRemindersOverHTTP(t *testing.T) {
+	t.Parallel()
+	_, c, _, target := startWithSlack(t, apptest.Config(t), app.Hooks{})
+	ch := apptest.NewSlack(t)
+	c.JSON("POST", "/channels", `{"name":"ops","kind":"slack","default":true,"remind_every":"1h","settings":{"webhook_url":"`+ch.URL+`"}}`, nil)
+	target.SetStatus(500)
+	c.JSON("POST", "/check/1", "", nil)
+	ch.WaitFor(1, 10*time.Second)
+	var alerts struct {
+		Alerts []struct {
+			Incident string
+			AckedAt  *time.Time `json:"acked_at"`
+		}
+	}
+	c.JSON("GET", "/site/1/alerts", "", &alerts)
+	if len(alerts.Alerts) != 1 || alerts.Alerts[0].AckedAt != nil {
+		t.Fatalf("alerts before ack: %+v", alerts)
+	}
+	c.JSON("POST", "/site/1/incidents/"+alerts.Alerts[0].Incident+"/ack", "", nil)
+	c.JSON("GET", "/site/1/alerts", "", &alerts)
+	if alerts.Alerts[0].AckedAt == nil {
+		t.Fatalf("not acknowledged: %+v", alerts)
+	}
+	if status, body := c.Do("POST", "/site/1/incidents/open/ack", ""); status != 404 {
+		t.Fatalf("second ack: %d %s", status, body)
 	}
 }
