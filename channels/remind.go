@@ -252,3 +252,26 @@ func (s *Service) SiteAlerts(ctx context.Context, p *SiteAlertsParams) (*SiteAle
 	}
 	return out, dbError("alerts", rows.Err())
 }
+
+// OpenIncident returns a site's open down incident as the channels know
+// it (for the dashboard): its id and when it was acknowledged; ok is
+// false when no channel was told of one.
+func (s *Service) OpenIncident(ctx context.Context, siteID int64) (string, *time.Time, bool, error) {
+	var inc string
+	var acked sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT incident, MAX(acked_at) FROM alerts WHERE site_id = $1 AND family = 'down'
+		GROUP BY incident ORDER BY incident DESC LIMIT 1`, siteID).Scan(&inc, &acked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, false, nil
+	}
+	if err != nil {
+		return "", nil, false, dbError("alerts", err)
+	}
+	return inc, msTime(acked), true, nil
+}
+
+// AckIncident acknowledges a site's open incident (for the dashboard).
+func (s *Service) AckIncident(ctx context.Context, siteID int64, incident string) error {
+	_, err := s.Ack(ctx, &AckParams{SiteID: siteID, Incident: incident})
+	return err
+}

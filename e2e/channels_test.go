@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -98,5 +99,39 @@ func TestAckStopsRemindersOverHTTP(t *testing.T) {
 	}
 	if status, body := c.Do("POST", "/site/1/incidents/open/ack", ""); status != 404 {
 		t.Fatalf("second ack: %d %s", status, body)
+	}
+}
+
+// TestDashboardAcknowledgesIncident uses the site page's button: the
+// ongoing incident shows "Acknowledge", the form acknowledges it, and the
+// page then shows when.
+func TestDashboardAcknowledgesIncident(t *testing.T) {
+	t.Parallel()
+	m, c, _, target := startWithSlack(t, apptest.Config(t), app.Hooks{})
+	ch := apptest.NewSlack(t)
+	c.JSON("POST", "/channels", `{"name":"ops","kind":"slack","default":true,"settings":{"webhook_url":"`+ch.URL+`"}}`, nil)
+	target.SetStatus(500)
+	c.JSON("POST", "/check/1", "", nil)
+	ch.WaitFor(1, 10*time.Second)
+	_, page := c.Do("GET", "/frontend/sites/1", "")
+	i := strings.Index(page, `name="incident" value="`)
+	if i < 0 || !strings.Contains(page, ">Acknowledge</button>") {
+		t.Fatalf("no acknowledge button on the site page")
+	}
+	inc, _, _ := strings.Cut(page[i+len(`name="incident" value="`):], `"`)
+	req, _ := http.NewRequest("POST", m.URL()+"/frontend/sites/1/ack", strings.NewReader("incident="+inc))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("POST ack = %d", resp.StatusCode)
+	}
+	_, page = c.Do("GET", "/frontend/sites/1?msg=acked&site=1", "")
+	if !strings.Contains(page, `class="acked">acknowledged`) || strings.Contains(page, ">Acknowledge</button>") {
+		t.Fatalf("the page does not show the acknowledgement")
 	}
 }

@@ -287,7 +287,7 @@ func (m *Main) wire() error {
 	m.Channels.Register(m.api)
 	m.Slack.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
-		CORSOrigins: cfg.CORSOrigins, Logger: log})
+		CORSOrigins: cfg.CORSOrigins, Logger: log, Alerts: m.Channels})
 	m.Web.Register(m.api)
 	registerAdmin(m.api, m.broker)
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz", Access: api.Open}, http.HandlerFunc(m.healthz))
