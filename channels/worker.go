@@ -64,6 +64,7 @@ type worker struct {
 	busy     int
 	inflight map[int64]bool // sites with a send in flight
 	paused   time.Time      // the service asked us to wait (Retry-After)
+	failing  bool           // the queue could not be read (logged once); run goroutine only
 }
 
 func newWorker(s *Service, cfg *chanConfig) *worker {
@@ -139,11 +140,13 @@ func (w *worker) fill(ctx context.Context) time.Duration {
 	}
 	rows, err := w.s.waiting(ctx, cfg.ID, now)
 	if err != nil {
-		if ctx.Err() == nil {
-			w.s.log.Warn("channels: cannot read a channel's queue", "channel", cfg.ID, "err", err)
+		if ctx.Err() == nil && !w.failing {
+			w.s.log.Warn("channels: cannot read a channel's queue; retrying every poll", "channel", cfg.ID, "err", err)
 		}
+		w.failing = true
 		return poll
 	}
+	w.failing = false
 	w.s.m.pending.WithLabelValues(strconv.FormatInt(cfg.ID, 10)).Set(float64(len(rows)))
 	w.mu.Lock()
 	plan := planSends(rows, w.inflight, now.UnixMilli(), cfg.GroupAfter, free)
