@@ -135,3 +135,22 @@ func TestDashboardAcknowledgesIncident(t *testing.T) {
 		t.Fatalf("the page does not show the acknowledgement")
 	}
 }
+
+// With --deny-private-targets, a channel cannot reach a private address
+// either (no SSRF through a webhook URL): the test-send fails and the
+// loopback service sees nothing.
+func TestChannelsObeyDenyPrivateTargets(t *testing.T) {
+	t.Parallel()
+	cfg := apptest.Config(t)
+	cfg.DenyPrivateTargets = true
+	m := apptest.Start(t, cfg, app.Hooks{})
+	c := apptest.Client{Base: m.URL(), TB: t}
+	ch := apptest.NewSlack(t)
+	var created struct{ ID int64 }
+	c.JSON("POST", "/channels", `{"name":"inner","kind":"slack","settings":{"webhook_url":"`+ch.URL+`"}}`, &created)
+	var res struct{ Status, Error string }
+	c.JSON("POST", fmt.Sprintf("/channels/%d/test", created.ID), "", &res)
+	if res.Status != "failed" || ch.Requests() != 0 {
+		t.Fatalf("test-send to loopback = %+v, %d requests", res, ch.Requests())
+	}
+}

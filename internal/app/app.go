@@ -303,9 +303,16 @@ func (m *Main) wireChannels(t channels.Topics) error {
 	if err != nil {
 		return err
 	}
+	httpOpts := notify.HTTPOptions{Timeout: cfg.NotifyTimeout, UserAgent: version.UserAgent()}
+	if cfg.DenyPrivateTargets {
+		// A channel's URL is user input too: the same outbound policy as checks.
+		httpOpts.Transport = &http.Transport{Proxy: nil, DialContext: netguard.Dialer(cfg.NotifyTimeout),
+			TLSHandshakeTimeout: cfg.NotifyTimeout, ResponseHeaderTimeout: cfg.NotifyTimeout,
+			MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}
+	}
 	m.Channels = channels.New(m.chanDB, channels.Options{
 		Kinds:       reg,
-		Env:         notify.Env{HTTP: notify.NewHTTPClient(notify.HTTPOptions{Timeout: cfg.NotifyTimeout})},
+		Env:         notify.Env{HTTP: notify.NewHTTPClient(httpOpts)},
 		Sites:       m.Site,
 		Retry:       channels.Retry{MinBackoff: cfg.RetryMinBackoff, MaxBackoff: cfg.RetryMaxBackoff, MaxAttempts: cfg.RetryMaxAttempts},
 		SendTimeout: cfg.NotifyTimeout,
