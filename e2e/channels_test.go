@@ -33,6 +33,9 @@ func TestChannelsOverHTTP(t *testing.T) {
 		t.Fatalf("webhook_url shown as %q", got)
 	}
 	c.JSON("PATCH", "/site/1", fmt.Sprintf(`{"channels":[%d]}`, created.ID), nil)
+	if _, kinds := c.Do("GET", "/channels/kinds", ""); !strings.Contains(kinds, `"name":"pagerduty"`) || !strings.Contains(kinds, `"routing_key"`) {
+		t.Fatalf("GET /channels/kinds = %s", kinds)
+	}
 
 	target.SetStatus(500)
 	c.JSON("POST", "/check/1", "", nil)
