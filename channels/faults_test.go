@@ -104,7 +104,7 @@ func TestFaultsPerKind(t *testing.T) {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
 			srv := newFaultServer(t)
-			f := newFixture(t, func(o *channels.Options) { o.SendTimeout = 300 * time.Millisecond })
+			f := newFixture(t, func(o *channels.Options) { o.SendTimeout = 2 * time.Second })
 			raw := json.RawMessage(replaceBase(settings, srv.URL))
 			c, err := f.svc.Create(context.Background(), &channels.Fields{Name: ptr(kind), Kind: ptr(kind), Settings: raw, Default: ptr(true)})
 			if err != nil {
