@@ -17,7 +17,8 @@ var zeroOf = map[string]string{
 	"expected_status": `[]`, "follow_redirects": `false`, "keyword": `""`, "keyword_mode": `""`,
 	"json_path": `[]`, "max_latency": `"0s"`, "failure_threshold": `0`, "success_threshold": `0`,
 	"retries": `0`, "paused": `false`, "tags": `[]`, "grace": `"0s"`, "reuse_connections": `false`,
-	"ws_send": `""`,
+	"ws_send":  `""`,
+	"channels": `[]`,
 }
 
 // refusedZero are the settings whose zero lies outside their documented

@@ -133,6 +133,10 @@ type Settings struct {
 	// WSSend is a text message a websocket check sends after the
 	// handshake; the keyword is then looked for in the first reply.
 	WSSend string `json:"ws_send"`
+	// Channels are the ids of the notification channels the site's
+	// events go to; empty: the default channels (and channels whose tags
+	// match the site's).
+	Channels []int64 `json:"channels"`
 }
 
 // Defaults are the values zero settings take.
@@ -178,6 +182,9 @@ func (s Settings) Filled(d Defaults) Settings {
 	}
 	if s.Tags == nil {
 		s.Tags = []string{}
+	}
+	if s.Channels == nil {
+		s.Channels = []int64{}
 	}
 	return s
 }
@@ -269,6 +276,14 @@ func (s *Settings) Validate() error {
 	for i, t := range s.Tags {
 		if !tagRE.MatchString(t) {
 			return api.FieldError(fmt.Sprintf("tags[%d]", i), "must be 1-50 letters, digits or _.:- starting with a letter or digit")
+		}
+	}
+	if len(s.Channels) > 50 {
+		return api.FieldError("channels", "at most 50 channels")
+	}
+	for i, c := range s.Channels {
+		if c <= 0 {
+			return api.FieldError(fmt.Sprintf("channels[%d]", i), "must be a channel id")
 		}
 	}
 	if s.Grace < 0 || s.Grace.D() > maxDur {

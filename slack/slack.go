@@ -71,6 +71,11 @@ type Options struct {
 	// the last posted event of, to drop stale ones; the least recently
 	// notified are forgotten first. Default DefaultMaxTracked.
 	MaxTracked int
+	// Routed, if set, reports that a site is routed to notification
+	// channels of its own: the webhook (the implicit default Slack
+	// channel) then skips its problems (down, degraded), but still tells
+	// of their end.
+	Routed func(ctx context.Context, siteID int64) bool
 }
 
 // Service is the slack service.
@@ -234,6 +239,10 @@ func (s *Service) handle(ctx context.Context, ev *monitor.TransitionEvent) error
 	if ev == nil || ev.Site == nil {
 		return pubsub.Permanent(errors.New("transition event without a site"))
 	}
+	if !ev.Up && s.routedElsewhere(ctx, ev.Site) {
+		s.sent.WithLabelValues("routed_elsewhere").Inc()
+		return nil
+	}
 	return s.deliver(ctx, "transition", ev.ID, ev.Site, ev.Seq, ev.Maintenance, Text(ev))
 }
 
@@ -241,12 +250,20 @@ func (s *Service) handleDegraded(ctx context.Context, ev *monitor.DegradedEvent)
 	if ev == nil || ev.Site == nil {
 		return pubsub.Permanent(errors.New("degraded event without a site"))
 	}
+	if ev.Degraded && s.routedElsewhere(ctx, ev.Site) {
+		s.sent.WithLabelValues("routed_elsewhere").Inc()
+		return nil
+	}
 	return s.deliver(ctx, "degraded", ev.ID, ev.Site, ev.Seq, ev.Maintenance, DegradedText(ev))
 }
 
 func (s *Service) handleCert(ctx context.Context, ev *monitor.CertExpiringEvent) error {
 	if ev == nil || ev.Site == nil {
 		return pubsub.Permanent(errors.New("cert event without a site"))
+	}
+	if s.routedElsewhere(ctx, ev.Site) {
+		s.sent.WithLabelValues("routed_elsewhere").Inc()
+		return nil
 	}
 	return s.deliver(ctx, "cert", ev.ID, ev.Site, 0, false, CertText(ev))
 }
@@ -289,6 +306,29 @@ func (s *Service) deliver(ctx context.Context, kind, id string, ref *site.Ref, s
 		h(id)
 	}
 	return nil
+}
+
+func (s *Service) routedElsewhere(ctx context.Context, ref *site.Ref) bool {
+	return s.Enabled() && s.opts.Routed != nil && s.opts.Routed(ctx, ref.ID)
+}
+
+// Register routes the tutorial's test endpoint, POST /slack.Notify
+// ({"Text": "…"}): it posts the text to the webhook and answers {}. It is
+// an admin endpoint: loopback only, or a read-write token once tokens are
+// configured.
+func (s *Service) Register(srv *api.Server) {
+	api.Register(srv, "slack", api.Admin, "POST /slack.Notify", func(ctx context.Context, p *NotifyParams) (*struct{}, error) {
+		if !s.Enabled() {
+			return nil, api.Errorf(api.FailedPrecondition, "no Slack webhook: set the "+SecretName+" secret")
+		}
+		if strings.TrimSpace(p.Text) == "" {
+			return nil, api.FieldError("Text", "is required")
+		}
+		if err := s.Notify(ctx, p); err != nil {
+			return nil, api.Errorf(api.Unavailable, "%s", err.Error())
+		}
+		return &struct{}{}, nil
+	})
 }
 
 // Notify posts p.Text to the webhook. It is private to the process: never

@@ -44,6 +44,7 @@ var flashes = map[string]string{
 	"checked": "Checked: ",
 	"saved":   "Settings saved.",
 	"same":    "No settings changed.",
+	"acked":   "Incident acknowledged: reminders stop.",
 }
 
 // flash builds the notice named by ?msg=, naming the site from ?site=.

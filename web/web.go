@@ -48,6 +48,9 @@ type Options struct {
 	// Architecture draws the picture of /frontend/architecture; nil
 	// leaves the page out.
 	Architecture ArchitectureSource
+	// Alerts shows and acknowledges open incidents (the channels
+	// service); nil hides the acknowledge button.
+	Alerts AlertSource
 }
 
 // Handler serves the dashboard (/frontend/), the public status page
@@ -122,6 +125,7 @@ func (h *Handler) Register(srv *api.Server) {
 	post("/frontend/sites/{siteID}/delete", h.deleteSite)
 	post("/frontend/sites/{siteID}/check", h.checkSite)
 	post("/frontend/sites/{siteID}/settings", h.saveSettings)
+	post("/frontend/sites/{siteID}/ack", h.ackIncident)
 	open("/status-page", h.statusPage)
 	open("/badge/{siteID}/status.svg", h.statusBadge)
 	open("/badge/{siteID}/uptime.svg", h.uptimeBadge)

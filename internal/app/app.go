@@ -16,8 +16,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"upmon/channels"
 	"upmon/internal/version"
 	"upmon/monitor"
+	"upmon/notify"
+	"upmon/notify/kinds"
 	"upmon/platform/api"
 	"upmon/platform/catalog"
 	"upmon/platform/cron"
@@ -58,6 +61,7 @@ type Main struct {
 	registry *prometheus.Registry
 	siteDB   *sqldb.DB
 	monDB    *sqldb.DB
+	chanDB   *sqldb.DB
 	broker   *pubsub.Broker
 	secrets  *secrets.Store
 	sched    *cron.Scheduler
@@ -76,6 +80,8 @@ type Main struct {
 	Site    *site.Service
 	Monitor *monitor.Service
 	Slack   *slack.Service
+	// Channels is the notification channels service, available after Open.
+	Channels *channels.Service
 	// Web is the dashboard, available after Open.
 	Web *web.Handler
 
@@ -123,6 +129,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.monDB, err = sqldb.Open(ctx, dbCfg, "monitor", monitor.Migrations()); err != nil {
 		return err
 	}
+	if m.chanDB, err = sqldb.Open(ctx, dbCfg, "channels", channels.Migrations()); err != nil {
+		return err
+	}
 
 	m.broker, err = pubsub.Open(ctx, pubsub.Config{
 		URL:      cfg.NATSURL,
@@ -159,6 +168,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		r.Start(m.rootCtx)
 	}
 	m.Monitor.Start(true)
+	m.Channels.Start()
 	if err := m.Monitor.Sync(ctx); err != nil {
 		log.Warn("initial schedule sync failed; the check-all job will retry", "err", err)
 	}
@@ -243,6 +253,9 @@ func (m *Main) wire() error {
 		return err
 	}
 
+	if err := m.wireChannels(channels.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
+		return err
+	}
 	webhook, _ := m.declared.Secret(m.secrets, slack.ServiceName, slack.SecretName)
 	m.Slack = slack.New(slack.Options{
 		WebhookURL: webhook,
@@ -252,6 +265,7 @@ func (m *Main) wire() error {
 		Registerer: m.registry,
 		Hooks:      m.Hooks.Slack,
 		MaxTracked: cfg.NotifySeqMax,
+		Routed:     m.Channels.NamesChannels,
 	})
 	m.declared.Uses(slack.ServiceName, site.ServiceName, "slack.Sites")
 	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
@@ -302,8 +316,10 @@ func (m *Main) wire() error {
 	m.registerLogin()
 	m.Site.Register(m.api)
 	m.Monitor.Register(m.api)
+	m.Channels.Register(m.api)
+	m.Slack.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
-		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram})
+		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram, Alerts: m.Channels})
 	m.Web.Register(m.api)
 	m.declared.Uses(web.ServiceName, site.ServiceName, "web.SiteSource")
 	m.declared.Uses(web.ServiceName, monitor.ServiceName, "web.MonitorSource")
@@ -312,6 +328,34 @@ func (m *Main) wire() error {
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz", Access: api.Open}, http.HandlerFunc(m.healthz))
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/metrics"}, m.metricsHandler())
 	return m.buildOpenAPI()
+}
+
+// wireChannels builds the notification channels service and its router
+// subscriptions on the monitor's topics.
+func (m *Main) wireChannels(t channels.Topics) error {
+	cfg := m.Config
+	reg, err := kinds.Registry()
+	if err != nil {
+		return err
+	}
+	httpOpts := notify.HTTPOptions{Timeout: cfg.NotifyTimeout, UserAgent: version.UserAgent()}
+	if cfg.DenyPrivateTargets {
+		// A channel's URL is user input too: the same outbound policy as checks.
+		httpOpts.Transport = &http.Transport{Proxy: nil, DialContext: netguard.Dialer(cfg.NotifyTimeout),
+			TLSHandshakeTimeout: cfg.NotifyTimeout, ResponseHeaderTimeout: cfg.NotifyTimeout,
+			MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}
+	}
+	m.Channels = channels.New(m.chanDB, channels.Options{
+		Kinds:       reg,
+		Env:         notify.Env{HTTP: notify.NewHTTPClient(httpOpts)},
+		Sites:       m.Site,
+		Retry:       channels.Retry{MinBackoff: cfg.RetryMinBackoff, MaxBackoff: cfg.RetryMaxBackoff, MaxAttempts: cfg.RetryMaxAttempts},
+		SendTimeout: cfg.NotifyTimeout,
+		PublicURL:   m.publicURL(),
+		Logger:      m.Logger,
+		Metrics:     channels.NewMetrics(m.registry),
+	})
+	return m.Channels.Subscribe(t)
 }
 
 func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
@@ -401,6 +445,9 @@ func (m *Main) close() error {
 	if m.Monitor != nil {
 		m.Monitor.Stop()
 	}
+	if m.Channels != nil {
+		m.Channels.Stop()
+	}
 	if m.http != nil {
 		_ = m.http.Close()
 		<-m.serveDone
@@ -418,7 +465,7 @@ func (m *Main) close() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, db := range []*sqldb.DB{m.monDB, m.siteDB} {
+	for _, db := range []*sqldb.DB{m.chanDB, m.monDB, m.siteDB} {
 		if db != nil {
 			if err := db.Close(); err != nil {
 				errs = append(errs, err)

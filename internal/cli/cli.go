@@ -52,6 +52,8 @@ Usage:
                                          kuma.db / JSON backup over (docs/switching.md)
   upmon gen diagram [--out FILE]         draw the architecture from the catalog as SVG
                                          (default docs/architecture.svg)
+  upmon channels list [--server URL]     list notification channels with their delivery status
+  upmon channels test [--server URL] ID  send a test message through a channel
   upmon version                          print the version
   upmon help                             print this help
 
@@ -82,6 +84,8 @@ func Run(ctx context.Context, stdio IO, args []string) int {
 		err = importCmd(ctx, stdio, args[1:])
 	case "gen":
 		err = genCmd(ctx, stdio, args[1:])
+	case "channels":
+		err = channelsCmd(ctx, stdio, args[1:])
 	default:
 		err = &app.UsageError{Msg: fmt.Sprintf("unknown command %q (run `upmon help`)", args[0])}
 	}
