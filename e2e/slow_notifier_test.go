@@ -50,6 +50,7 @@ func runSlowNotifier(t *testing.T, replicas int) {
 	slack.SetDelay(slowNotifier)
 	cfg := apptest.Config(t)
 	cfg.AckDeadline = slowAckDeadline
+	cfg.NotifyTimeout = 10 * time.Second // the POST is bounded by the ack deadline, not cut short before it
 	cfg.Env = append(cfg.Env, "SLACK_WEBHOOK_URL="+slack.URL)
 	var clients []apptest.Client
 	for i := range replicas {
