@@ -27,6 +27,7 @@ import (
 	"upmon/platform/secrets"
 	"upmon/platform/sqldb"
 	"upmon/platform/stall"
+	"upmon/platform/tracing"
 	"upmon/site"
 	"upmon/slack"
 	"upmon/web"
@@ -56,6 +57,7 @@ type Main struct {
 	Hooks Hooks
 
 	registry *prometheus.Registry
+	tracing  *tracing.Tracing
 	siteDB   *sqldb.DB
 	monDB    *sqldb.DB
 	broker   *pubsub.Broker
@@ -115,6 +117,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.secrets, err = secrets.Open(cfg.DataDir, cfg.Env); err != nil {
 		return err
 	}
+	m.replica = replicaID()
+	if m.tracing, err = tracing.New(ctx, tracing.Config{
+		Enabled:      cfg.TracingOn(),
+		OTLPEndpoint: cfg.OTLPEndpoint,
+		Replica:      m.replica,
+		Version:      version.String(),
+		Recent:       tracing.RecorderConfig{MaxTraces: cfg.TraceMax, MaxBytes: cfg.TraceMaxBytes},
+	}); err != nil {
+		return err
+	}
 
 	dbCfg := sqldb.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, Logger: log}
 	if m.siteDB, err = sqldb.Open(ctx, dbCfg, "site", site.Migrations()); err != nil {
@@ -139,6 +151,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		DeadLetterMaxAge: cfg.DeadLetterMaxAge,
 		Logger:           log,
 		Registerer:       m.registry,
+		Tracer:           m.tracing.Tracer("upmon/pubsub"),
 	})
 	if err != nil {
 		return err
@@ -173,7 +186,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 // wire builds the services, topics, subscriptions, relays and routes.
 func (m *Main) wire() error {
 	cfg, log := m.Config, m.Logger
-	m.declared, m.replica = &catalog.Registry{}, replicaID()
+	m.declared = &catalog.Registry{}
 
 	m.stalls = stall.NewSet(cfg.DBTimeout, m.registry)
 	siteRelay := m.newRelay(m.siteDB)
@@ -205,6 +218,7 @@ func (m *Main) wire() error {
 		Resolver:             cfg.DNSResolver,
 		DenyPrivate:          cfg.DenyPrivateTargets,
 		DBStall:              m.stalls,
+		Tracer:               m.tracing.Tracer("upmon/monitor"),
 	})
 	m.declared.Uses(monitor.ServiceName, site.ServiceName, "monitor.Sites")
 
@@ -291,6 +305,7 @@ func (m *Main) wire() error {
 	}
 
 	m.api = api.NewServer(log)
+	m.api.SetTracer(m.tracing.Tracer("upmon/api"))
 	sessions := newSessions(m.broker.JetStream(), m.broker.Prefix(), m.broker.Replicas(), cfg.SessionIdle, cfg.SessionLifetime)
 	m.auth = newAuth(cfg, sessions)
 	m.login = newLoginThrottle()
@@ -321,6 +336,7 @@ func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
 		Registerer: m.registry,
 		Hooks:      m.Hooks.Outbox,
 		Stall:      m.stalls.Watch("outbox." + db.Name),
+		Tracer:     m.tracing.Tracer("upmon/outbox"),
 	})
 	m.relays = append(m.relays, r)
 	return r
@@ -375,6 +391,10 @@ func (m *Main) Handler() http.Handler { return m.auth.withAccess(m.api) }
 // and routing, for tools and tests that describe what is served.
 func (m *Main) API() *api.Server { return m.api }
 
+// Tracing returns the program's tracing (after Open); Recent is nil when
+// tracing is off.
+func (m *Main) Tracing() *tracing.Tracing { return m.tracing }
+
 // Broker returns the event broker (after Open).
 func (m *Main) Broker() *pubsub.Broker { return m.broker }
 
@@ -424,6 +444,15 @@ func (m *Main) close() error {
 				errs = append(errs, err)
 			}
 		}
+	}
+	if m.tracing != nil {
+		// Export what is buffered; a collector that is down costs at
+		// most the shutdown timeout.
+		ctx, cancel := context.WithTimeout(context.Background(), max(m.Config.ShutdownTimeout, time.Second))
+		if err := m.tracing.Shutdown(ctx); err != nil {
+			m.Logger.Warn("exporting the last traces failed", "err", err)
+		}
+		cancel()
 	}
 	return errors.Join(errs...)
 }
