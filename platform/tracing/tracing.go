@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -77,7 +78,7 @@ func New(ctx context.Context, cfg Config) (*Tracing, error) {
 	rec := NewRecorder(cfg.Recent)
 	opts := []sdktrace.TracerProviderOption{sdktrace.WithSpanProcessor(rec)}
 	if cfg.OTLPEndpoint != "" {
-		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(cfg.OTLPEndpoint))
+		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(TracesURL(cfg.OTLPEndpoint)))
 		if err != nil {
 			return nil, fmt.Errorf("tracing: OTLP exporter: %w", err)
 		}
@@ -124,6 +125,13 @@ func (t *Tracing) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	return t.sdk.Shutdown(ctx)
+}
+
+// TracesURL is the OTLP/HTTP traces URL of a base endpoint, as the
+// specification builds it from OTEL_EXPORTER_OTLP_ENDPOINT: the base with
+// "/v1/traces" appended.
+func TracesURL(base string) string {
+	return strings.TrimSuffix(base, "/") + "/v1/traces"
 }
 
 var propagator = propagation.TraceContext{}
