@@ -318,7 +318,7 @@ func (m *Main) wire() error {
 	m.Site.Register(m.api)
 	m.Monitor.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
-		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram})
+		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram, Traces: m.traceSource()})
 	m.Web.Register(m.api)
 	m.declared.Uses(web.ServiceName, site.ServiceName, "web.SiteSource")
 	m.declared.Uses(web.ServiceName, monitor.ServiceName, "web.MonitorSource")
@@ -327,6 +327,15 @@ func (m *Main) wire() error {
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz", Access: api.Open}, http.HandlerFunc(m.healthz))
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/metrics"}, m.metricsHandler())
 	return m.buildOpenAPI()
+}
+
+// traceSource is the recorder of recent traces for the trace page, nil
+// (not a nil pointer in an interface) when tracing is off.
+func (m *Main) traceSource() web.TraceSource {
+	if rec := m.tracing.Recent(); rec != nil {
+		return rec
+	}
+	return nil
 }
 
 func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
