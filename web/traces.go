@@ -31,9 +31,9 @@ type tracesData struct {
 
 type traceRow struct {
 	ID, Root, Start, StartISO, Duration string
-	Spans                                int
-	Error                                bool
-	Sites, Routes                        string
+	Spans                               int
+	Error                               bool
+	Sites, Routes                       string
 }
 
 type traceData struct {

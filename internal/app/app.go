@@ -291,7 +291,7 @@ func (m *Main) wire() error {
 		// A sweep of many sites may outlast a short period; its database
 		// calls have their own deadline (--db-timeout).
 		Timeout: max(cfg.CheckInterval, time.Minute),
-		Service:  monitor.ServiceName,
+		Service: monitor.ServiceName,
 	}); err != nil {
 		return err
 	}

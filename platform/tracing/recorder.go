@@ -283,7 +283,7 @@ func attrs(kvs []attribute.KeyValue) []Attr {
 	}
 	out := make([]Attr, len(kvs))
 	for i, kv := range kvs {
-		out[i] = Attr{Key: string(kv.Key), Value: kv.Value.Emit()}
+		out[i] = Attr{Key: string(kv.Key), Value: kv.Value.String()}
 	}
 	return out
 }
