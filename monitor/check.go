@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"upmon/platform/api"
 	"upmon/site"
 )
@@ -79,6 +81,24 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 	if st.Paused {
 		return nil, errPaused
 	}
+	ctx, span := s.startCheckSpan(ctx, st, scheduled)
+	if span == nil { // tracing off: no clock read, no allocation
+		r, _, err := s.runCheck(ctx, st, scheduled, nil)
+		return r, err
+	}
+	start := time.Now()
+	r, res, err := s.runCheck(ctx, st, scheduled, span)
+	state := ""
+	if r != nil {
+		state = r.State
+	}
+	endCheckSpan(span, start, res, state, err)
+	return r, err
+}
+
+// runCheck probes st (or evaluates its push deadline) and records the
+// result; span, if not nil, is the check's span, carried to its writes.
+func (s *Service) runCheck(ctx context.Context, st *site.Site, scheduled bool, span trace.Span) (*CheckResult, Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	defer context.AfterFunc(s.stopping, cancel)()
@@ -98,7 +118,7 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 			return err
 		})
 		if err != nil {
-			return nil, err
+			return nil, res, err
 		}
 		if skip {
 			if scheduled && deadline > 0 {
@@ -107,11 +127,12 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 				if err := s.schedDB.Do(ctx, func(ctx context.Context) error {
 					return releasePushClaim(ctx, s.db, st.ID, deadline)
 				}); err != nil {
-					return nil, dbError("push deadline", err)
+					return nil, res, dbError("push deadline", err)
 				}
 				s.wakeScheduler()
 			}
-			return s.lastResult(ctx, st)
+			last, err := s.lastResult(ctx, st)
+			return last, res, err
 		}
 		res = r
 		// Record the miss only if no push commits before the record's
@@ -121,16 +142,17 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 		res = s.prober.Check(ctx, SpecOf(st))
 	}
 	if ctx.Err() != nil {
-		return nil, ErrAbandoned
+		return nil, res, ErrAbandoned
 	}
 	s.metrics.duration.Observe(res.Latency.Seconds())
-	p := &pending{st: st, at: now, res: res, scheduled: scheduled, pushWait: pushWait}
+	p := &pending{st: st, at: now, res: res, scheduled: scheduled, pushWait: pushWait, span: span}
 	if err := s.enqueue(p); err != nil {
-		return nil, err
+		return nil, res, err
 	}
 	if p.skipped {
 		s.wakeScheduler()
-		return s.lastResult(ctx, st)
+		last, err := s.lastResult(ctx, st)
+		return last, res, err
 	}
 	return &CheckResult{
 		SiteID:     st.ID,
@@ -140,7 +162,7 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 		LatencyMS:  res.Latency.Milliseconds(),
 		Error:      res.Err,
 		CheckedAt:  now,
-	}, nil
+	}, res, nil
 }
 
 // CheckAll checks every site that is not paused, at most CheckConcurrency

@@ -5,6 +5,8 @@
 package monitor
 
 import (
+	"go.opentelemetry.io/otel/trace"
+
 	"context"
 	"database/sql"
 	"embed"
@@ -96,6 +98,9 @@ type Options struct {
 	// "scheduler") and of the schedule sync ("schedule-sync") and reports
 	// those cut off; nil gives each call stall.DefaultTimeout.
 	DBStall *stall.Set
+	// Tracer, if set, makes every check a span "monitor.check" (its
+	// phases as events, its writes as child spans); nil records none.
+	Tracer trace.Tracer
 }
 
 // Recorded describes a committed check, for live views.

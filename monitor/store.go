@@ -9,6 +9,8 @@ import (
 	"sort"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"upmon/platform/outbox"
 	"upmon/platform/sqldb"
 	"upmon/site"
@@ -44,8 +46,9 @@ type pending struct {
 	pushWait int64
 	skipped  bool
 	done     chan error
-	state    siteState // the state after it was applied
-	events   int       // outbox events written
+	state    siteState  // the state after it was applied
+	events   int        // outbox events written
+	span     trace.Span // the check's span, or nil
 }
 
 // record writes one check through the batching writer and waits until it
@@ -146,6 +149,8 @@ func (s *Service) commit(batch []*pending) error {
 	// Lock site rows in id order (stable, so one site's checks keep their
 	// order) so that two replicas' batches cannot deadlock.
 	sort.SliceStable(batch, func(i, j int) bool { return batch[i].st.ID < batch[j].st.ID })
+	// The transaction's span joins the first check's trace.
+	ctx = spanContext(ctx, batch[0].span)
 	windows, err := s.loadMaintenance(ctx)
 	if err != nil {
 		return dbError("load maintenance", err)
@@ -154,7 +159,7 @@ func (s *Service) commit(batch []*pending) error {
 		rollups := rollupBatch{}
 		for _, p := range batch {
 			p.events = 0
-			if err := s.recordOne(ctx, tx, p, windows); err != nil {
+			if err := s.recordOne(spanContext(ctx, p.span), tx, p, windows); err != nil {
 				return err
 			}
 			if p.skipped {

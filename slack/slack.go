@@ -16,10 +16,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"upmon/monitor"
 	"upmon/platform/api"
 	"upmon/platform/pubsub"
+	"upmon/platform/tracing"
 	"upmon/site"
 )
 
@@ -333,11 +336,16 @@ func (s *Service) Register(srv *api.Server) {
 
 // Notify posts p.Text to the webhook. It is private to the process: never
 // routed on the HTTP server. 5xx, 429 (honouring Retry-After) and network
-// errors are retryable; 400, 403, 404 and 410 are permanent.
-func (s *Service) Notify(ctx context.Context, p *NotifyParams) error {
+// errors are retryable; 400, 403, 404 and 410 are permanent. The POST
+// carries the W3C traceparent of ctx's span and, when ctx's span is
+// recording, is a client span "slack.notify" (the URL, a secret, is not
+// recorded).
+func (s *Service) Notify(ctx context.Context, p *NotifyParams) (err error) {
 	if !s.Enabled() {
 		return nil
 	}
+	ctx, span := tracing.Child(ctx, "upmon/slack", "slack.notify", trace.SpanKindClient)
+	defer func() { tracing.End(span, err) }()
 	body, err := json.Marshal(p)
 	if err != nil {
 		return pubsub.Permanent(err)
@@ -348,6 +356,7 @@ func (s *Service) Notify(ctx context.Context, p *NotifyParams) error {
 		return pubsub.Permanent(errors.New("slack: the webhook URL is invalid"))
 	}
 	req.Header.Set("Content-Type", "application/json")
+	tracing.InjectHTTP(ctx, req.Header)
 	resp, err := s.client.Do(req)
 	if err != nil {
 		s.sent.WithLabelValues("network_error").Inc()
@@ -357,6 +366,9 @@ func (s *Service) Notify(ctx context.Context, p *NotifyParams) error {
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	resp.Body.Close()
+	if span != nil {
+		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
+	}
 	switch code := resp.StatusCode; {
 	case code >= 200 && code < 300:
 		s.sent.WithLabelValues("ok").Inc()

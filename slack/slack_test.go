@@ -23,6 +23,7 @@ import (
 type request struct {
 	method, contentType, path string
 	body                      []byte
+	traceparent               string
 }
 
 // webhook is a fake Slack incoming webhook on loopback. Each request is
@@ -42,7 +43,7 @@ func MustWebhook(tb testing.TB, script ...int) *webhook {
 	w.Server = httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.mu.Lock()
-		w.got = append(w.got, request{r.Method, r.Header.Get("Content-Type"), r.URL.Path, b})
+		w.got = append(w.got, request{r.Method, r.Header.Get("Content-Type"), r.URL.Path, b, r.Header.Get("traceparent")})
 		code := http.StatusOK
 		if len(w.script) > 0 {
 			code, w.script = w.script[0], w.script[1:]

@@ -51,6 +51,9 @@ type Options struct {
 	// Alerts shows and acknowledges open incidents (the channels
 	// service); nil hides the acknowledge button.
 	Alerts AlertSource
+	// Traces is the recorder of recent traces; nil (tracing off) makes
+	// the trace page say how to turn tracing on.
+	Traces TraceSource
 }
 
 // Handler serves the dashboard (/frontend/), the public status page
@@ -130,6 +133,7 @@ func (h *Handler) Register(srv *api.Server) {
 	open("/badge/{siteID}/status.svg", h.statusBadge)
 	open("/badge/{siteID}/uptime.svg", h.uptimeBadge)
 	h.registerArchitecture(srv)
+	h.registerTraces(srv)
 }
 
 // form caps a form's body like the API's (api.MaxBodyBytes) and parses
@@ -258,7 +262,7 @@ var funcs = template.FuncMap{
 func (h *Handler) parseTemplates() {
 	layout := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/parts.html"))
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"overview", "site", "confirm", "status", "error", "architecture"} {
+	for _, name := range []string{"overview", "site", "confirm", "status", "error", "architecture", "traces", "trace"} {
 		t := template.Must(template.Must(layout.Clone()).ParseFS(templateFiles, "templates/"+name+".html"))
 		h.pages[name] = t
 	}

@@ -30,6 +30,7 @@ import (
 	"upmon/platform/secrets"
 	"upmon/platform/sqldb"
 	"upmon/platform/stall"
+	"upmon/platform/tracing"
 	"upmon/site"
 	"upmon/slack"
 	"upmon/web"
@@ -59,6 +60,7 @@ type Main struct {
 	Hooks Hooks
 
 	registry *prometheus.Registry
+	tracing  *tracing.Tracing
 	siteDB   *sqldb.DB
 	monDB    *sqldb.DB
 	chanDB   *sqldb.DB
@@ -121,6 +123,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.secrets, err = secrets.Open(cfg.DataDir, cfg.Env); err != nil {
 		return err
 	}
+	m.replica = replicaID()
+	if m.tracing, err = tracing.New(ctx, tracing.Config{
+		Enabled:      cfg.TracingOn(),
+		OTLPEndpoint: cfg.OTLPEndpoint,
+		Replica:      m.replica,
+		Version:      version.String(),
+		Recent:       tracing.RecorderConfig{MaxTraces: cfg.TraceMax, MaxBytes: cfg.TraceMaxBytes},
+	}); err != nil {
+		return err
+	}
 
 	dbCfg := sqldb.Config{DataDir: cfg.DataDir, DatabaseURL: cfg.DatabaseURL, Logger: log}
 	if m.siteDB, err = sqldb.Open(ctx, dbCfg, "site", site.Migrations()); err != nil {
@@ -148,6 +160,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		DeadLetterMaxAge: cfg.DeadLetterMaxAge,
 		Logger:           log,
 		Registerer:       m.registry,
+		Tracer:           m.tracing.Tracer("upmon/pubsub"),
 	})
 	if err != nil {
 		return err
@@ -183,7 +196,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 // wire builds the services, topics, subscriptions, relays and routes.
 func (m *Main) wire() error {
 	cfg, log := m.Config, m.Logger
-	m.declared, m.replica = &catalog.Registry{}, replicaID()
+	m.declared = &catalog.Registry{}
 
 	m.stalls = stall.NewSet(cfg.DBTimeout, m.registry)
 	siteRelay := m.newRelay(m.siteDB)
@@ -215,6 +228,7 @@ func (m *Main) wire() error {
 		Resolver:             cfg.DNSResolver,
 		DenyPrivate:          cfg.DenyPrivateTargets,
 		DBStall:              m.stalls,
+		Tracer:               m.tracing.Tracer("upmon/monitor"),
 	})
 	m.declared.Uses(monitor.ServiceName, site.ServiceName, "monitor.Sites")
 
@@ -305,6 +319,7 @@ func (m *Main) wire() error {
 	}
 
 	m.api = api.NewServer(log)
+	m.api.SetTracer(m.tracing.Tracer("upmon/api"))
 	sessions := newSessions(m.broker.JetStream(), m.broker.Prefix(), m.broker.Replicas(), cfg.SessionIdle, cfg.SessionLifetime)
 	m.auth = newAuth(cfg, sessions)
 	m.login = newLoginThrottle()
@@ -319,7 +334,7 @@ func (m *Main) wire() error {
 	m.Channels.Register(m.api)
 	m.Slack.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
-		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram, Alerts: m.Channels})
+		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram, Alerts: m.Channels, Traces: m.traceSource()})
 	m.Web.Register(m.api)
 	m.declared.Uses(web.ServiceName, site.ServiceName, "web.SiteSource")
 	m.declared.Uses(web.ServiceName, monitor.ServiceName, "web.MonitorSource")
@@ -358,6 +373,15 @@ func (m *Main) wireChannels(t channels.Topics) error {
 	return m.Channels.Subscribe(t)
 }
 
+// traceSource is the recorder of recent traces for the trace page, nil
+// (not a nil pointer in an interface) when tracing is off.
+func (m *Main) traceSource() web.TraceSource {
+	if rec := m.tracing.Recent(); rec != nil {
+		return rec
+	}
+	return nil
+}
+
 func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
 	r := outbox.NewRelay(outbox.Config{
 		DB:         db,
@@ -365,6 +389,7 @@ func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
 		Registerer: m.registry,
 		Hooks:      m.Hooks.Outbox,
 		Stall:      m.stalls.Watch("outbox." + db.Name),
+		Tracer:     m.tracing.Tracer("upmon/outbox"),
 	})
 	m.relays = append(m.relays, r)
 	return r
@@ -419,6 +444,10 @@ func (m *Main) Handler() http.Handler { return m.auth.withAccess(m.api) }
 // and routing, for tools and tests that describe what is served.
 func (m *Main) API() *api.Server { return m.api }
 
+// Tracing returns the program's tracing (after Open); Recent is nil when
+// tracing is off.
+func (m *Main) Tracing() *tracing.Tracing { return m.tracing }
+
 // Broker returns the event broker (after Open).
 func (m *Main) Broker() *pubsub.Broker { return m.broker }
 
@@ -471,6 +500,15 @@ func (m *Main) close() error {
 				errs = append(errs, err)
 			}
 		}
+	}
+	if m.tracing != nil {
+		// Export what is buffered; a collector that is down costs at
+		// most the shutdown timeout.
+		ctx, cancel := context.WithTimeout(context.Background(), max(m.Config.ShutdownTimeout, time.Second))
+		if err := m.tracing.Shutdown(ctx); err != nil {
+			m.Logger.Warn("exporting the last traces failed", "err", err)
+		}
+		cancel()
 	}
 	return errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 
@@ -119,6 +120,20 @@ type Config struct {
 	// and /check; RateBurst the burst. Defaults 10 and 20.
 	RateLimit float64
 	RateBurst int
+	// Tracing turns on OpenTelemetry tracing: spans of API requests,
+	// checks, transactions, outbox, broker and notifier, kept in memory
+	// for the dashboard's trace page (/frontend/traces). Default off; on
+	// whenever OTLPEndpoint is set.
+	Tracing bool
+	// OTLPEndpoint is the OTLP/HTTP base URL (http://collector:4318)
+	// spans are exported to. Default OTEL_EXPORTER_OTLP_ENDPOINT, else
+	// none. The SDK reads the other OTEL_* variables (service name,
+	// sampler, headers) itself at start-up.
+	OTLPEndpoint string
+	// TraceMax and TraceMaxBytes bound the recent traces kept in memory
+	// when tracing is on. Defaults 500 traces and 16 MiB.
+	TraceMax      int
+	TraceMaxBytes int64
 	// Env is the process environment captured once at start-up (secrets
 	// read their overrides from it); nothing reads os.Getenv later.
 	Env []string
@@ -155,6 +170,8 @@ func DefaultConfig() Config {
 		SchedulerConcurrency: 4096,
 		RawRetention:         7 * 24 * time.Hour,
 		RollupRetention:      400 * 24 * time.Hour,
+		TraceMax:             500,
+		TraceMaxBytes:        16 << 20,
 	}
 }
 
@@ -264,6 +281,16 @@ var serveOptions = []option{
 		fs.Var((*originList)(&c.CORSOrigins), "cors-origins", "")
 	}},
 	{"log-level", "debug, info, warn or error", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "") }},
+	{"tracing", "record OpenTelemetry traces (recent ones on /frontend/traces); on when --otlp-endpoint is set", func(fs *flag.FlagSet, c *Config) {
+		fs.BoolVar(&c.Tracing, "tracing", c.Tracing, "")
+	}},
+	{"otlp-endpoint", "OTLP/HTTP base URL traces are exported to (default $OTEL_EXPORTER_OTLP_ENDPOINT)", func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.OTLPEndpoint, "otlp-endpoint", c.OTLPEndpoint, "")
+	}},
+	{"trace-max", "most recent traces kept in memory", func(fs *flag.FlagSet, c *Config) { fs.IntVar(&c.TraceMax, "trace-max", c.TraceMax, "") }},
+	{"trace-max-bytes", "most bytes of recent traces kept in memory", func(fs *flag.FlagSet, c *Config) {
+		fs.Int64Var(&c.TraceMaxBytes, "trace-max-bytes", c.TraceMaxBytes, "")
+	}},
 }
 
 // originList is a comma-separated list flag.
@@ -329,6 +356,9 @@ func ParseConfig(name string, args, env []string) (Config, []string, error) {
 	}
 	if err := ApplyFlags(fs, args, env); err != nil {
 		return c, nil, err
+	}
+	if c.OTLPEndpoint == "" {
+		c.OTLPEndpoint = envToMap(env)["OTEL_EXPORTER_OTLP_ENDPOINT"]
 	}
 	if err := c.Validate(); err != nil {
 		return c, nil, err
@@ -492,8 +522,20 @@ func (c *Config) Validate() error {
 	default:
 		return bad("log-level", "must be debug, info, warn or error")
 	}
+	if c.OTLPEndpoint != "" {
+		if u, err := url.Parse(c.OTLPEndpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad("otlp-endpoint", "must be an http:// or https:// URL")
+		}
+	}
+	if c.TraceMax < 1 || c.TraceMaxBytes < 1<<10 {
+		return bad("trace-max", "must be at least 1, with --trace-max-bytes at least 1024")
+	}
 	return nil
 }
+
+// TracingOn reports whether traces are recorded: --tracing, or an OTLP
+// endpoint to export them to.
+func (c *Config) TracingOn() bool { return c.Tracing || c.OTLPEndpoint != "" }
 
 // loopbackAddr reports whether a listen address is on loopback only.
 func loopbackAddr(addr string) bool {

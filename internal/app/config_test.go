@@ -100,3 +100,36 @@ func TestFlagUsageListsEveryOption(t *testing.T) {
 		t.Errorf("usage: %s", u)
 	}
 }
+
+// Tracing is off by default, on with --tracing or an OTLP endpoint; the
+// endpoint defaults to OTEL_EXPORTER_OTLP_ENDPOINT, which --otlp-endpoint
+// and UPMON_OTLP_ENDPOINT override.
+func TestTracingConfig(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		args, env []string
+		on        bool
+		endpoint  string
+	}{
+		{"off by default", nil, nil, false, ""},
+		{"flag", []string{"--tracing"}, nil, true, ""},
+		{"UPMON variable", nil, []string{"UPMON_TRACING=true"}, true, ""},
+		{"OTEL endpoint", nil, []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"}, true, "http://127.0.0.1:4318"},
+		{"flag wins over OTEL", []string{"--otlp-endpoint", "http://127.0.0.1:9"}, []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"}, true, "http://127.0.0.1:9"},
+		{"UPMON wins over OTEL", nil, []string{"UPMON_OTLP_ENDPOINT=http://127.0.0.1:9", "OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"}, true, "http://127.0.0.1:9"},
+	} {
+		c, _, err := ParseConfig("serve", tc.args, tc.env)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if c.TracingOn() != tc.on || c.OTLPEndpoint != tc.endpoint {
+			t.Errorf("%s: on %v endpoint %q, want %v %q", tc.name, c.TracingOn(), c.OTLPEndpoint, tc.on, tc.endpoint)
+		}
+	}
+	for _, bad := range [][]string{{"--otlp-endpoint", "collector:4318"}, {"--trace-max", "0"}, {"--trace-max-bytes", "10"}} {
+		if _, _, err := ParseConfig("serve", bad, nil); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}

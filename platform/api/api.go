@@ -19,6 +19,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // MaxBodyBytes is the largest request body an endpoint accepts.
@@ -75,6 +77,7 @@ type Server struct {
 	mu       sync.Mutex
 	eps      []Endpoint
 	guards   []Guard
+	tracer   trace.Tracer
 }
 
 type prefixRoute struct {
@@ -126,7 +129,7 @@ func (s *Server) guarded(ep Endpoint, h http.Handler) http.Handler {
 	s.mu.Lock()
 	s.eps = append(s.eps, ep)
 	s.mu.Unlock()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.traced(ep, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if ep.Method != "" && r.Method != ep.Method && !(ep.Method == http.MethodGet && r.Method == http.MethodHead) {
 			s.WriteError(w, r, ErrNotFoundEndpoint)
 			return
@@ -138,7 +141,7 @@ func (s *Server) guarded(ep Endpoint, h http.Handler) http.Handler {
 			}
 		}
 		h.ServeHTTP(w, r)
-	})
+	}))
 }
 
 // HandlePrefix routes every request whose raw path starts with prefix to
@@ -410,6 +413,7 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 // logged with their detail and answered as a bare internal error.
 func (s *Server) WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	e := AsError(err)
+	markError(r, e)
 	if e.Code == Internal || e.Code == Unknown || e.Code == DataLoss {
 		s.log.Error("request failed", "method", r.Method, "path", RedactRequest(r), "err", err)
 	}

@@ -9,7 +9,13 @@
 // A service that uses it creates, in one of its migrations, the table
 //
 //	CREATE TABLE outbox (id {{ID}}, event_id TEXT NOT NULL UNIQUE,
-//	    topic TEXT NOT NULL, payload TEXT NOT NULL, created_at BIGINT NOT NULL);
+//	    topic TEXT NOT NULL, payload TEXT NOT NULL, created_at BIGINT NOT NULL,
+//	    trace_context TEXT NOT NULL DEFAULT '');
+//
+// trace_context holds the W3C traceparent of the inserting context (empty
+// when tracing is off): the relay publishes the row under it, so the
+// broker delivery and its handler continue the trace of the operation
+// that committed the event, even on another replica.
 //
 // Rows are relayed in insertion order by one relay at a time per database,
 // so events about one site reach the broker in the order they were
@@ -40,20 +46,29 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"upmon/platform/sqldb"
 	"upmon/platform/stall"
+	"upmon/platform/tracing"
 )
 
-// Insert adds an event to the outbox within tx.
+// Insert adds an event to the outbox within tx, with the trace context of
+// ctx (a span "outbox.insert" when ctx's span is recording).
 func Insert(ctx context.Context, tx *sql.Tx, topic, eventID string, payload []byte, now time.Time) error {
-	_, err := tx.ExecContext(ctx,
-		`INSERT INTO outbox (event_id, topic, payload, created_at) VALUES ($1, $2, $3, $4)`,
-		eventID, topic, string(payload), now.UTC().UnixMilli())
-	if err != nil {
-		return fmt.Errorf("outbox insert: %w", err)
+	ctx, span := tracing.Child(ctx, "upmon/outbox", "outbox.insert "+topic, trace.SpanKindInternal)
+	if span != nil {
+		span.SetAttributes(attribute.String("messaging.destination.name", topic), attribute.String("messaging.message.id", eventID))
 	}
-	return nil
+	_, err := tx.ExecContext(ctx,
+		`INSERT INTO outbox (event_id, topic, payload, created_at, trace_context) VALUES ($1, $2, $3, $4, $5)`,
+		eventID, topic, string(payload), now.UTC().UnixMilli(), tracing.Traceparent(ctx))
+	if err != nil {
+		err = fmt.Errorf("outbox insert: %w", err)
+	}
+	tracing.End(span, err)
+	return err
 }
 
 // NewEventID returns a new globally unique, time-ordered event id (a
@@ -113,6 +128,10 @@ type Config struct {
 	// Stall bounds each database call of the relay and reports the ones
 	// cut off; nil gives each call stall.DefaultTimeout.
 	Stall *stall.Watch
+	// Tracer, if set, gives each publish a span "outbox.publish", a child
+	// of the row's stored trace context; nil (tracing off) records none.
+	// The row's trace context reaches the broker either way.
+	Tracer trace.Tracer
 }
 
 // Relay moves outbox rows to the broker.
@@ -242,6 +261,7 @@ type row struct {
 	eventID string
 	topic   string
 	payload string
+	trace   string // W3C traceparent, or ""
 }
 
 // RelayOnce publishes up to one batch of rows in order and deletes them. It
@@ -331,14 +351,14 @@ func (r *Relay) readBatch(ctx context.Context) ([]row, error) {
 	err := r.cfg.Stall.Do(ctx, func(ctx context.Context) error {
 		batch = batch[:0]
 		rows, err := r.cfg.DB.QueryContext(ctx,
-			`SELECT id, event_id, topic, payload FROM outbox ORDER BY id LIMIT $1`, r.cfg.Batch)
+			`SELECT id, event_id, topic, payload, trace_context FROM outbox ORDER BY id LIMIT $1`, r.cfg.Batch)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
 			var x row
-			if err := rows.Scan(&x.id, &x.eventID, &x.topic, &x.payload); err != nil {
+			if err := rows.Scan(&x.id, &x.eventID, &x.topic, &x.payload, &x.trace); err != nil {
 				return err
 			}
 			batch = append(batch, x)
@@ -356,7 +376,7 @@ func (r *Relay) publish(ctx context.Context, batch []row) (int, error) {
 		if !ok {
 			return i, fmt.Errorf("outbox: no publisher for topic %q", x.topic)
 		}
-		if err := pub(ctx, x.eventID, []byte(x.payload)); err != nil {
+		if err := r.publishOne(ctx, pub, x); err != nil {
 			return i, fmt.Errorf("publish %s: %w", x.topic, err)
 		}
 		if h := r.cfg.Hooks.AfterPublish; h != nil {
@@ -366,6 +386,21 @@ func (r *Relay) publish(ctx context.Context, batch []row) (int, error) {
 		}
 	}
 	return len(batch), nil
+}
+
+// publishOne publishes x under its stored trace context, in a span of its
+// own when tracing is on.
+func (r *Relay) publishOne(ctx context.Context, pub PublishFunc, x row) error {
+	ctx = tracing.WithTraceparent(ctx, x.trace)
+	if r.cfg.Tracer == nil {
+		return pub(ctx, x.eventID, []byte(x.payload))
+	}
+	ctx, span := r.cfg.Tracer.Start(ctx, "outbox.publish "+x.topic, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("messaging.destination.name", x.topic),
+			attribute.String("messaging.message.id", x.eventID), attribute.String("db.namespace", r.cfg.DB.Name)))
+	err := pub(ctx, x.eventID, []byte(x.payload))
+	tracing.End(span, err)
+	return err
 }
 
 // markSent deletes published rows in one short transaction.

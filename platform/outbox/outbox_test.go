@@ -18,7 +18,8 @@ import (
 
 var migrations = fstest.MapFS{"00001_outbox.sql": {Data: []byte(`-- +goose Up
 CREATE TABLE outbox (id {{ID}}, event_id TEXT NOT NULL UNIQUE,
-	topic TEXT NOT NULL, payload TEXT NOT NULL, created_at BIGINT NOT NULL);
+	topic TEXT NOT NULL, payload TEXT NOT NULL, created_at BIGINT NOT NULL,
+	trace_context TEXT NOT NULL DEFAULT '');
 -- +goose Down
 DROP TABLE outbox;
 `)}}

@@ -1,6 +1,8 @@
 package pubsub
 
 import (
+	"go.opentelemetry.io/otel/trace"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,6 +68,11 @@ type Config struct {
 	// Registerer receives the broker's metrics; nil registers them nowhere.
 	// The global default registry is never used implicitly.
 	Registerer prometheus.Registerer
+	// Tracer, if set, gives each delivery a consumer span
+	// "pubsub.deliver", a child of the publisher's traceparent header, and
+	// each handler run a span "pubsub.handle" under it. Nil (tracing off)
+	// records none; the traceparent header is still passed on.
+	Tracer trace.Tracer
 }
 
 // RetryPolicy says how a failed message is retried. The delay after the n-th

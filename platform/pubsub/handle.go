@@ -10,6 +10,10 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
+	"upmon/platform/tracing"
 )
 
 // handle runs the handler on one message and settles it: ack on success,
@@ -39,7 +43,9 @@ func (s *subscription) handle(m jetstream.Msg) {
 	log := s.b.log.With("topic", s.t.name, "subscription", s.name, "id", meta.ID, "attempt", meta.Attempt)
 
 	start := time.Now()
-	err = s.invoke(meta, m, log)
+	span := s.startDelivery(hdr, meta)
+	defer func() { tracing.End(span, err) }()
+	err = s.invoke(meta, m, log, span)
 	switch {
 	case err == nil:
 		s.ack(m, log)
@@ -70,9 +76,14 @@ func (s *subscription) handle(m jetstream.Msg) {
 
 // invoke runs the handler with the ack deadline, recovering a panic as an
 // error.
-func (s *subscription) invoke(meta Meta, m jetstream.Msg, log *slog.Logger) (err error) {
+func (s *subscription) invoke(meta Meta, m jetstream.Msg, log *slog.Logger, delivery trace.Span) (err error) {
 	ctx, cancel := context.WithTimeout(withMeta(s.b.handlerCtx, meta), s.ackDeadline)
 	defer cancel()
+	if delivery != nil {
+		var span trace.Span
+		ctx, span = s.b.cfg.Tracer.Start(trace.ContextWithSpan(ctx, delivery), "pubsub.handle "+s.name)
+		defer func() { tracing.End(span, err) }()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			log.Error("handler panicked", "panic", r, "stack", string(debug.Stack()))
@@ -80,6 +91,22 @@ func (s *subscription) invoke(meta Meta, m jetstream.Msg, log *slog.Logger) (err
 		}
 	}()
 	return s.call(ctx, m.Data())
+}
+
+// startDelivery starts the consumer span of a delivery as a child of the
+// publisher's traceparent header; nil when tracing is off.
+func (s *subscription) startDelivery(hdr nats.Header, meta Meta) trace.Span {
+	tr := s.b.cfg.Tracer
+	if tr == nil {
+		return nil
+	}
+	ctx := tracing.WithTraceparent(context.Background(), hdr.Get(tracing.Header))
+	_, span := tr.Start(ctx, "pubsub.deliver "+s.t.name+"/"+s.name, trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.String("messaging.destination.name", s.t.name),
+			attribute.String("messaging.consumer.group.name", s.name),
+			attribute.String("messaging.message.id", meta.ID),
+			attribute.Int("messaging.delivery.attempt", meta.Attempt)))
+	return span
 }
 
 // ack acknowledges m and waits for the server to confirm, so that a handled

@@ -12,6 +12,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"upmon/platform/tracing"
 )
 
 // Message headers set by the package, besides jetstream.MsgIDHeader.
@@ -145,7 +147,7 @@ func (t *Topic[T]) PublishRaw(ctx context.Context, id string, data []byte) error
 }
 
 // publish stores data on subject (the topic's, or a replay subject) with the
-// given Nats-Msg-Id and extra headers. If the stream is missing (NATS lost
+// given Nats-Msg-Id and extra headers, and the traceparent of ctx's span. If the stream is missing (NATS lost
 // its state, or Start could not reach it yet) it is created and the publish
 // retried once.
 func (t *topic) publish(ctx context.Context, subject, id string, data []byte, hdr nats.Header) error {
@@ -164,6 +166,9 @@ func (t *topic) publish(ctx context.Context, subject, id string, data []byte, hd
 		m.Header[k] = v
 	}
 	m.Header.Set(jetstream.MsgIDHeader, id)
+	if tp := tracing.Traceparent(ctx); tp != "" {
+		m.Header.Set(tracing.Header, tp)
+	}
 	ack, err := t.b.js.PublishMsg(ctx, m, jetstream.WithExpectStream(t.stream))
 	if errors.Is(err, jetstream.ErrNoStreamResponse) && !t.undeclared {
 		// NATS lost the stream: re-create it together with this

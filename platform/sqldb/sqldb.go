@@ -23,7 +23,11 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"upmon/platform/tracing"
 )
 
 // Config says where services keep their databases.
@@ -252,8 +256,15 @@ func redact(err error, rawURL string) error {
 func (db *DB) Ping(ctx context.Context) error { return db.PingContext(ctx) }
 
 // InTx runs fn in a transaction, committing when it returns nil and rolling
-// back otherwise.
-func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+// back otherwise. When ctx's span is recording, the transaction is a span
+// "sqldb.tx <name>" beside it (fn's statements run on the caller's ctx, so
+// spans fn starts are the transaction span's siblings).
+func (db *DB) InTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	_, span := tracing.Child(ctx, "upmon/sqldb", "sqldb.tx "+db.Name, trace.SpanKindClient)
+	if span != nil {
+		span.SetAttributes(attribute.String("db.system.name", db.Dialect.String()), attribute.String("db.namespace", db.Name))
+		defer func() { tracing.End(span, err) }()
+	}
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
