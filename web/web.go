@@ -48,6 +48,9 @@ type Options struct {
 	// Architecture draws the picture of /frontend/architecture; nil
 	// leaves the page out.
 	Architecture ArchitectureSource
+	// OpenAPI returns the API's OpenAPI document, from which the API
+	// explorer (/frontend/api) builds its forms; nil leaves it out.
+	OpenAPI OpenAPISource
 }
 
 // Handler serves the dashboard (/frontend/), the public status page
@@ -126,6 +129,7 @@ func (h *Handler) Register(srv *api.Server) {
 	open("/badge/{siteID}/status.svg", h.statusBadge)
 	open("/badge/{siteID}/uptime.svg", h.uptimeBadge)
 	h.registerArchitecture(srv)
+	h.registerExplorer(srv)
 }
 
 // form caps a form's body like the API's (api.MaxBodyBytes) and parses
@@ -254,7 +258,7 @@ var funcs = template.FuncMap{
 func (h *Handler) parseTemplates() {
 	layout := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/parts.html"))
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"overview", "site", "confirm", "status", "error", "architecture"} {
+	for _, name := range []string{"overview", "site", "confirm", "status", "error", "architecture", "apiexplorer"} {
 		t := template.Must(template.Must(layout.Clone()).ParseFS(templateFiles, "templates/"+name+".html"))
 		h.pages[name] = t
 	}

@@ -277,7 +277,7 @@ func (m *Main) wire() error {
 		// A sweep of many sites may outlast a short period; its database
 		// calls have their own deadline (--db-timeout).
 		Timeout: max(cfg.CheckInterval, time.Minute),
-		Service:  monitor.ServiceName,
+		Service: monitor.ServiceName,
 	}); err != nil {
 		return err
 	}
@@ -303,7 +303,8 @@ func (m *Main) wire() error {
 	m.Site.Register(m.api)
 	m.Monitor.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
-		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram})
+		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram,
+		OpenAPI: m.OpenAPI})
 	m.Web.Register(m.api)
 	m.declared.Uses(web.ServiceName, site.ServiceName, "web.SiteSource")
 	m.declared.Uses(web.ServiceName, monitor.ServiceName, "web.MonitorSource")
