@@ -74,4 +74,3 @@ func deadlettersCmd(ctx context.Context, stdio IO, args []string) error {
 	}
 	return &app.UsageError{Msg: fmt.Sprintf("unknown deadletters subcommand %q (list or replay)", args[0])}
 }
-
