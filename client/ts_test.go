@@ -38,10 +38,8 @@ func TestGeneratedTSClientIsCurrent(t *testing.T) {
 		}
 	}
 	dir := t.TempDir() // the generated text, not the committed file, is checked
-	for name, data := range map[string][]byte{"client.ts": got} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(filepath.Join(dir, "client.ts"), got, 0o644); err != nil {
+		t.Fatal(err)
 	}
 	example, err := os.ReadFile(filepath.Join("ts", "example.ts"))
 	if err != nil {

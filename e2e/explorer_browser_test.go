@@ -59,8 +59,26 @@ func TestBrowserAPIExplorer(t *testing.T) {
 		t.Fatalf("POST /site answer shown as %q", got)
 	}
 	b.screenshot("api-explorer")
-	if got := eval[string](b, `document.getElementById("api-headers").textContent`); !strings.Contains(got, "content-type: application/json") {
-		t.Errorf("headers shown as %q", got)
+	headers := eval[string](b, `document.getElementById("api-headers").textContent`)
+	if !strings.Contains(headers, "content-type: application/json") {
+		t.Errorf("headers shown as %q", headers)
+	}
+	// When the server tags answers with a trace (X-Trace-Id or
+	// traceparent), the page shows its id.
+	for _, line := range strings.Split(headers, "\n") {
+		k, v, _ := strings.Cut(line, ": ")
+		id := ""
+		switch k {
+		case "x-trace-id":
+			id = v
+		case "traceparent":
+			if parts := strings.Split(v, "-"); len(parts) >= 3 {
+				id = parts[1]
+			}
+		}
+		if id != "" && eval[string](b, `(document.getElementById("api-trace-id") || {}).textContent || ""`) != id {
+			t.Errorf("the answer carries trace %s (%s) but the page does not show it", id, k)
+		}
 	}
 	sendOp(b, base, "site_get_site", nil)
 	if got := eval[string](b, body); eval[string](b, status) != "200" || !strings.Contains(got, `"name": "explored"`) {
