@@ -48,7 +48,7 @@ func TestGoClientShape(t *testing.T) {
 		"func (s *SvcClient) Patch(ctx context.Context, id int64, p *PkgPatchParams) error",
 		`"/echo/"+pathRest(fmt.Sprint(urlParam))`,
 		"Name string `json:\"name,omitzero\"`", // a request body omits zero fields
-		"On   *bool   `json:\"on,omitzero\"`",   // a PATCH body tells absent from false
+		"On   *bool   `json:\"on,omitzero\"`",  // a PATCH body tells absent from false
 		"Tags []string  `json:\"tags\"`",
 		"At   time.Time `json:\"at\"`",
 		"Note string    `json:\"note,omitzero\"`",
