@@ -174,13 +174,13 @@ type MonitorClient struct{ c *Client }
 
 // AddMaintenance calls POST /maintenance (operation monitor_post_maintenance, access write).
 func (s *MonitorClient) AddMaintenance(ctx context.Context, p *MonitorMaintenanceParams) (*MonitorMaintenance, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	if p != nil {
 		in = p
 	}
 	var out MonitorMaintenance
-	if err := s.c.Call(ctx, "POST", "/maintenance", query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "POST", "/maintenance", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -188,10 +188,10 @@ func (s *MonitorClient) AddMaintenance(ctx context.Context, p *MonitorMaintenanc
 
 // Check calls POST /check/{siteID} (operation monitor_post_check_siteID, access write).
 func (s *MonitorClient) Check(ctx context.Context, siteID int64) (*MonitorCheckResult, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	var out MonitorCheckResult
-	if err := s.c.Call(ctx, "POST", "/check/"+pathSegment(fmt.Sprint(siteID)), query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "POST", "/check/"+pathSegment(fmt.Sprint(siteID)), values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -199,10 +199,10 @@ func (s *MonitorClient) Check(ctx context.Context, siteID int64) (*MonitorCheckR
 
 // CheckAll calls POST /check-all (operation monitor_post_check_all, access write).
 func (s *MonitorClient) CheckAll(ctx context.Context) (*MonitorCheckAllResult, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	var out MonitorCheckAllResult
-	if err := s.c.Call(ctx, "POST", "/check-all", query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "POST", "/check-all", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -210,17 +210,17 @@ func (s *MonitorClient) CheckAll(ctx context.Context) (*MonitorCheckAllResult, e
 
 // DeleteMaintenance calls DELETE /maintenance/{id} (operation monitor_delete_maintenance_id, access write).
 func (s *MonitorClient) DeleteMaintenance(ctx context.Context, id int64) error {
-	var query url.Values
+	var values url.Values
 	var in any
-	return s.c.Call(ctx, "DELETE", "/maintenance/"+pathSegment(fmt.Sprint(id)), query, in, nil)
+	return s.c.Call(ctx, "DELETE", "/maintenance/"+pathSegment(fmt.Sprint(id)), values, in, nil)
 }
 
 // ListMaintenance calls GET /maintenance (operation monitor_get_maintenance, access read).
 func (s *MonitorClient) ListMaintenance(ctx context.Context) (*MonitorMaintenanceList, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	var out MonitorMaintenanceList
-	if err := s.c.Call(ctx, "GET", "/maintenance", query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "GET", "/maintenance", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -228,10 +228,10 @@ func (s *MonitorClient) ListMaintenance(ctx context.Context) (*MonitorMaintenanc
 
 // Ping calls GET /ping/{url} (operation monitor_get_ping_url, access read).
 func (s *MonitorClient) Ping(ctx context.Context, urlParam string) (*MonitorPingResponse, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	var out MonitorPingResponse
-	if err := s.c.Call(ctx, "GET", "/ping/"+pathRest(fmt.Sprint(urlParam)), query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "GET", "/ping/"+pathRest(fmt.Sprint(urlParam)), values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -239,110 +239,121 @@ func (s *MonitorClient) Ping(ctx context.Context, urlParam string) (*MonitorPing
 
 // Push calls GET /push/{token} (operation monitor_get_push_token, access push).
 func (s *MonitorClient) Push(ctx context.Context, token string) (*MonitorPushResponse, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	var out MonitorPushResponse
-	if err := s.c.Call(ctx, "GET", "/push/"+pathSegment(fmt.Sprint(token)), query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "GET", "/push/"+pathSegment(fmt.Sprint(token)), values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-// MonitorSiteChecksQuery holds the query parameters of MonitorClient.SiteChecks; zero values are not sent.
+// MonitorSiteChecksQuery holds the query parameters of MonitorClient.SiteChecks (the last given
+// is used); zero values are not sent.
 type MonitorSiteChecksQuery struct {
+	// Before is the query parameter "before".
 	Before string
-	Limit  int64
-	Since  string
+	// Limit is the query parameter "limit".
+	Limit int64
+	// Since is the query parameter "since".
+	Since string
 }
 
 // SiteChecks calls GET /site/{siteID}/checks (operation monitor_get_site_siteID_checks, access read).
-func (s *MonitorClient) SiteChecks(ctx context.Context, siteID int64, q *MonitorSiteChecksQuery) (*MonitorChecksResponse, error) {
-	var query url.Values
-	if q != nil {
-		query = url.Values{}
+func (s *MonitorClient) SiteChecks(ctx context.Context, siteID int64, query ...MonitorSiteChecksQuery) (*MonitorChecksResponse, error) {
+	var values url.Values
+	for _, q := range query {
+		values = url.Values{}
 		if !isZero(q.Before) {
-			query.Set("before", fmt.Sprint(q.Before))
+			values.Set("before", fmt.Sprint(q.Before))
 		}
 		if !isZero(q.Limit) {
-			query.Set("limit", fmt.Sprint(q.Limit))
+			values.Set("limit", fmt.Sprint(q.Limit))
 		}
 		if !isZero(q.Since) {
-			query.Set("since", fmt.Sprint(q.Since))
+			values.Set("since", fmt.Sprint(q.Since))
 		}
 	}
 	var in any
 	var out MonitorChecksResponse
-	if err := s.c.Call(ctx, "GET", "/site/"+pathSegment(fmt.Sprint(siteID))+"/checks", query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "GET", "/site/"+pathSegment(fmt.Sprint(siteID))+"/checks", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-// MonitorSiteIncidentsQuery holds the query parameters of MonitorClient.SiteIncidents; zero values are not sent.
+// MonitorSiteIncidentsQuery holds the query parameters of MonitorClient.SiteIncidents (the last given
+// is used); zero values are not sent.
 type MonitorSiteIncidentsQuery struct {
+	// Limit is the query parameter "limit".
 	Limit int64
 }
 
 // SiteIncidents calls GET /site/{siteID}/incidents (operation monitor_get_site_siteID_incidents, access read).
-func (s *MonitorClient) SiteIncidents(ctx context.Context, siteID int64, q *MonitorSiteIncidentsQuery) (*MonitorIncidentsResponse, error) {
-	var query url.Values
-	if q != nil {
-		query = url.Values{}
+func (s *MonitorClient) SiteIncidents(ctx context.Context, siteID int64, query ...MonitorSiteIncidentsQuery) (*MonitorIncidentsResponse, error) {
+	var values url.Values
+	for _, q := range query {
+		values = url.Values{}
 		if !isZero(q.Limit) {
-			query.Set("limit", fmt.Sprint(q.Limit))
+			values.Set("limit", fmt.Sprint(q.Limit))
 		}
 	}
 	var in any
 	var out MonitorIncidentsResponse
-	if err := s.c.Call(ctx, "GET", "/site/"+pathSegment(fmt.Sprint(siteID))+"/incidents", query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "GET", "/site/"+pathSegment(fmt.Sprint(siteID))+"/incidents", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-// MonitorSiteLatencyQuery holds the query parameters of MonitorClient.SiteLatency; zero values are not sent.
+// MonitorSiteLatencyQuery holds the query parameters of MonitorClient.SiteLatency (the last given
+// is used); zero values are not sent.
 type MonitorSiteLatencyQuery struct {
-	Step   string
+	// Step is the query parameter "step".
+	Step string
+	// Window is the query parameter "window".
 	Window string
 }
 
 // SiteLatency calls GET /site/{siteID}/latency (operation monitor_get_site_siteID_latency, access read).
-func (s *MonitorClient) SiteLatency(ctx context.Context, siteID int64, q *MonitorSiteLatencyQuery) (*MonitorLatencyResponse, error) {
-	var query url.Values
-	if q != nil {
-		query = url.Values{}
+func (s *MonitorClient) SiteLatency(ctx context.Context, siteID int64, query ...MonitorSiteLatencyQuery) (*MonitorLatencyResponse, error) {
+	var values url.Values
+	for _, q := range query {
+		values = url.Values{}
 		if !isZero(q.Step) {
-			query.Set("step", fmt.Sprint(q.Step))
+			values.Set("step", fmt.Sprint(q.Step))
 		}
 		if !isZero(q.Window) {
-			query.Set("window", fmt.Sprint(q.Window))
+			values.Set("window", fmt.Sprint(q.Window))
 		}
 	}
 	var in any
 	var out MonitorLatencyResponse
-	if err := s.c.Call(ctx, "GET", "/site/"+pathSegment(fmt.Sprint(siteID))+"/latency", query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "GET", "/site/"+pathSegment(fmt.Sprint(siteID))+"/latency", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
 }
 
-// MonitorSiteUptimeQuery holds the query parameters of MonitorClient.SiteUptime; zero values are not sent.
+// MonitorSiteUptimeQuery holds the query parameters of MonitorClient.SiteUptime (the last given
+// is used); zero values are not sent.
 type MonitorSiteUptimeQuery struct {
+	// Window is the query parameter "window".
 	Window string
 }
 
 // SiteUptime calls GET /site/{siteID}/uptime (operation monitor_get_site_siteID_uptime, access read).
-func (s *MonitorClient) SiteUptime(ctx context.Context, siteID int64, q *MonitorSiteUptimeQuery) (*MonitorUptimeResponse, error) {
-	var query url.Values
-	if q != nil {
-		query = url.Values{}
+func (s *MonitorClient) SiteUptime(ctx context.Context, siteID int64, query ...MonitorSiteUptimeQuery) (*MonitorUptimeResponse, error) {
+	var values url.Values
+	for _, q := range query {
+		values = url.Values{}
 		if !isZero(q.Window) {
-			query.Set("window", fmt.Sprint(q.Window))
+			values.Set("window", fmt.Sprint(q.Window))
 		}
 	}
 	var in any
 	var out MonitorUptimeResponse
-	if err := s.c.Call(ctx, "GET", "/site/"+pathSegment(fmt.Sprint(siteID))+"/uptime", query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "GET", "/site/"+pathSegment(fmt.Sprint(siteID))+"/uptime", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -350,10 +361,10 @@ func (s *MonitorClient) SiteUptime(ctx context.Context, siteID int64, q *Monitor
 
 // Status calls GET /status (operation monitor_get_status, access read).
 func (s *MonitorClient) Status(ctx context.Context) (*MonitorStatusResponse, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	var out MonitorStatusResponse
-	if err := s.c.Call(ctx, "GET", "/status", query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "GET", "/status", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -364,10 +375,10 @@ type PlatformClient struct{ c *Client }
 
 // Catalog calls GET /admin/catalog (operation platform_get_admin_catalog, access read).
 func (s *PlatformClient) Catalog(ctx context.Context) (*Catalog, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	var out Catalog
-	if err := s.c.Call(ctx, "GET", "/admin/catalog", query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "GET", "/admin/catalog", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -375,10 +386,10 @@ func (s *PlatformClient) Catalog(ctx context.Context) (*Catalog, error) {
 
 // ListDeadLetters calls GET /admin/deadletters (operation platform_get_admin_deadletters, access write).
 func (s *PlatformClient) ListDeadLetters(ctx context.Context) (*AppDeadLettersResponse, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	var out AppDeadLettersResponse
-	if err := s.c.Call(ctx, "GET", "/admin/deadletters", query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "GET", "/admin/deadletters", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -386,9 +397,9 @@ func (s *PlatformClient) ListDeadLetters(ctx context.Context) (*AppDeadLettersRe
 
 // ReplayDeadLetter calls POST /admin/deadletters/{id}/replay (operation platform_post_admin_deadletters_id_replay, access write).
 func (s *PlatformClient) ReplayDeadLetter(ctx context.Context, id string) error {
-	var query url.Values
+	var values url.Values
 	var in any
-	return s.c.Call(ctx, "POST", "/admin/deadletters/"+pathSegment(fmt.Sprint(id))+"/replay", query, in, nil)
+	return s.c.Call(ctx, "POST", "/admin/deadletters/"+pathSegment(fmt.Sprint(id))+"/replay", values, in, nil)
 }
 
 // SiteClient calls the endpoints of the site service.
@@ -396,13 +407,13 @@ type SiteClient struct{ c *Client }
 
 // Add calls POST /site (operation site_post_site, access write).
 func (s *SiteClient) Add(ctx context.Context, p *SiteAddParams) (*SiteAddResponse, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	if p != nil {
 		in = p
 	}
 	var out SiteAddResponse
-	if err := s.c.Call(ctx, "POST", "/site", query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "POST", "/site", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -410,17 +421,17 @@ func (s *SiteClient) Add(ctx context.Context, p *SiteAddParams) (*SiteAddRespons
 
 // Delete calls DELETE /site/{siteID} (operation site_delete_site_siteID, access write).
 func (s *SiteClient) Delete(ctx context.Context, siteID int64) error {
-	var query url.Values
+	var values url.Values
 	var in any
-	return s.c.Call(ctx, "DELETE", "/site/"+pathSegment(fmt.Sprint(siteID)), query, in, nil)
+	return s.c.Call(ctx, "DELETE", "/site/"+pathSegment(fmt.Sprint(siteID)), values, in, nil)
 }
 
 // Get calls GET /site/{siteID} (operation site_get_site_siteID, access read).
 func (s *SiteClient) Get(ctx context.Context, siteID int64) (*Site, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	var out Site
-	if err := s.c.Call(ctx, "GET", "/site/"+pathSegment(fmt.Sprint(siteID)), query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "GET", "/site/"+pathSegment(fmt.Sprint(siteID)), values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -428,10 +439,10 @@ func (s *SiteClient) Get(ctx context.Context, siteID int64) (*Site, error) {
 
 // List calls GET /site (operation site_get_site, access read).
 func (s *SiteClient) List(ctx context.Context) (*SiteListResponse, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	var out SiteListResponse
-	if err := s.c.Call(ctx, "GET", "/site", query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "GET", "/site", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -439,13 +450,13 @@ func (s *SiteClient) List(ctx context.Context) (*SiteListResponse, error) {
 
 // Patch calls PATCH /site/{siteID} (operation site_patch_site_siteID, access write).
 func (s *SiteClient) Patch(ctx context.Context, siteID int64, p *SitePatchParams) (*Site, error) {
-	var query url.Values
+	var values url.Values
 	var in any
 	if p != nil {
 		in = p
 	}
 	var out Site
-	if err := s.c.Call(ctx, "PATCH", "/site/"+pathSegment(fmt.Sprint(siteID)), query, in, &out); err != nil {
+	if err := s.c.Call(ctx, "PATCH", "/site/"+pathSegment(fmt.Sprint(siteID)), values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -78,7 +78,7 @@ func TestClientCallsTheAPI(t *testing.T) {
 	if err != nil || len(list.Sites) != 1 || list.Sites[0].ID != added.ID {
 		t.Fatalf("List = %+v, %v", list, err)
 	}
-	checks, err := c.Monitor.SiteChecks(ctx, added.ID, &client.MonitorSiteChecksQuery{Limit: 1})
+	checks, err := c.Monitor.SiteChecks(ctx, added.ID, client.MonitorSiteChecksQuery{Limit: 1})
 	if err != nil || len(checks.Checks) != 1 {
 		t.Fatalf("SiteChecks(limit 1) = %+v, %v", checks, err)
 	}

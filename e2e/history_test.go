@@ -101,7 +101,7 @@ func TestHistoryEndpoints(t *testing.T) {
 		}
 	}
 	since := all[7].CheckedAt.Format(time.RFC3339Nano)
-	fwd, err := typed(c).Monitor.SiteChecks(context.Background(), mustID(t, id), &client.MonitorSiteChecksQuery{Since: since, Limit: 100})
+	fwd, err := typed(c).Monitor.SiteChecks(context.Background(), mustID(t, id), client.MonitorSiteChecksQuery{Since: since, Limit: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestHistoryEndpoints(t *testing.T) {
 
 	// Uptime from the rollups: 8 of 10.
 	for _, w := range []string{"24h", "7d", "30d", "90d", "365d"} {
-		u, err := typed(c).Monitor.SiteUptime(context.Background(), mustID(t, id), &client.MonitorSiteUptimeQuery{Window: w})
+		u, err := typed(c).Monitor.SiteUptime(context.Background(), mustID(t, id), client.MonitorSiteUptimeQuery{Window: w})
 		if err != nil {
 			t.Fatal(err)
 		}

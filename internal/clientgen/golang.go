@@ -102,7 +102,7 @@ func exported(s string) string {
 // goArgNames must not shadow the packages the client imports.
 var goImports = map[string]bool{"bytes": true, "context": true, "json": true, "fmt": true, "io": true,
 	"http": true, "url": true, "strconv": true, "strings": true, "time": true, "ctx": true, "c": true, "s": true,
-	"q": true, "out": true, "body": true, "p": true}
+	"q": true, "out": true, "body": true, "p": true, "query": true, "values": true, "in": true}
 
 func argName(n string) string {
 	if goImports[n] {
@@ -221,9 +221,9 @@ func (g *goGen) service(b *bytes.Buffer, s *service) {
 	for _, mt := range s.methods {
 		if len(mt.query) > 0 {
 			qn := queryTypeName(s, mt)
-			fmt.Fprintf(b, "\n// %s holds the query parameters of %s.%s; zero values are not sent.\ntype %s struct {\n", qn, sn, mt.name, qn)
+			fmt.Fprintf(b, "\n// %s holds the query parameters of %s.%s (the last given\n// is used); zero values are not sent.\ntype %s struct {\n", qn, sn, mt.name, qn)
 			for _, q := range mt.query {
-				fmt.Fprintf(b, "\t%s %s\n", exported(q.name), g.typ(q.schema))
+				fmt.Fprintf(b, "\t// %s is the query parameter %q.\n\t%s %s\n", exported(q.name), q.name, exported(q.name), g.typ(q.schema))
 			}
 			b.WriteString("}\n")
 		}
@@ -241,7 +241,9 @@ func (g *goGen) method(b *bytes.Buffer, s *service, sn string, mt *method) {
 		args = append(args, "p *"+g.names[mt.body])
 	}
 	if len(mt.query) > 0 {
-		args = append(args, "q *"+queryTypeName(s, mt))
+		// Optional and last, so that adding a query parameter to an
+		// endpoint does not break its callers.
+		args = append(args, "query ..."+queryTypeName(s, mt))
 	}
 	ret := "error"
 	if mt.response != "" {
@@ -249,12 +251,12 @@ func (g *goGen) method(b *bytes.Buffer, s *service, sn string, mt *method) {
 	}
 	fmt.Fprintf(b, "\n// %s calls %s %s (operation %s, access %s).\nfunc (s *%s) %s(%s) %s {\n",
 		mt.name, mt.httpMethod, mt.path, mt.opID, mt.access, sn, mt.name, strings.Join(args, ", "), ret)
-	b.WriteString("\tvar query url.Values\n")
+	b.WriteString("\tvar values url.Values\n")
 	if len(mt.query) > 0 {
-		b.WriteString("\tif q != nil {\n\t\tquery = url.Values{}\n")
+		b.WriteString("\tfor _, q := range query {\n\t\tvalues = url.Values{}\n")
 		for _, p := range mt.query {
 			f := "q." + exported(p.name)
-			fmt.Fprintf(b, "\t\tif !isZero(%s) {\n\t\t\tquery.Set(%q, fmt.Sprint(%s))\n\t\t}\n", f, p.name, f)
+			fmt.Fprintf(b, "\t\tif !isZero(%s) {\n\t\t\tvalues.Set(%q, fmt.Sprint(%s))\n\t\t}\n", f, p.name, f)
 		}
 		b.WriteString("\t}\n")
 	}
@@ -264,10 +266,10 @@ func (g *goGen) method(b *bytes.Buffer, s *service, sn string, mt *method) {
 	}
 	path := g.pathExpr(mt)
 	if mt.response == "" {
-		fmt.Fprintf(b, "\treturn s.c.Call(ctx, %q, %s, query, in, nil)\n}\n", mt.httpMethod, path)
+		fmt.Fprintf(b, "\treturn s.c.Call(ctx, %q, %s, values, in, nil)\n}\n", mt.httpMethod, path)
 		return
 	}
-	fmt.Fprintf(b, "\tvar out %s\n\tif err := s.c.Call(ctx, %q, %s, query, in, &out); err != nil {\n\t\treturn nil, err\n\t}\n\treturn &out, nil\n}\n",
+	fmt.Fprintf(b, "\tvar out %s\n\tif err := s.c.Call(ctx, %q, %s, values, in, &out); err != nil {\n\t\treturn nil, err\n\t}\n\treturn &out, nil\n}\n",
 		g.names[mt.response], mt.httpMethod, path)
 }
 
