@@ -21,6 +21,9 @@ const doc = `{"paths": {
       "parameters": [{"name": "id", "in": "path", "schema": {"type": "integer", "format": "int64"}}],
       "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/pkg.PatchParams"}}}},
       "responses": {"200": {"description": "OK (empty body)"}}}},
+  "/thing-alias": {"post": {"operationId": "svc_post_thing_alias", "tags": ["svc"], "x-upmon-name": "Add",
+      "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/pkg.AddParams"}}}},
+      "responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/pkg.Thing"}}}}}}},
   "/things": {"post": {"operationId": "svc_post_things", "tags": ["svc"], "x-upmon-name": "Add",
       "responses": {"200": {"description": "OK (empty body)"}}}},
   "/echo/{url}": {"get": {"operationId": "svc_get_echo_url", "tags": ["svc"], "x-upmon-name": "Echo",
@@ -57,8 +60,13 @@ func TestGoClientShape(t *testing.T) {
 			t.Errorf("generated Go lacks %q", want)
 		}
 	}
-	if strings.Count(s, ") Add(") != 1 || strings.Contains(s, "Page") || strings.Contains(s, `"/things"`) {
+	if strings.Count(s, ") Add(") != 1 || strings.Contains(s, "Page") || strings.Contains(s, `"/thing-alias"`) {
 		t.Error("the alias route or the page got a method")
+	}
+	// A different endpoint whose handler has the same name is named
+	// after its operation id rather than dropped.
+	if !strings.Contains(s, "func (s *SvcClient) PostThings(ctx context.Context) error") {
+		t.Error("a second endpoint named Add was dropped")
 	}
 }
 

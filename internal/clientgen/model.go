@@ -69,7 +69,7 @@ func parse(doc []byte) (*model, error) {
 	}
 	m := &model{byName: map[string]*typeDef{}}
 	svcs := map[string]*service{}
-	seen := map[string]bool{}
+	seen := map[string]string{} // service.method → signature
 	for _, p := range slices.Sorted(maps.Keys(d.Paths)) {
 		for _, hm := range slices.Sorted(maps.Keys(d.Paths[p])) {
 			op := d.Paths[p][hm]
@@ -79,11 +79,16 @@ func parse(doc []byte) (*model, error) {
 				continue
 			}
 			svcName, _ := tags[0].(string)
-			if seen[svcName+"."+name] {
-				continue // an alias route of the same method (POST /checkall)
-			}
-			seen[svcName+"."+name] = true
 			mt := newMethod(name, strings.ToUpper(hm), p, op)
+			if sig, dup := seen[svcName+"."+name]; dup {
+				if sig == mt.signature() {
+					continue // an alias route of the same method (POST /checkall)
+				}
+				// Another endpoint whose handler has the same Go name:
+				// named after its operation id instead.
+				mt.name = opIDName(mt.opID)
+			}
+			seen[svcName+"."+mt.name] = mt.signature()
 			s := svcs[svcName]
 			if s == nil {
 				s = &service{name: svcName}
@@ -101,6 +106,28 @@ func parse(doc []byte) (*model, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// signature tells alias routes of one method (same parameters, body
+// and answer) from distinct endpoints.
+func (mt *method) signature() string {
+	sig := mt.body + "|" + mt.response
+	for _, p := range append(slices.Clone(mt.pathParams), mt.query...) {
+		sig += "|" + p.name
+	}
+	return sig
+}
+
+// opIDName camel-cases an operation id without its service
+// ("svc_get_a_b" → GetAB).
+func opIDName(id string) string {
+	var b strings.Builder
+	for i, part := range strings.Split(id, "_") {
+		if i > 0 && part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
 }
 
 func newMethod(name, hm, p string, op map[string]any) *method {
