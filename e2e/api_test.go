@@ -62,22 +62,17 @@ func TestAPIShapesAndRestart(t *testing.T) {
 		}
 	}
 
-	// A check is recorded and shows in /status.
-	var res struct {
-		Up         bool `json:"up"`
-		StatusCode int  `json:"status_code"`
+	// A check is recorded and shows in /status (through the generated
+	// client from here on: the input is well-formed).
+	ctx := context.Background()
+	res, err := typed(c).Monitor.Check(ctx, 1)
+	if err != nil || !res.Up || res.StatusCode != 200 {
+		t.Fatalf("check = %+v, %v", res, err)
 	}
-	c.JSON("POST", "/check/1", "", &res)
-	if !res.Up || res.StatusCode != 200 {
-		t.Fatalf("check = %+v", res)
+	st, err := typed(c).Monitor.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var st struct {
-		Sites map[string]struct {
-			Up        bool      `json:"up"`
-			CheckedAt time.Time `json:"checked_at"`
-		} `json:"sites"`
-	}
-	c.JSON("GET", "/status", "", &st)
 	if s, ok := st.Sites["1"]; !ok || !s.Up || time.Since(s.CheckedAt) > time.Minute {
 		t.Fatalf("status = %+v", st)
 	}
@@ -90,20 +85,13 @@ func TestAPIShapesAndRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	m2 := apptest.Start(t, cfg, app.Hooks{})
-	c2 := apptest.Client{Base: m2.URL(), TB: t}
-	var list struct {
-		Sites []struct {
-			ID  int64  `json:"id"`
-			URL string `json:"url"`
-		} `json:"sites"`
+	c2 := typed(apptest.Client{Base: m2.URL(), TB: t})
+	list, err := c2.Site.List(ctx)
+	if err != nil || len(list.Sites) != 1 || list.Sites[0].ID != 1 || list.Sites[0].URL != target.URL+"/a" {
+		t.Fatalf("after restart: %+v, %v", list, err)
 	}
-	c2.JSON("GET", "/site", "", &list)
-	if len(list.Sites) != 1 || list.Sites[0].ID != 1 || list.Sites[0].URL != target.URL+"/a" {
-		t.Fatalf("after restart: %+v", list)
-	}
-	c2.JSON("GET", "/status", "", &st)
-	if !st.Sites["1"].Up {
-		t.Fatalf("status after restart = %+v", st)
+	if st, err = c2.Monitor.Status(ctx); err != nil || !st.Sites["1"].Up {
+		t.Fatalf("status after restart = %+v, %v", st, err)
 	}
 }
 

@@ -1,11 +1,12 @@
 package e2e
 
 import (
-	"net/url"
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"upmon/client"
 	"upmon/internal/app"
 	"upmon/internal/app/apptest"
 )
@@ -99,9 +100,11 @@ func TestHistoryEndpoints(t *testing.T) {
 			t.Fatalf("check %d = %+v", i, ch)
 		}
 	}
-	var fwd historyPage
 	since := all[7].CheckedAt.Format(time.RFC3339Nano)
-	c.JSON("GET", "/site/"+id+"/checks?since="+url.QueryEscape(since)+"&limit=100", "", &fwd)
+	fwd, err := typed(c).Monitor.SiteChecks(context.Background(), mustID(t, id), client.MonitorSiteChecksQuery{Since: since, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(fwd.Checks) != 7 || fwd.Checks[0].ID != all[6].ID || fwd.Checks[6].ID != all[0].ID || fwd.Next != "" {
 		t.Fatalf("since %s: %d checks %+v", since, len(fwd.Checks), fwd)
 	}
@@ -118,12 +121,10 @@ func TestHistoryEndpoints(t *testing.T) {
 
 	// Uptime from the rollups: 8 of 10.
 	for _, w := range []string{"24h", "7d", "30d", "90d", "365d"} {
-		var u struct {
-			Window string   `json:"window"`
-			Uptime *float64 `json:"uptime"`
-			Checks int64    `json:"checks"`
+		u, err := typed(c).Monitor.SiteUptime(context.Background(), mustID(t, id), client.MonitorSiteUptimeQuery{Window: w})
+		if err != nil {
+			t.Fatal(err)
 		}
-		c.JSON("GET", "/site/"+id+"/uptime?window="+w, "", &u)
 		if u.Window != w || u.Uptime == nil || *u.Uptime != 80 || u.Checks != 10 {
 			t.Fatalf("uptime %s = %+v", w, u)
 		}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"upmon/client"
 	"upmon/internal/app"
 	"upmon/internal/app/apptest"
 )
@@ -118,18 +120,13 @@ func getSite(t *testing.T, c apptest.Client, id string) siteSettings {
 	return out
 }
 
-// checkResult is the answer of POST /check/{id}.
-type checkResult struct {
-	Up         bool   `json:"up"`
-	State      string `json:"state"`
-	StatusCode int    `json:"status_code"`
-	Error      string `json:"error"`
-}
-
-func checkNow(t *testing.T, c apptest.Client, id string) checkResult {
+// checkNow checks site id at once (POST /check/{id}).
+func checkNow(t *testing.T, c apptest.Client, id string) *client.MonitorCheckResult {
 	t.Helper()
-	var r checkResult
-	c.JSON("POST", "/check/"+id, "", &r)
+	r, err := typed(c).Monitor.Check(context.Background(), mustID(t, id))
+	if err != nil {
+		t.Fatalf("check %s: %v", id, err)
+	}
 	return r
 }
 
@@ -157,8 +154,12 @@ func requireFieldError(t *testing.T, c apptest.Client, method, path, body, field
 func waitFirstCheck(t *testing.T, c apptest.Client, id string) {
 	t.Helper()
 	apptest.Eventually(t, 10*time.Second, "site "+id+"'s first check", func() bool {
-		_, body := c.Do("GET", "/status", "")
-		return strings.Contains(body, `"`+id+`":`)
+		st, err := typed(c).Monitor.Status(context.Background())
+		if err != nil {
+			t.Fatalf("status: %v", err)
+		}
+		_, ok := st.Sites[id]
+		return ok
 	})
 }
 
@@ -300,7 +301,7 @@ func TestStatusKeywordAndJSONPathSettings(t *testing.T) {
 		}
 		id := addSite(t, c, body+"}")
 		r := checkNow(t, c, id)
-		if r.Up != tc.up || r.StatusCode != tc.status || !strings.Contains(r.Error, tc.reason) || (tc.up && r.Error != "") {
+		if r.Up != tc.up || r.StatusCode != int64(tc.status) || !strings.Contains(r.Error, tc.reason) || (tc.up && r.Error != "") {
 			t.Errorf("%s {%s}: %+v; want up=%v status=%d reason~%q", tc.path, tc.settings, r, tc.up, tc.status, tc.reason)
 		}
 	}

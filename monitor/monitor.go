@@ -275,7 +275,7 @@ func (s *Service) DB() *sqldb.DB { return s.db }
 // Register adds the service's public endpoints to srv.
 func (s *Service) Register(srv *api.Server) {
 	srv.HandlePrefix("/ping/", api.Endpoint{Service: ServiceName, Method: "GET", Path: "/ping/{url...}",
-		Methods: []string{"GET", "POST"}, Response: reflect.TypeFor[PingResponse]()}, s.pingHandler(srv))
+		Methods: []string{"GET", "POST"}, Response: reflect.TypeFor[PingResponse](), Name: "Ping"}, s.pingHandler(srv))
 	api.Register(srv, ServiceName, api.Public, "POST /check/{siteID}", s.Check)
 	// A sweep of every site may take longer than an ordinary request.
 	api.RegisterWithTimeout(srv, ServiceName, api.Public, "POST /check-all", 0, s.CheckAll)
@@ -289,8 +289,8 @@ func (s *Service) Register(srv *api.Server) {
 	api.Register(srv, ServiceName, api.Public, "GET /maintenance", s.ListMaintenance)
 	api.Register(srv, ServiceName, api.Public, "DELETE /maintenance/{id}", s.DeleteMaintenance)
 	push := reflect.TypeFor[PushResponse]()
-	srv.Handle(api.Endpoint{Service: ServiceName, Method: "POST", Path: "/push/{token}", Access: api.Push, Response: push}, s.pushHandler(srv))
-	srv.Handle(api.Endpoint{Service: ServiceName, Method: "GET", Path: "/push/{token}", Access: api.Push, Response: push}, s.pushHandler(srv))
+	srv.Handle(api.Endpoint{Service: ServiceName, Method: "POST", Path: "/push/{token}", Access: api.Push, Response: push, Name: "Push"}, s.pushHandler(srv))
+	srv.Handle(api.Endpoint{Service: ServiceName, Method: "GET", Path: "/push/{token}", Access: api.Push, Response: push, Name: "Push"}, s.pushHandler(srv))
 }
 
 type metrics struct {

@@ -54,6 +54,9 @@ type Options struct {
 	// Traces is the recorder of recent traces; nil (tracing off) makes
 	// the trace page say how to turn tracing on.
 	Traces TraceSource
+	// OpenAPI returns the API's OpenAPI document, from which the API
+	// explorer (/frontend/api) builds its forms; nil leaves it out.
+	OpenAPI OpenAPISource
 }
 
 // Handler serves the dashboard (/frontend/), the public status page
@@ -134,6 +137,7 @@ func (h *Handler) Register(srv *api.Server) {
 	open("/badge/{siteID}/uptime.svg", h.uptimeBadge)
 	h.registerArchitecture(srv)
 	h.registerTraces(srv)
+	h.registerExplorer(srv)
 }
 
 // form caps a form's body like the API's (api.MaxBodyBytes) and parses
@@ -262,7 +266,7 @@ var funcs = template.FuncMap{
 func (h *Handler) parseTemplates() {
 	layout := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/parts.html"))
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"overview", "site", "confirm", "status", "error", "architecture", "traces", "trace"} {
+	for _, name := range []string{"overview", "site", "confirm", "status", "error", "architecture", "traces", "trace", "apiexplorer"} {
 		t := template.Must(template.Must(layout.Clone()).ParseFS(templateFiles, "templates/"+name+".html"))
 		h.pages[name] = t
 	}

@@ -334,7 +334,8 @@ func (m *Main) wire() error {
 	m.Channels.Register(m.api)
 	m.Slack.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
-		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram, Alerts: m.Channels, Traces: m.traceSource()})
+		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram, Alerts: m.Channels, Traces: m.traceSource(),
+		OpenAPI: m.OpenAPI})
 	m.Web.Register(m.api)
 	m.declared.Uses(web.ServiceName, site.ServiceName, "web.SiteSource")
 	m.declared.Uses(web.ServiceName, monitor.ServiceName, "web.MonitorSource")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -63,13 +64,15 @@ func (m *Main) buildOpenAPI() error {
 	return nil
 }
 
+// catalogHTTP answers GET /admin/catalog.
+func (m *Main) catalogHTTP(ctx context.Context, _ *struct{}) (*catalog.Catalog, error) {
+	return m.Catalog(ctx), nil
+}
+
 // registerCatalog adds GET /admin/catalog (read access) and GET
 // /openapi.json (open: the API's shape is no secret).
 func (m *Main) registerCatalog() {
-	api.Register(m.api, "platform", api.Public, "GET /admin/catalog",
-		func(ctx context.Context, _ *struct{}) (*catalog.Catalog, error) {
-			return m.Catalog(ctx), nil
-		})
+	api.Register(m.api, "platform", api.Public, "GET /admin/catalog", m.catalogHTTP)
 	m.api.Handle(api.Endpoint{Service: "platform", Method: http.MethodGet, Path: "/openapi.json", Access: api.Open},
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			api.WriteJSON(w, http.StatusOK, m.OpenAPI())
@@ -94,9 +97,32 @@ func requires(ep api.Endpoint) string {
 // draws the architecture from its catalog and stops it. The picture holds
 // no live figure, so it changes only when the wiring does.
 func ArchitectureSVG(ctx context.Context) ([]byte, error) {
-	dir, err := os.MkdirTemp("", "upmon-diagram-")
+	var svg []byte
+	err := withDefaultMain(ctx, func(m *Main) error {
+		svg = catalog.Diagram(m.Catalog(ctx), catalog.DiagramOptions{})
+		return nil
+	})
+	return svg, err
+}
+
+// OpenAPIJSON starts the program like ArchitectureSVG and returns its
+// OpenAPI document (GET /openapi.json), which the client generators read.
+func OpenAPIJSON(ctx context.Context) ([]byte, error) {
+	var doc []byte
+	err := withDefaultMain(ctx, func(m *Main) error {
+		var err error
+		doc, err = json.Marshal(m.OpenAPI())
+		return err
+	})
+	return doc, err
+}
+
+// withDefaultMain runs fn on the program opened on the default
+// configuration in a temporary data directory.
+func withDefaultMain(ctx context.Context, fn func(*Main) error) error {
+	dir, err := os.MkdirTemp("", "upmon-describe-")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer os.RemoveAll(dir)
 	cfg := DefaultConfig()
@@ -104,10 +130,10 @@ func ArchitectureSVG(ctx context.Context) ([]byte, error) {
 	cfg.DataDir = dir
 	m := New(cfg, nil)
 	if err := m.Open(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	defer m.Close()
-	return catalog.Diagram(m.Catalog(ctx), catalog.DiagramOptions{}), nil
+	return fn(m)
 }
 
 // liveDiagram draws the architecture page's picture, with empty counter

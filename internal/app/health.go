@@ -74,31 +74,40 @@ type ReplayParams struct {
 	ID string `path:"id"`
 }
 
+// adminAPI serves the dead-letter endpoints.
+type adminAPI struct{ b *pubsub.Broker }
+
 func registerAdmin(srv *api.Server, b *pubsub.Broker) {
-	api.Register(srv, "platform", api.Admin, "GET /admin/deadletters",
-		func(ctx context.Context, _ *struct{}) (*DeadLettersResponse, error) {
-			dls, err := b.DeadLetters(ctx)
-			if err != nil {
-				return nil, &api.Error{Code: api.Unavailable, Message: "the broker is unavailable"}
-			}
-			if dls == nil {
-				dls = []pubsub.DeadLetter{}
-			}
-			return &DeadLettersResponse{DeadLetters: dls}, nil
-		})
-	api.Register(srv, "platform", api.Admin, "POST /admin/deadletters/{id}/replay",
-		func(ctx context.Context, p *ReplayParams) (*struct{}, error) {
-			if uuid.Validate(p.ID) != nil {
-				return nil, api.Errorf(api.NotFound, "dead letter not found")
-			}
-			err := b.Replay(ctx, p.ID)
-			switch {
-			case err == nil:
-				return nil, nil
-			case errors.Is(err, pubsub.ErrNotFound):
-				return nil, api.Errorf(api.NotFound, "dead letter not found")
-			default:
-				return nil, &api.Error{Code: api.Unavailable, Message: "the broker is unavailable"}
-			}
-		})
+	a := &adminAPI{b: b}
+	api.Register(srv, "platform", api.Admin, "GET /admin/deadletters", a.ListDeadLetters)
+	api.Register(srv, "platform", api.Admin, "POST /admin/deadletters/{id}/replay", a.ReplayDeadLetter)
+}
+
+// ListDeadLetters lists the dead letters (GET /admin/deadletters).
+func (a *adminAPI) ListDeadLetters(ctx context.Context, _ *struct{}) (*DeadLettersResponse, error) {
+	dls, err := a.b.DeadLetters(ctx)
+	if err != nil {
+		return nil, &api.Error{Code: api.Unavailable, Message: "the broker is unavailable"}
+	}
+	if dls == nil {
+		dls = []pubsub.DeadLetter{}
+	}
+	return &DeadLettersResponse{DeadLetters: dls}, nil
+}
+
+// ReplayDeadLetter publishes a dead letter again (POST
+// /admin/deadletters/{id}/replay).
+func (a *adminAPI) ReplayDeadLetter(ctx context.Context, p *ReplayParams) (*struct{}, error) {
+	if uuid.Validate(p.ID) != nil {
+		return nil, api.Errorf(api.NotFound, "dead letter not found")
+	}
+	err := a.b.Replay(ctx, p.ID)
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.Is(err, pubsub.ErrNotFound):
+		return nil, api.Errorf(api.NotFound, "dead letter not found")
+	default:
+		return nil, &api.Error{Code: api.Unavailable, Message: "the broker is unavailable"}
+	}
 }

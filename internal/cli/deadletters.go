@@ -2,18 +2,15 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"upmon/internal/app"
-	"upmon/platform/api"
 )
 
 // serverFlags parses --server (default from UPMON_SERVER, then
@@ -37,7 +34,6 @@ func deadlettersCmd(ctx context.Context, stdio IO, args []string) error {
 	if len(args) == 0 {
 		return &app.UsageError{Msg: "deadletters needs a subcommand: list or replay"}
 	}
-	client := &http.Client{Timeout: 30 * time.Second}
 	switch args[0] {
 	case "list":
 		server, rest, err := serverFlags("deadletters list", args[1:], stdio.Env)
@@ -47,17 +43,17 @@ func deadlettersCmd(ctx context.Context, stdio IO, args []string) error {
 		if len(rest) != 0 {
 			return &app.UsageError{Msg: "usage: upmon deadletters list [--server URL]"}
 		}
-		var out app.DeadLettersResponse
-		if err := call(ctx, client, http.MethodGet, server+"/admin/deadletters", &out); err != nil {
-			return err
+		out, err := newAPIClient(server, "").Platform.ListDeadLetters(ctx)
+		if err != nil {
+			return apiError(err)
 		}
-		if len(out.DeadLetters) == 0 {
+		if len(out.Deadletters) == 0 {
 			fmt.Fprintln(stdio.Stdout, "no dead letters")
 			return nil
 		}
 		tw := tabwriter.NewWriter(stdio.Stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tTOPIC\tSUBSCRIPTION\tATTEMPTS\tFAILED AT\tERROR")
-		for _, d := range out.DeadLetters {
+		for _, d := range out.Deadletters {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Topic, d.Subscription, d.Attempts,
 				d.FailedAt.UTC().Format(time.RFC3339), strings.ReplaceAll(d.Error, "\n", " "))
 		}
@@ -70,39 +66,11 @@ func deadlettersCmd(ctx context.Context, stdio IO, args []string) error {
 		if len(rest) != 1 || rest[0] == "" {
 			return &app.UsageError{Msg: "usage: upmon deadletters replay [--server URL] ID"}
 		}
-		if err := call(ctx, client, http.MethodPost, server+"/admin/deadletters/"+url.PathEscape(rest[0])+"/replay", nil); err != nil {
-			return err
+		if err := newAPIClient(server, "").Platform.ReplayDeadLetter(ctx, rest[0]); err != nil {
+			return apiError(err)
 		}
 		fmt.Fprintf(stdio.Stdout, "replayed %s\n", rest[0])
 		return nil
 	}
 	return &app.UsageError{Msg: fmt.Sprintf("unknown deadletters subcommand %q (list or replay)", args[0])}
-}
-
-// call performs one API request and decodes its JSON answer into out.
-func call(ctx context.Context, client *http.Client, method, u string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach the upmon server: %w", err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e api.Error
-		if json.Unmarshal(body, &e) == nil && e.Code != "" {
-			return fmt.Errorf("server answered %d %s: %s", resp.StatusCode, e.Code, e.Message)
-		}
-		return fmt.Errorf("server answered %d", resp.StatusCode)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(body, out)
 }

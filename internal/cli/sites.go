@@ -20,6 +20,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"upmon/client"
 	"upmon/internal/app"
 	"upmon/platform/api"
 	"upmon/site"
@@ -80,59 +81,52 @@ type assertionEntry struct {
 	Value any    `yaml:"value,omitempty"`
 }
 
-// sitesClient calls the API of a running server.
+// sitesClient calls the API of a running server through the generated
+// client (upmon/client).
 type sitesClient struct {
 	server string
 	token  string
-	http   *http.Client
+	api    *client.Client
 }
 
 // do sends a JSON request and decodes a 200 answer into out; any other
-// answer is an error carrying the API's message.
+// answer is an error carrying the API's message. Bodies are maps where a
+// file's entry is sent as written (a PATCH may hold nulls), so it uses the
+// client's untyped Call.
 func (c *sitesClient) do(ctx context.Context, method, path string, body, out any) error {
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		r = bytes.NewReader(b)
+	return apiError(c.api.Call(ctx, method, path, nil, body, out))
+}
+
+// newAPIClient returns the generated client of server.
+func newAPIClient(server, token string) *client.Client {
+	opts := []client.Option{client.WithHTTPClient(&http.Client{Timeout: 30 * time.Second})}
+	if token != "" {
+		opts = append(opts, client.WithToken(token))
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.server+path, r)
-	if err != nil {
+	return client.New(server, opts...)
+}
+
+// apiError words an error of the client for the command line.
+func apiError(err error) error {
+	var e *client.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &e):
+		return fmt.Errorf("server answered %d %s: %s", e.Status, e.Code, e.Message)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
+	var ue *url.Error
+	if errors.As(err, &ue) {
 		return fmt.Errorf("cannot reach the upmon server: %w", err)
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var e api.Error
-		if json.Unmarshal(b, &e) == nil && e.Code != "" {
-			return fmt.Errorf("server answered %d %s: %s", resp.StatusCode, e.Code, e.Message)
-		}
-		return fmt.Errorf("server answered %d", resp.StatusCode)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(b, out)
+	return err
 }
 
 // sitesFlags parses --server and --token (UPMON_SERVER, UPMON_TOKEN).
 func sitesFlags(name string, args, env []string) (*sitesClient, []string, error) {
-	c := &sitesClient{server: "http://127.0.0.1:4000", http: &http.Client{Timeout: 30 * time.Second}}
+	c := &sitesClient{server: "http://127.0.0.1:4000"}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&c.server, "server", c.server, "")
@@ -145,6 +139,7 @@ func sitesFlags(name string, args, env []string) (*sitesClient, []string, error)
 		return nil, nil, &app.UsageError{Msg: fmt.Sprintf("invalid --server %q: must be http(s)://host:port", c.server)}
 	}
 	c.server = strings.TrimRight(c.server, "/")
+	c.api = newAPIClient(c.server, c.token)
 	return c, fs.Args(), nil
 }
 

@@ -13,11 +13,13 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/trace"
@@ -66,6 +68,10 @@ type Endpoint struct {
 	// Methods lists, for a HandlePrefix route (which matches any method),
 	// the methods its handler answers; it documents, it does not route.
 	Methods []string
+	// Name is the endpoint's method name in generated clients ("Add",
+	// "CheckAll"). Register takes it from the handler's Go name (an
+	// "HTTP" suffix dropped); raw handlers answering JSON set it.
+	Name string
 }
 
 // Server routes HTTP requests to typed endpoints and answers unknown routes
@@ -190,7 +196,7 @@ func RegisterWithTimeout[Req, Resp any](s *Server, service string, access Access
 	}
 	binder := newBinder(reflect.TypeFor[Req]())
 	s.Handle(Endpoint{Service: service, Method: method, Path: path, Access: access,
-		Request: reflect.TypeFor[Req](), Response: reflect.TypeFor[Resp]()},
+		Request: reflect.TypeFor[Req](), Response: reflect.TypeFor[Resp](), Name: HandlerName(fn)},
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			req := new(Req)
 			if err := DecodeBody(w, r, req); err != nil {
@@ -221,6 +227,24 @@ func RegisterWithTimeout[Req, Resp any](s *Server, service string, access Access
 			}
 			WriteJSON(w, http.StatusOK, resp)
 		}))
+}
+
+// HandlerName is the client method name of a handler function: its Go
+// name with an "HTTP" suffix dropped and the first letter upper-cased
+// ("(*Service).addHTTP" gives "Add"); "" for a function literal.
+func HandlerName(fn any) string {
+	f := runtime.FuncForPC(reflect.ValueOf(fn).Pointer())
+	if f == nil {
+		return ""
+	}
+	name := strings.TrimSuffix(f.Name(), "-fm")
+	name = name[strings.LastIndexByte(name, '.')+1:]
+	name = strings.TrimSuffix(name, "HTTP")
+	r, size := utf8.DecodeRuneInString(name)
+	if !unicode.IsLetter(r) || strings.HasPrefix(name, "func") && strings.Trim(name[4:], "0123456789") == "" {
+		return ""
+	}
+	return string(unicode.ToUpper(r)) + name[size:]
 }
 
 // DecodeBody decodes r's JSON body into dst, whatever the Content-Type. An

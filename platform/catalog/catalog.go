@@ -143,7 +143,7 @@ func (b *builder) endpoints(src Sources) {
 		for _, m := range Methods(ep) {
 			e := Endpoint{
 				Method: m, Path: ep.Path, OpenAPIPath: OpenAPIPath(ep.Path), Access: src.Requires(ep),
-				OperationID: OperationID(ep, m), Request: TypeName(ep.Request), Response: TypeName(ep.Response),
+				OperationID: OperationID(ep, m), Name: ClientName(ep, m), Request: TypeName(ep.Request), Response: TypeName(ep.Response),
 			}
 			s := b.service(ep.Service)
 			s.Endpoints = append(s.Endpoints, e)

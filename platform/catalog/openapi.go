@@ -77,6 +77,26 @@ func OperationID(ep api.Endpoint, method string) string {
 	return strings.Join(parts, "_")
 }
 
+// ClientName is the method name of a JSON endpoint in generated clients:
+// the endpoint's Name, or else its operation id without the service,
+// camel-cased ("platform_get_admin_catalog" gives "GetAdminCatalog").
+// Pages, streams and files (no Response type) have none.
+func ClientName(ep api.Endpoint, method string) string {
+	if ep.Response == nil {
+		return ""
+	}
+	if ep.Name != "" {
+		return ep.Name
+	}
+	var b strings.Builder
+	for i, part := range strings.Split(OperationID(ep, method), "_") {
+		if i > 0 && part != "" {
+			b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+		}
+	}
+	return b.String()
+}
+
 // OpenAPI returns the OpenAPI 3.1 document of the endpoints: one
 // operation per endpoint and method, schemas from the Go request and
 // response types, the error shape, and the bearer token schemes. It fails
@@ -165,6 +185,9 @@ func operation(sc *schemas, ep api.Endpoint, method, req string, errRef map[stri
 		"security":            security(req),
 		"x-upmon-access":      req,
 		"x-upmon-mux-pattern": strings.TrimSpace(ep.Method + " " + ep.Path),
+	}
+	if name := ClientName(ep, method); name != "" {
+		op["x-upmon-name"] = name // the method in generated clients
 	}
 	if params := parameters(sc, ep); len(params) > 0 {
 		op["parameters"] = params

@@ -53,6 +53,9 @@ type Endpoint struct {
 	Access string `json:"access"`
 	// OperationID is the operation's id in /openapi.json.
 	OperationID string `json:"operation_id"`
+	// Name is the method's name in generated clients (x-upmon-name in
+	// /openapi.json); empty for pages, streams and files.
+	Name string `json:"name,omitempty"`
 	// Request and Response name the Go types (components of
 	// /openapi.json); empty for pages and streams.
 	Request  string `json:"request,omitempty"`
