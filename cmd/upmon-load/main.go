@@ -39,6 +39,7 @@ type config struct {
 	natsURL      string
 	listeners    int
 	addWorkers   int
+	bulk         int
 	restart      bool
 	apiSamples   int
 	bin          string
@@ -67,7 +68,8 @@ func main() {
 	flag.StringVar(&c.pgURL, "pg-url", "postgres://postgres@127.0.0.1:5432/postgres", "PostgreSQL server (a database is created and dropped) for --db postgres")
 	flag.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "external NATS for --db postgres (a unique prefix is used and removed); empty: embedded")
 	flag.IntVar(&c.listeners, "listeners", 16, "loopback listeners serving the targets")
-	flag.IntVar(&c.addWorkers, "add-workers", 32, "concurrent POST /site requests")
+	flag.IntVar(&c.addWorkers, "add-workers", 32, "concurrent POST /site requests (with --bulk 0)")
+	flag.IntVar(&c.bulk, "bulk", 1000, "sites per POST /site/bulk request; 0 adds them one by one with POST /site")
 	flag.BoolVar(&c.restart, "restart", true, "restart upmon after adding the sites and measure the restarted process")
 	flag.IntVar(&c.apiSamples, "api-samples", 7, "timed GET /site and GET /status requests")
 	flag.StringVar(&c.bin, "upmon-bin", "", "upmon binary (default: go build ./cmd/upmon into a temporary directory)")

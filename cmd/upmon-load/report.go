@@ -83,8 +83,11 @@ type report struct {
 	} `json:"lag_s"` // actual interval − configured, non-hanging sites, seen by the targets
 	Notify notifyReport `json:"notifications"`
 	API    struct {
-		Site   apiTiming `json:"get_site"`
-		Status apiTiming `json:"get_status"`
+		Site       apiTiming `json:"get_site"`
+		Status     apiTiming `json:"get_status"`
+		SitePage   apiTiming `json:"get_site_page"`
+		StatusPage apiTiming `json:"get_status_page"`
+		Dashboard  apiTiming `json:"dashboard_overview"`
 	} `json:"api"`
 	Storage struct {
 		MonitorDBBytes int64 `json:"monitor_db_bytes,omitempty"`
@@ -134,6 +137,10 @@ func (r *report) print(w io.Writer) {
 	p("  API               GET /site median %.1f ms p90 %.1f ms (%d KB); GET /status median %.1f ms p90 %.1f ms (%d KB); errors %d",
 		r.API.Site.MedianMS, r.API.Site.P90MS, r.API.Site.Bytes>>10, r.API.Status.MedianMS, r.API.Status.P90MS, r.API.Status.Bytes>>10,
 		r.API.Site.Errors+r.API.Status.Errors)
+	p("                    pages of 100: GET /site?limit=100 median %.1f ms (%d KB); GET /status?limit=100 median %.1f ms (%d KB); dashboard /frontend/ median %.1f ms p90 %.1f ms (%d KB); errors %d",
+		r.API.SitePage.MedianMS, r.API.SitePage.Bytes>>10, r.API.StatusPage.MedianMS, r.API.StatusPage.Bytes>>10,
+		r.API.Dashboard.MedianMS, r.API.Dashboard.P90MS, r.API.Dashboard.Bytes>>10,
+		r.API.SitePage.Errors+r.API.StatusPage.Errors+r.API.Dashboard.Errors)
 	if r.Storage.MonitorDBBytes > 0 {
 		p("  storage           monitor.db* %.1f MB, site.db* %.1f MB", float64(r.Storage.MonitorDBBytes)/1e6, float64(r.Storage.SiteDBBytes)/1e6)
 	}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -266,6 +267,9 @@ func run(ctx context.Context, c config) (*report, error) {
 	// API latency under load, with every site present.
 	rep.API.Site = timeGET(ctx, srv.base+"/site", c.apiSamples)
 	rep.API.Status = timeGET(ctx, srv.base+"/status", c.apiSamples)
+	rep.API.SitePage = timeGET(ctx, srv.base+"/site?limit=100&after="+strconv.Itoa(c.sites/2), c.apiSamples)
+	rep.API.StatusPage = timeGET(ctx, srv.base+"/status?limit=100&after="+strconv.Itoa(c.sites/2), c.apiSamples)
+	rep.API.Dashboard = timeGET(ctx, srv.base+"/frontend/", c.apiSamples)
 
 	// Wait for the notifications still due (bounded).
 	<-flipDone
@@ -438,8 +442,12 @@ func notifyFigures(got []notification, flips, hangs []int, isFlip, isHang []bool
 	return r
 }
 
-// addSites adds every target through POST /site, addWorkers at once.
+// addSites adds every target through POST /site, addWorkers at once,
+// or through POST /site/bulk in chunks of c.bulk.
 func addSites(ctx context.Context, base string, tg *targets, c config) error {
+	if c.bulk > 0 {
+		return addSitesBulk(ctx, base, tg, c)
+	}
 	jobs := make(chan int)
 	errc := make(chan error, c.addWorkers)
 	var wg sync.WaitGroup
@@ -448,11 +456,7 @@ func addSites(ctx context.Context, base string, tg *targets, c config) error {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				body := map[string]any{"url": tg.url(i), "interval": c.interval.String(), "reuse_connections": c.reuse}
-				if c.timeout > 0 {
-					body["timeout"] = c.timeout.String()
-				}
-				b, _ := json.Marshal(body)
+				b, _ := json.Marshal(siteBody(tg, c, i))
 				var err error
 				for attempt := 0; attempt < 5; attempt++ {
 					err = post(ctx, base+"/site", b)
@@ -603,4 +607,59 @@ func selfCPU() float64 {
 		return 0
 	}
 	return ps.cpu.Seconds()
+}
+
+// siteBody is the POST /site body of target i.
+func siteBody(tg *targets, c config, i int) map[string]any {
+	body := map[string]any{"url": tg.url(i), "interval": c.interval.String(), "reuse_connections": c.reuse}
+	if c.timeout > 0 {
+		body["timeout"] = c.timeout.String()
+	}
+	return body
+}
+
+// addSitesBulk adds every target through POST /site/bulk, c.bulk sites
+// per request, two requests at once (each is one transaction; SQLite
+// has one writer anyway).
+func addSitesBulk(ctx context.Context, base string, tg *targets, c config) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		ferr error
+	)
+	chunks := make(chan int)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lo := range chunks {
+				entries := make([]map[string]any, 0, c.bulk)
+				for i := lo; i < min(lo+c.bulk, c.sites); i++ {
+					entries = append(entries, siteBody(tg, c, i))
+				}
+				b, _ := json.Marshal(map[string]any{"sites": entries})
+				var err error
+				for attempt := 0; attempt < 5; attempt++ {
+					if err = post(ctx, base+"/site/bulk", b); err == nil || ctx.Err() != nil {
+						break
+					}
+					_ = sleepCtx(ctx, time.Duration(attempt+1)*200*time.Millisecond)
+				}
+				if err != nil {
+					mu.Lock()
+					ferr = fmt.Errorf("bulk add from site %d: %w", lo, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for lo := 0; lo < c.sites && ctx.Err() == nil; lo += c.bulk {
+		chunks <- lo
+	}
+	close(chunks)
+	wg.Wait()
+	if ferr != nil {
+		return ferr
+	}
+	return ctx.Err()
 }
