@@ -128,6 +128,11 @@ func (s *Service) list(ctx context.Context, after int64, limit int) (*ListRespon
 	if limit >= 0 {
 		q, args = `SELECT `+siteColumns+` FROM sites WHERE id > $1 ORDER BY id LIMIT $2`, []any{after, limit}
 	}
+	return s.listQuery(ctx, q, args...)
+}
+
+// listQuery reads the sites a query of siteColumns answers, in its order.
+func (s *Service) listQuery(ctx context.Context, q string, args ...any) (*ListResponse, error) {
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, dbError("list", err)
