@@ -121,6 +121,19 @@ func (s *Service) storeBulk(ctx context.Context, tx *sql.Tx, sites []*Site, out 
 			return err
 		}
 	}
+	// One prepared statement each for the chunk: parsing the SQL again
+	// for every site was a third of the CPU of a bulk add on SQLite.
+	sel, err := tx.PrepareContext(ctx, `SELECT id FROM sites WHERE url = $1`)
+	if err != nil {
+		return err
+	}
+	defer sel.Close()
+	ins, err := tx.PrepareContext(ctx,
+		`INSERT INTO sites (url, name, kind, settings, push_token, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`)
+	if err != nil {
+		return err
+	}
+	defer ins.Close()
 	seen := make(map[string]int64, len(sites))
 	for i, st := range sites {
 		r := &out.Sites[i]
@@ -130,7 +143,7 @@ func (s *Service) storeBulk(ctx context.Context, tx *sql.Tx, sites []*Site, out 
 			out.Existing++
 			continue
 		}
-		err := tx.QueryRowContext(ctx, `SELECT id FROM sites WHERE url = $1`, st.URL).Scan(&r.ID)
+		err := sel.QueryRowContext(ctx, st.URL).Scan(&r.ID)
 		if err == nil {
 			seen[st.URL] = r.ID
 			out.Existing++
@@ -142,7 +155,7 @@ func (s *Service) storeBulk(ctx context.Context, tx *sql.Tx, sites []*Site, out 
 		if s.opts.MaxSites > 0 && total >= s.opts.MaxSites {
 			return api.Errorf(api.ResourceExhausted, "sites[%d]: the limit of %d sites is reached", i, s.opts.MaxSites)
 		}
-		if err := s.insertSite(ctx, tx, st, now); err != nil {
+		if err := s.insertSite(ctx, tx, ins, st, now); err != nil {
 			return fmt.Errorf("sites[%d]: %w", i, err)
 		}
 		total++
@@ -154,8 +167,9 @@ func (s *Service) storeBulk(ctx context.Context, tx *sql.Tx, sites []*Site, out 
 	return nil
 }
 
-// insertSite inserts one validated site and its site-added event.
-func (s *Service) insertSite(ctx context.Context, tx *sql.Tx, st *Site, now time.Time) error {
+// insertSite inserts one validated site (ins: the prepared INSERT) and
+// its site-added event.
+func (s *Service) insertSite(ctx context.Context, tx *sql.Tx, ins *sql.Stmt, st *Site, now time.Time) error {
 	settings, err := json.Marshal(st.Settings)
 	if err != nil {
 		return err
@@ -164,8 +178,7 @@ func (s *Service) insertSite(ctx context.Context, tx *sql.Tx, st *Site, now time
 	if st.PushToken != "" {
 		token = st.PushToken
 	}
-	if err := tx.QueryRowContext(ctx,
-		`INSERT INTO sites (url, name, kind, settings, push_token, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+	if err := ins.QueryRowContext(ctx,
 		st.URL, st.Name, st.Kind, string(settings), token, now.UnixMilli()).Scan(&st.ID); err != nil {
 		return err
 	}
