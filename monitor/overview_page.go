@@ -9,33 +9,32 @@ import (
 )
 
 // StateSummary is what a page of the dashboard's overview needs to know
-// about every site without reading every site's row: counts, and the
-// few sites that are not up.
+// about every site without reading every site's row: the count of state
+// rows, and the few sites that need attention.
 type StateSummary struct {
-	// Up counts the checked sites whose state is up (deleted sites whose
-	// state is not yet forgotten included).
-	Up int
+	// Rows counts the state rows (deleted sites whose state is not yet
+	// forgotten included).
+	Rows int
 	// NotUp maps the sites with a state row that are not up to their
 	// state: down, degraded, or unknown for those never checked.
 	NotUp map[int64]string
-	// Rows counts the state rows.
-	Rows int
+	// Paused lists the sites whose schedule is paused.
+	Paused []int64
 	// Maintenance is true when a maintenance window is active now: which
 	// sites it covers is then known only per site.
 	Maintenance bool
 }
 
-// StateSummary reads the counts and the sites not up from the state
-// table: two aggregate reads, whatever the number of sites; the answer
-// grows only with the sites that are not up.
+// StateSummary reads the count of state rows (from an index) and the
+// sites not up, never checked or paused (from the partial index
+// site_state_attention): its cost grows with those sites only.
 func (s *Service) StateSummary(ctx context.Context) (*StateSummary, error) {
 	out := &StateSummary{NotUp: map[int64]string{}}
-	if err := s.db.QueryRowContext(ctx,
-		`SELECT COUNT(*), COALESCE(SUM(CASE WHEN checked_at > 0 AND state = 'up' THEN 1 ELSE 0 END), 0) FROM site_state`,
-	).Scan(&out.Rows, &out.Up); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM site_state`).Scan(&out.Rows); err != nil {
 		return nil, dbError("overview", err)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT site_id, state, checked_at FROM site_state WHERE checked_at = 0 OR state <> 'up'`)
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT site_id, state, checked_at, paused FROM site_state WHERE checked_at = 0 OR state <> 'up' OR paused`)
 	if err != nil {
 		return nil, dbError("overview", err)
 	}
@@ -44,14 +43,20 @@ func (s *Service) StateSummary(ctx context.Context) (*StateSummary, error) {
 		var (
 			id, at int64
 			state  string
+			paused bool
 		)
-		if err := rows.Scan(&id, &state, &at); err != nil {
+		if err := rows.Scan(&id, &state, &at, &paused); err != nil {
 			return nil, dbError("overview", err)
 		}
 		if at == 0 {
 			state = StateUnknown
 		}
-		out.NotUp[id] = state
+		if state != StateUp {
+			out.NotUp[id] = state
+		}
+		if paused {
+			out.Paused = append(out.Paused, id)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, dbError("overview", err)

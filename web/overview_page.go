@@ -11,12 +11,12 @@ import (
 // PagedSites is the optional part of SiteSource that lets the overview
 // read one page instead of every site; *site.Service implements it.
 type PagedSites interface {
-	// Counts returns the number of sites and of paused sites.
-	Counts(ctx context.Context) (all, paused int, err error)
+	// Count returns the number of sites.
+	Count(ctx context.Context) (int, error)
 	// ListByName returns a page of sites in name order (name, else URL,
 	// case-folded; then id), leaving out exclude.
 	ListByName(ctx context.Context, offset, limit int, exclude []int64) ([]*site.Site, error)
-	// GetMany returns the existing sites among ids.
+	// GetMany returns the existing sites among ids (sorted, distinct).
 	GetMany(ctx context.Context, ids []int64) ([]*site.Site, error)
 }
 
@@ -62,7 +62,7 @@ func (h *Handler) loadSummary(ctx context.Context) (sm *summary, ok bool, err er
 		defer close(done)
 		states, statesErr = pm.StateSummary(ctx)
 	}()
-	all, paused, err := ps.Counts(ctx)
+	all, err := ps.Count(ctx)
 	<-done
 	if err != nil {
 		return nil, false, err
@@ -70,29 +70,40 @@ func (h *Handler) loadSummary(ctx context.Context) (sm *summary, ok bool, err er
 	if statesErr != nil {
 		return nil, false, statesErr
 	}
-	if states.Maintenance || len(states.NotUp) > maxNotUp || states.Rows < all {
+	if states.Maintenance || len(states.NotUp)+len(states.Paused) > maxNotUp || states.Rows < all {
 		return nil, false, nil
 	}
-	ids := make([]int64, 0, len(states.NotUp))
+	ids := slices.Clone(states.Paused)
 	for id := range states.NotUp {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	sites, err := ps.GetMany(ctx, ids)
+	sites, err := ps.GetMany(ctx, slices.Compact(ids))
 	if err != nil {
 		return nil, false, err
 	}
-	sm = &summary{ps: ps, pm: pm, tot: totals{All: all, Paused: paused}}
+	paused := make(map[int64]bool, len(states.Paused))
+	for _, id := range states.Paused {
+		paused[id] = true
+	}
+	sm = &summary{ps: ps, pm: pm, tot: totals{All: all}}
 	for _, s := range sites {
+		if paused[s.ID] {
+			sm.tot.Paused++
+		}
+		state, ok := states.NotUp[s.ID]
+		if !ok {
+			continue
+		}
 		e := h.newEntry(ctx, s, nil)
-		e.state = normState(states.NotUp[s.ID])
+		e.state = normState(state)
 		switch e.state {
 		case StateDown:
 			sm.tot.Down++
 		case StateDegraded:
 			sm.tot.Degraded++
 		case StateUp:
-			continue // changed meanwhile: listed with the up sites
+			continue // listed with the up sites
 		default:
 			sm.tot.Unknown++
 		}

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -92,6 +93,7 @@ func TestPagedOverviewMatchesTheWholeJoin(t *testing.T) {
 		if i%3 == 0 {
 			p.Name = []string{"alpha", "Beta", "gamma", "beta"}[i%4] + fmt.Sprint(i%5)
 		}
+		p.Paused = i == 1 // paused from the start: never checked
 		st, err := sites.Add(ctx, p)
 		if err != nil {
 			t.Fatal(err)
@@ -102,12 +104,27 @@ func TestPagedOverviewMatchesTheWholeJoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, st := range added {
-		if i%11 == 5 {
+		if i%11 == 5 || i == 1 {
 			continue // never checked: unknown
 		}
 		if _, err := mon.CheckSite(ctx, st); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Paused after its checks: up and paused.
+	if _, err := sites.Patch(ctx, &site.PatchParams{ID: added[2].ID}); err != nil {
+		t.Fatal(err)
+	}
+	pause := &site.PatchParams{ID: added[2].ID}
+	if err := json.Unmarshal([]byte(`{"paused":true}`), pause); err != nil {
+		t.Fatal(err)
+	}
+	pause.ID = added[2].ID
+	if _, err := sites.Patch(ctx, pause); err != nil {
+		t.Fatal(err)
+	}
+	if err := mon.Sync(ctx); err != nil {
+		t.Fatal(err)
 	}
 	counting := &countingMonitor{Service: mon}
 	opts := Options{Settings: SiteSettingsStore{Sites: sites}, Now: clock, PageSize: 20}
