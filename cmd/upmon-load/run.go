@@ -312,6 +312,7 @@ func run(ctx context.Context, c config) (*report, error) {
 		rep.Window.CPUPer1000Checks = cpu / (n / 1000)
 	}
 	rep.Window.PeakRSSMB = float64(psEnd.hwmKB) / 1024
+	rep.Window.WindowRSSMB = float64(ps1.hwmKB) / 1024
 	rep.Window.MaxFDs = int(maxFDs.Load())
 	rep.Window.MaxThreads = int(maxThreads.Load())
 	rep.Window.SchedulerLagP50 = lagQuantile(m0, m1, .5)
