@@ -79,9 +79,9 @@ func (h *Handler) renderOverview(w http.ResponseWriter, r *http.Request, status 
 	if sortBy != "name" && sortBy != "uptime" {
 		sortBy = "status"
 	}
-	// The default view (down first, no filter) reads one page; a filter
-	// or another order joins and sorts every site.
-	if query == "" && sortBy == "status" {
+	// Without a filter, the down-first and name orders read one page; a
+	// filter or the uptime order joins and sorts every site.
+	if query == "" && sortBy != "uptime" {
 		sm, ok, err := h.loadSummary(ctx)
 		if err != nil {
 			h.fail(w, r, err)
@@ -90,7 +90,7 @@ func (h *Handler) renderOverview(w http.ResponseWriter, r *http.Request, status 
 		if ok {
 			lo, hi, pg := paginate(sm.tot.All, h.opts.PageSize, q.Get("page"), "/frontend/", q)
 			pg.Query, pg.Sort = query, sortBy
-			page, err := sm.page(ctx, h, lo, hi)
+			page, err := sm.page(ctx, h, lo, hi, sortBy == "name")
 			if err != nil {
 				h.fail(w, r, err)
 				return

@@ -117,16 +117,19 @@ func (h *Handler) loadSummary(ctx context.Context) (sm *summary, ok bool, err er
 // page returns the entries lo..hi of the default order (down, degraded,
 // unknown, then up, each by name): the sites not up from the summary,
 // the rest one page from the site service, joined with their overview
-// rows only.
-func (sm *summary) page(ctx context.Context, h *Handler, lo, hi int) ([]entry, error) {
+// rows only. byName orders every site by name instead.
+func (sm *summary) page(ctx context.Context, h *Handler, lo, hi int, byName bool) ([]entry, error) {
 	k := len(sm.notUp)
+	if byName {
+		k = 0
+	}
 	var out []entry
 	if lo < k {
 		out = append(out, sm.notUp[lo:min(hi, k)]...)
 	}
 	if hi > k {
-		exclude := make([]int64, len(sm.notUp))
-		for i, e := range sm.notUp {
+		exclude := make([]int64, k)
+		for i, e := range sm.notUp[:k] {
 			exclude[i] = e.site.ID
 		}
 		from := max(lo, k)
