@@ -90,6 +90,16 @@ type report struct {
 		StatusPage apiTiming `json:"get_status_page"`
 		Dashboard  apiTiming `json:"dashboard_overview"`
 	} `json:"api"`
+	// Replicas are the upmon processes of the window, the main one first
+	// (PostgreSQL runs); the Window's CPU and rate are their sums.
+	Replicas []replicaFigures `json:"replicas,omitempty"`
+	// DB is the CPU of the PostgreSQL backends serving the run's
+	// database, present at both ends of the window (a lower bound).
+	DB struct {
+		CPUSeconds float64 `json:"cpu_s"`
+		Cores      float64 `json:"cores"`
+		Backends   int     `json:"backends"`
+	} `json:"db"`
 	Storage struct {
 		MonitorDBBytes int64 `json:"monitor_db_bytes,omitempty"`
 		SiteDBBytes    int64 `json:"site_db_bytes,omitempty"`
@@ -124,6 +134,13 @@ func (r *report) print(w io.Writer) {
 	p("  CPU               %.1f s = %.2f cores; %.3f CPU s per 1,000 checks", wd.CPUSeconds, wd.CPUCores, wd.CPUPer1000Checks)
 	p("  memory            peak RSS (VmHWM) %.0f MB at the window's end, %.0f MB after the API timings; max fds %d, threads %d",
 		wd.WindowRSSMB, wd.PeakRSSMB, wd.MaxFDs, wd.MaxThreads)
+	for i, rp := range r.Replicas {
+		p("  replica %d         %.1f CPU s = %.2f cores, %.1f stored checks/s", i+1, rp.CPUSeconds, rp.Cores, rp.StoredPerSecond)
+	}
+	if len(r.Replicas) > 0 {
+		p("  database          PostgreSQL backends %.1f CPU s = %.2f cores (%d backends; the server's background work not counted)",
+			r.DB.CPUSeconds, r.DB.Cores, r.DB.Backends)
+	}
 	l := r.Lag
 	p("  schedule lag      actual−configured interval: p50 %+.3f s, p99 %+.3f s, max %+.3f s, min %+.3f s (n=%d, >1 s early %d)", l.All.P50, l.All.P99, l.All.Max, l.All.Min, l.All.N, l.Early)
 	p("                    first half p99 %+.3f s, second half p99 %+.3f s; scheduler's own start lag p50 ≤%gs, p99 ≤%gs",
@@ -149,4 +166,11 @@ func (r *report) print(w io.Writer) {
 	p("  machine           load average %.1f → %.1f; busy %.2f cores in the window: upmon %.2f, this tool %.2f, other processes %.2f",
 		r.Machine.LoadStart, r.Machine.LoadEnd, r.Machine.BusyCores, r.Window.CPUCores, r.Machine.ToolCores, r.Machine.OtherCores)
 	p("  load tool CPU     %.1f s in all (shares the cores)", r.Tool.CPUSeconds)
+}
+
+// replicaFigures are one upmon process's share of the window.
+type replicaFigures struct {
+	CPUSeconds      float64 `json:"cpu_s"`
+	Cores           float64 `json:"cores"`
+	StoredPerSecond float64 `json:"stored_per_s"`
 }

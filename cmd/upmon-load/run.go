@@ -71,12 +71,18 @@ func run(ctx context.Context, c config) (*report, error) {
 
 	dataDir := filepath.Join(tmp, "data")
 	args := []string{"--data-dir", dataDir, "--log-level", "warn", "--rate-limit", "100000", "--rate-burst", "100000"}
+	var pgdb *sql.DB // the tool's own connection, to read the backends' CPU
 	if c.db == "postgres" {
 		dbURL, drop, err := createPGDatabase(ctx, c.pgURL)
 		if err != nil {
 			return nil, err
 		}
 		defer drop()
+		if pgdb, err = sql.Open("pgx", dbURL); err != nil {
+			return nil, err
+		}
+		pgdb.SetMaxOpenConns(1)
+		defer pgdb.Close()
 		args = append(args, "--database-url", dbURL)
 		if c.natsURL != "" {
 			prefix := fmt.Sprintf("uload%d%d", os.Getpid(), time.Now().Unix()%100000)
@@ -160,6 +166,13 @@ func run(ctx context.Context, c config) (*report, error) {
 		logf("restarted upmon %d in %.2fs", srv.cmd.Process.Pid, rep.FirstRound.StartupSeconds)
 	}
 	pid := srv.cmd.Process.Pid
+	var reps *replicas
+	if c.replicas > 1 {
+		if reps, err = startReplicas(c.replicas-1, bin, prefix, args, env, logPath); err != nil {
+			return rep, err
+		}
+		defer reps.stop()
+	}
 
 	// Choose the flipped and hanging sites (disjoint, spread over ids).
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -200,6 +213,7 @@ func run(ctx context.Context, c config) (*report, error) {
 	}
 	ws = time.Now()
 	ps0, _ := readProc(pid)
+	r0 := reps.read(ctx, pgdb)
 	m0, err := scrape(ctx, srv.base)
 	if err != nil {
 		return rep, err
@@ -252,6 +266,7 @@ func run(ctx context.Context, c config) (*report, error) {
 	}
 	we = time.Now()
 	ps1, _ := readProc(pid)
+	r1 := reps.read(ctx, pgdb)
 	m1, err := scrape(ctx, srv.base)
 	if err != nil {
 		return rep, err
@@ -288,6 +303,7 @@ func run(ctx context.Context, c config) (*report, error) {
 	_ = sleepCtx(ctx, 2*time.Second+c.slackDelay)
 	psEnd, _ := readProc(pid)
 
+	reps.stop()
 	srv.stop()
 	srv = nil
 	stopSampling()
@@ -299,17 +315,29 @@ func run(ctx context.Context, c config) (*report, error) {
 	rep.Window.Seconds = win
 	rep.Window.ExpectedPerSecond = float64(c.sites) / iv
 	rep.Window.TargetHitsPerSecond = float64(hits1-hits0) / win
-	rep.Window.StoredPerSecond = (m1.checks - m0.checks) / win
+	checks, cpu := m1.checks-m0.checks, (ps1.cpu - ps0.cpu).Seconds()
+	if c.replicas > 1 || c.db == "postgres" {
+		rep.Replicas = append(rep.Replicas, replicaFigures{CPUSeconds: cpu, Cores: cpu / win, StoredPerSecond: checks / win})
+		for i := range r1.cpu {
+			rc, rn := (r1.cpu[i] - r0.cpu[i]).Seconds(), r1.checks[i]-r0.checks[i]
+			rep.Replicas = append(rep.Replicas, replicaFigures{CPUSeconds: rc, Cores: rc / win, StoredPerSecond: rn / win})
+			cpu += rc
+			checks += rn
+		}
+		rep.DB.CPUSeconds = dbCPUBetween(r0, r1).Seconds()
+		rep.DB.Cores = rep.DB.CPUSeconds / win
+		rep.DB.Backends = len(r1.dbCPU)
+	}
+	rep.Window.StoredPerSecond = checks / win
 	rep.Window.RateRatio = rep.Window.StoredPerSecond / rep.Window.ExpectedPerSecond
-	cpu := (ps1.cpu - ps0.cpu).Seconds()
 	rep.Window.CPUSeconds = cpu
 	rep.Window.CPUCores = cpu / win
 	rep.Machine.LoadStart, rep.Machine.LoadEnd = load0, load1
 	rep.Machine.BusyCores = (busy1 - busy0).Seconds() / win
 	rep.Machine.ToolCores = (tool1 - tool0) / win
 	rep.Machine.OtherCores = rep.Machine.BusyCores - rep.Machine.ToolCores - rep.Window.CPUCores
-	if n := m1.checks - m0.checks; n > 0 {
-		rep.Window.CPUPer1000Checks = cpu / (n / 1000)
+	if checks > 0 {
+		rep.Window.CPUPer1000Checks = cpu / (checks / 1000)
 	}
 	rep.Window.PeakRSSMB = float64(psEnd.hwmKB) / 1024
 	rep.Window.WindowRSSMB = float64(ps1.hwmKB) / 1024
