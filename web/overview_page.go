@@ -29,6 +29,13 @@ type PagedMonitor interface {
 	OverviewOf(ctx context.Context, sites []*site.Site) (map[int64]*SiteOverview, error)
 }
 
+// The services the program wires in page; a change that lost a method
+// would silently bring back the join of every site.
+var (
+	_ PagedSites   = (*site.Service)(nil)
+	_ PagedMonitor = (*monitor.Service)(nil)
+)
+
 // maxNotUp is the most sites not up for which the overview still reads
 // one page: beyond it (a mass outage) it reads every site.
 const maxNotUp = 1000
