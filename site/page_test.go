@@ -152,3 +152,23 @@ func TestBulkAddNamesTheBadEntry(t *testing.T) {
 		t.Fatalf("%d entries: %d %v, want 400", 1001, code, e)
 	}
 }
+
+func TestBulkAddRespectsTheSiteCapWhole(t *testing.T) {
+	db := MustOpen(t).DB()
+	svc := site.New(db, site.Options{MaxSites: 3})
+	ctx := context.Background()
+	if _, err := svc.Add(ctx, &site.AddParams{URL: "https://one.example"}); err != nil {
+		t.Fatal(err)
+	}
+	// The existing site does not count twice; three new ones exceed the cap of 3.
+	body := `{"sites":[{"url":"https://one.example"},{"url":"https://a.example"},{"url":"https://b.example"},{"url":"https://c.example"}]}`
+	if code, e := serve(t, svc, "POST", "/site/bulk", body); code != 429 || !strings.Contains(e["message"].(string), "sites[3]") {
+		t.Fatalf("over the cap: %d %v, want 429 naming sites[3]", code, e)
+	}
+	if list, err := svc.List(ctx, &site.ListParams{}); err != nil || len(list.Sites) != 1 {
+		t.Fatalf("a refused request stored sites: %d %v", len(list.Sites), err)
+	}
+	if code, resp := serve(t, svc, "POST", "/site/bulk", `{"sites":[{"url":"https://a.example"},{"url":"https://b.example"}]}`); code != 200 || resp["created"] != 2.0 {
+		t.Fatalf("up to the cap: %d %v", code, resp)
+	}
+}
