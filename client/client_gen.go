@@ -491,9 +491,27 @@ func (s *MonitorClient) SiteUptime(ctx context.Context, siteID int64, query ...M
 	return &out, nil
 }
 
+// MonitorStatusQuery holds the query parameters of MonitorClient.Status (the last given
+// is used); zero values are not sent.
+type MonitorStatusQuery struct {
+	// After is the query parameter "after".
+	After string
+	// Limit is the query parameter "limit".
+	Limit int64
+}
+
 // Status calls GET /status (operation monitor_get_status, access read).
-func (s *MonitorClient) Status(ctx context.Context) (*MonitorStatusResponse, error) {
+func (s *MonitorClient) Status(ctx context.Context, query ...MonitorStatusQuery) (*MonitorStatusResponse, error) {
 	var values url.Values
+	for _, q := range query {
+		values = url.Values{}
+		if !isZero(q.After) {
+			values.Set("after", fmt.Sprint(q.After))
+		}
+		if !isZero(q.Limit) {
+			values.Set("limit", fmt.Sprint(q.Limit))
+		}
+	}
 	var in any
 	var out MonitorStatusResponse
 	if err := s.c.Call(ctx, "GET", "/status", values, in, &out); err != nil {
@@ -551,6 +569,20 @@ func (s *SiteClient) Add(ctx context.Context, p *SiteAddParams) (*SiteAddRespons
 	return &out, nil
 }
 
+// BulkAdd calls POST /site/bulk (operation site_post_site_bulk, access write).
+func (s *SiteClient) BulkAdd(ctx context.Context, p *SiteBulkAddParams) (*SiteBulkAddResponse, error) {
+	var values url.Values
+	var in any
+	if p != nil {
+		in = p
+	}
+	var out SiteBulkAddResponse
+	if err := s.c.Call(ctx, "POST", "/site/bulk", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Delete calls DELETE /site/{siteID} (operation site_delete_site_siteID, access write).
 func (s *SiteClient) Delete(ctx context.Context, siteID int64) error {
 	var values url.Values
@@ -569,9 +601,27 @@ func (s *SiteClient) Get(ctx context.Context, siteID int64) (*Site, error) {
 	return &out, nil
 }
 
+// SiteListQuery holds the query parameters of SiteClient.List (the last given
+// is used); zero values are not sent.
+type SiteListQuery struct {
+	// After is the query parameter "after".
+	After string
+	// Limit is the query parameter "limit".
+	Limit int64
+}
+
 // List calls GET /site (operation site_get_site, access read).
-func (s *SiteClient) List(ctx context.Context) (*SiteListResponse, error) {
+func (s *SiteClient) List(ctx context.Context, query ...SiteListQuery) (*SiteListResponse, error) {
 	var values url.Values
+	for _, q := range query {
+		values = url.Values{}
+		if !isZero(q.After) {
+			values.Set("after", fmt.Sprint(q.After))
+		}
+		if !isZero(q.Limit) {
+			values.Set("limit", fmt.Sprint(q.Limit))
+		}
+	}
 	var in any
 	var out SiteListResponse
 	if err := s.c.Call(ctx, "GET", "/site", values, in, &out); err != nil {
@@ -961,6 +1011,7 @@ type MonitorSiteStatus struct {
 
 // MonitorStatusResponse is the schema monitor.StatusResponse.
 type MonitorStatusResponse struct {
+	Next  string                       `json:"next,omitzero"`
 	Sites map[string]MonitorSiteStatus `json:"sites"`
 }
 
@@ -1062,8 +1113,31 @@ type SiteAssertion struct {
 	Value json.RawMessage `json:"value,omitzero"`
 }
 
+// SiteBulkAddParams is the schema site.BulkAddParams.
+type SiteBulkAddParams struct {
+	Sites []json.RawMessage `json:"sites,omitzero"`
+}
+
+// SiteBulkAddResponse is the schema site.BulkAddResponse.
+type SiteBulkAddResponse struct {
+	Created  int64           `json:"created"`
+	Existing int64           `json:"existing"`
+	Sites    []SiteBulkAdded `json:"sites"`
+}
+
+// SiteBulkAdded is the schema site.BulkAdded.
+type SiteBulkAdded struct {
+	Created   bool   `json:"created"`
+	ID        int64  `json:"id"`
+	Index     int64  `json:"index"`
+	PushToken string `json:"push_token,omitzero"`
+	PushURL   string `json:"push_url,omitzero"`
+	URL       string `json:"url"`
+}
+
 // SiteListResponse is the schema site.ListResponse.
 type SiteListResponse struct {
+	Next  string `json:"next,omitzero"`
 	Sites []Site `json:"sites"`
 }
 

@@ -97,7 +97,12 @@ func (r *ListResponse) MarshalJSON() ([]byte, error) {
 		}
 		b.WriteByte('}')
 	}
-	b.WriteString(`]}`)
+	b.WriteByte(']')
+	if r.Next != "" {
+		b.WriteString(`,"next":`)
+		writeString(&b, r.Next)
+	}
+	b.WriteByte('}')
 	return b.Bytes(), nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"embed"
 	"io/fs"
+	"strconv"
 	"time"
 
 	"upmon/platform/api"
@@ -105,14 +106,55 @@ type GetParams struct {
 	ID int64 `path:"siteID"`
 }
 
-// ListParams are the (empty) parameters of List.
-type ListParams struct{}
+// ListParams page through the sites. Without limit and after, List
+// answers every site (the tutorial's GET /site, O(number of sites): fine
+// for small lists; page large ones).
+type ListParams struct {
+	// Limit is the page size: 1 to MaxPageSize; DefaultPageSize when
+	// only After is given.
+	Limit int `query:"limit"`
+	// After is a cursor: the Next of the previous page (the last id it
+	// held); the page holds the sites with larger ids.
+	After string `query:"after"`
+}
+
+// Page sizes of a paginated List.
+const (
+	DefaultPageSize = 100
+	MaxPageSize     = 1000
+)
+
+// Page returns the page bounds p asks for: ok is false for the
+// unpaginated form (no limit, no after).
+func (p *ListParams) Page() (after int64, limit int, ok bool, err error) {
+	if p == nil || (p.Limit == 0 && p.After == "") {
+		return 0, 0, false, nil
+	}
+	limit = p.Limit
+	if limit == 0 {
+		limit = DefaultPageSize
+	}
+	if limit < 1 || limit > MaxPageSize {
+		return 0, 0, false, api.FieldError("limit", "must be between 1 and %d", MaxPageSize)
+	}
+	if p.After != "" {
+		after, err = strconv.ParseInt(p.After, 10, 64)
+		if err != nil || after < 0 {
+			return 0, 0, false, api.FieldError("after", "must be the next cursor of a previous page")
+		}
+	}
+	return after, limit, true, nil
+}
 
 // ListResponse is the answer of List.
 type ListResponse struct {
-	// Sites are all sites ordered by id; never nil. Their settings may
-	// be shared between sites: treat them as read-only.
+	// Sites are the sites (all, or one page) ordered by id; never nil.
+	// Their settings may be shared between sites: treat them as
+	// read-only.
 	Sites []*Site `json:"sites"`
+	// Next is the cursor of the next page (pass it as after); absent
+	// on the last page and in the unpaginated answer.
+	Next string `json:"next,omitempty"`
 
 	encoded  [][]byte // each site's settings as JSON members, from the memo
 	redacted [][]byte // the same with secrets redacted
@@ -203,6 +245,7 @@ func (s *Service) DB() *sqldb.DB { return s.db }
 func (s *Service) Register(srv *api.Server) {
 	api.Register(srv, ServiceName, api.Public, "POST /site", s.addHTTP)
 	api.Register(srv, ServiceName, api.Public, "GET /site", s.listHTTP)
+	api.Register(srv, ServiceName, api.Public, "POST /site/bulk", s.BulkAdd)
 	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}", s.getHTTP)
 	api.Register(srv, ServiceName, api.Public, "PATCH /site/{siteID}", s.patchHTTP)
 	api.Register(srv, ServiceName, api.Public, "DELETE /site/{siteID}", s.Delete)
@@ -262,7 +305,7 @@ func (s *Service) listHTTP(ctx context.Context, p *ListParams) (*ListResponse, e
 		return list, nil
 	}
 	// The settings are written from the memo's redacted encoding.
-	out := &ListResponse{Sites: make([]*Site, len(list.Sites)), encoded: list.redacted}
+	out := &ListResponse{Sites: make([]*Site, len(list.Sites)), Next: list.Next, encoded: list.redacted}
 	for i, st := range list.Sites {
 		r := *st
 		r.URL = RedactURL(st.URL)
@@ -299,9 +342,25 @@ func (s *Service) Get(ctx context.Context, p *GetParams) (*Site, error) {
 	return s.get(ctx, p.ID)
 }
 
-// List returns every site ordered by id.
-func (s *Service) List(ctx context.Context, _ *ListParams) (*ListResponse, error) {
-	return s.list(ctx)
+// List returns every site ordered by id, or one page of them (see
+// ListParams).
+func (s *Service) List(ctx context.Context, p *ListParams) (*ListResponse, error) {
+	after, limit, paged, err := p.Page()
+	if err != nil {
+		return nil, err
+	}
+	if !paged {
+		return s.list(ctx, 0, -1)
+	}
+	out, err := s.list(ctx, after, limit+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(out.Sites) > limit {
+		out.Sites, out.encoded, out.redacted = out.Sites[:limit], out.encoded[:limit], out.redacted[:limit]
+		out.Next = strconv.FormatInt(out.Sites[limit-1].ID, 10)
+	}
+	return out, nil
 }
 
 // Delete removes a site (absent ids are not an error) and publishes

@@ -121,8 +121,19 @@ func (s *Service) GetByPushToken(ctx context.Context, token string) (*Site, erro
 	return site, nil
 }
 
-func (s *Service) list(ctx context.Context) (*ListResponse, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+siteColumns+` FROM sites ORDER BY id`)
+// list reads the sites with ids above after, in order, at most limit of
+// them (all when limit < 0).
+func (s *Service) list(ctx context.Context, after int64, limit int) (*ListResponse, error) {
+	q, args := `SELECT `+siteColumns+` FROM sites ORDER BY id`, []any(nil)
+	if limit >= 0 {
+		q, args = `SELECT `+siteColumns+` FROM sites WHERE id > $1 ORDER BY id LIMIT $2`, []any{after, limit}
+	}
+	return s.listQuery(ctx, q, args...)
+}
+
+// listQuery reads the sites a query of siteColumns answers, in its order.
+func (s *Service) listQuery(ctx context.Context, q string, args ...any) (*ListResponse, error) {
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, dbError("list", err)
 	}

@@ -74,16 +74,36 @@ func (h *Handler) overview(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) renderOverview(w http.ResponseWriter, r *http.Request, status int, form addForm) {
 	ctx := r.Context()
-	entries, tot, err := h.loadEntries(ctx)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	q := r.URL.Query()
 	query := strings.TrimSpace(q.Get("q"))
 	sortBy := q.Get("sort")
 	if sortBy != "name" && sortBy != "uptime" {
 		sortBy = "status"
+	}
+	// Without a filter, the down-first and name orders read one page; a
+	// filter or the uptime order joins and sorts every site.
+	if query == "" && sortBy != "uptime" {
+		sm, ok, err := h.loadSummary(ctx)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if ok {
+			lo, hi, pg := paginate(sm.tot.All, h.opts.PageSize, q.Get("page"), "/frontend/", q)
+			pg.Query, pg.Sort = query, sortBy
+			page, err := sm.page(ctx, h, lo, hi, sortBy == "name")
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			h.writeOverview(w, r, status, form, sm.tot, page, pg, query, sortBy)
+			return
+		}
+	}
+	entries, tot, err := h.loadEntries(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	lq := strings.ToLower(query)
 	matched := entries[:0:0]
@@ -99,10 +119,16 @@ func (h *Handler) renderOverview(w http.ResponseWriter, r *http.Request, status 
 	sortEntries(matched, sortBy)
 	lo, hi, pg := paginate(len(matched), h.opts.PageSize, q.Get("page"), "/frontend/", q)
 	pg.Query, pg.Sort = query, sortBy
+	h.writeOverview(w, r, status, form, tot, matched[lo:hi], pg, query, sortBy)
+}
+
+// writeOverview renders the overview with the entries of one page.
+func (h *Handler) writeOverview(w http.ResponseWriter, r *http.Request, status int, form addForm, tot totals, page []entry, pg pager, query, sortBy string) {
+	ctx := r.Context()
 	now := h.now()
-	rows := make([]rowView, 0, hi-lo)
-	for i := lo; i < hi; i++ {
-		rows = append(rows, h.row(&matched[i], now))
+	rows := make([]rowView, 0, len(page))
+	for i := range page {
+		rows = append(rows, h.row(&page[i], now))
 	}
 	title := "Overview"
 	if tot.Down > 0 {
@@ -201,16 +227,16 @@ type liveStateResponse struct {
 // most 500), the latest state; the script resyncs with it after a
 // reconnect and refreshes the totals after a transition.
 func (h *Handler) liveState(w http.ResponseWriter, r *http.Request) {
-	entries, tot, err := h.loadEntries(r.Context())
-	if err != nil {
-		api.WriteJSON(w, api.AsError(err).Status(), api.AsError(err))
-		return
-	}
 	want := map[int64]bool{}
 	for s := range strings.SplitSeq(r.URL.Query().Get("ids"), ",") {
 		if id, err := strconv.ParseInt(s, 10, 64); err == nil && len(want) < 500 {
 			want[id] = true
 		}
+	}
+	entries, tot, err := h.liveEntries(r.Context(), want)
+	if err != nil {
+		api.WriteJSON(w, api.AsError(err).Status(), api.AsError(err))
+		return
 	}
 	resp := liveStateResponse{Totals: tot, Sites: map[string]*LiveEvent{}}
 	for _, e := range entries {

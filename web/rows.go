@@ -62,20 +62,7 @@ func (h *Handler) loadEntries(ctx context.Context) ([]entry, totals, error) {
 	out := make([]entry, len(list.Sites))
 	var t totals
 	for i, s := range list.Sites {
-		s = viewSite(ctx, s)
-		e := entry{site: s, ov: ovs[s.ID], name: s.URL, state: StateUnknown}
-		if e.ov != nil {
-			e.state = normState(e.ov.State)
-		}
-		if h.opts.Settings != nil {
-			st := h.opts.Settings.SettingsOf(s)
-			e.settings = &st
-			if st.Name != "" {
-				e.name, e.setName = st.Name, st.Name
-			}
-			e.paused, e.tags = st.Paused, st.Tags
-		}
-		e.lowerName = strings.ToLower(e.name)
+		e := h.newEntry(ctx, s, ovs[s.ID])
 		out[i] = e
 		t.All++
 		switch e.state {
@@ -96,6 +83,26 @@ func (h *Handler) loadEntries(ctx context.Context) ([]entry, totals, error) {
 		}
 	}
 	return out, t, nil
+}
+
+// newEntry joins a site (as the caller of ctx may see it) with its
+// overview row (nil when never checked).
+func (h *Handler) newEntry(ctx context.Context, s *site.Site, ov *SiteOverview) entry {
+	s = viewSite(ctx, s)
+	e := entry{site: s, ov: ov, name: s.URL, state: StateUnknown}
+	if e.ov != nil {
+		e.state = normState(e.ov.State)
+	}
+	if h.opts.Settings != nil {
+		st := h.opts.Settings.SettingsOf(s)
+		e.settings = &st
+		if st.Name != "" {
+			e.name, e.setName = st.Name, st.Name
+		}
+		e.paused, e.tags = st.Paused, st.Tags
+	}
+	e.lowerName = strings.ToLower(e.name)
+	return e
 }
 
 // matches reports whether e matches the lower-cased filter q (name, URL

@@ -469,6 +469,7 @@ export namespace monitor {
 
     /** StatusResponse is the schema monitor.StatusResponse. */
     export interface StatusResponse {
+        next?: string
         sites: { [key: string]: monitor.SiteStatus }
     }
 
@@ -543,8 +544,8 @@ export namespace monitor {
         }
 
         /** Status calls GET /status (operation monitor_get_status, access read). */
-        public async Status(): Promise<monitor.StatusResponse> {
-            return (await this.baseClient.call("GET", `/status`, undefined, undefined)) as monitor.StatusResponse
+        public async Status(query?: { after?: string, limit?: number }): Promise<monitor.StatusResponse> {
+            return (await this.baseClient.call("GET", `/status`, query, undefined)) as monitor.StatusResponse
         }
     }
 }
@@ -673,8 +674,31 @@ export namespace site {
         value?: any
     }
 
+    /** BulkAddParams is the schema site.BulkAddParams. */
+    export interface BulkAddParams {
+        sites?: any[]
+    }
+
+    /** BulkAddResponse is the schema site.BulkAddResponse. */
+    export interface BulkAddResponse {
+        created: number
+        existing: number
+        sites: site.BulkAdded[]
+    }
+
+    /** BulkAdded is the schema site.BulkAdded. */
+    export interface BulkAdded {
+        created: boolean
+        id: number
+        index: number
+        push_token?: string
+        push_url?: string
+        url: string
+    }
+
     /** ListResponse is the schema site.ListResponse. */
     export interface ListResponse {
+        next?: string
         sites: site.Site[]
     }
 
@@ -756,6 +780,11 @@ export namespace site {
             return (await this.baseClient.call("POST", `/site`, undefined, params)) as site.AddResponse
         }
 
+        /** BulkAdd calls POST /site/bulk (operation site_post_site_bulk, access write). */
+        public async BulkAdd(params: site.BulkAddParams): Promise<site.BulkAddResponse> {
+            return (await this.baseClient.call("POST", `/site/bulk`, undefined, params)) as site.BulkAddResponse
+        }
+
         /** Delete calls DELETE /site/{siteID} (operation site_delete_site_siteID, access write). */
         public async Delete(siteID: number): Promise<void> {
             await this.baseClient.call("DELETE", `/site/${encodeURIComponent(String(siteID))}`, undefined, undefined)
@@ -767,8 +796,8 @@ export namespace site {
         }
 
         /** List calls GET /site (operation site_get_site, access read). */
-        public async List(): Promise<site.ListResponse> {
-            return (await this.baseClient.call("GET", `/site`, undefined, undefined)) as site.ListResponse
+        public async List(query?: { after?: string, limit?: number }): Promise<site.ListResponse> {
+            return (await this.baseClient.call("GET", `/site`, query, undefined)) as site.ListResponse
         }
 
         /** Patch calls PATCH /site/{siteID} (operation site_patch_site_siteID, access write). */

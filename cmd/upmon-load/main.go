@@ -39,6 +39,8 @@ type config struct {
 	natsURL      string
 	listeners    int
 	addWorkers   int
+	bulk         int
+	replicas     int
 	restart      bool
 	apiSamples   int
 	bin          string
@@ -67,7 +69,9 @@ func main() {
 	flag.StringVar(&c.pgURL, "pg-url", "postgres://postgres@127.0.0.1:5432/postgres", "PostgreSQL server (a database is created and dropped) for --db postgres")
 	flag.StringVar(&c.natsURL, "nats-url", "nats://127.0.0.1:4222", "external NATS for --db postgres (a unique prefix is used and removed); empty: embedded")
 	flag.IntVar(&c.listeners, "listeners", 16, "loopback listeners serving the targets")
-	flag.IntVar(&c.addWorkers, "add-workers", 32, "concurrent POST /site requests")
+	flag.IntVar(&c.addWorkers, "add-workers", 32, "concurrent POST /site requests (with --bulk 0)")
+	flag.IntVar(&c.replicas, "replicas", 1, "upmon processes sharing the work in the measured phase (--db postgres only)")
+	flag.IntVar(&c.bulk, "bulk", 1000, "sites per POST /site/bulk request; 0 adds them one by one with POST /site")
 	flag.BoolVar(&c.restart, "restart", true, "restart upmon after adding the sites and measure the restarted process")
 	flag.IntVar(&c.apiSamples, "api-samples", 7, "timed GET /site and GET /status requests")
 	flag.StringVar(&c.bin, "upmon-bin", "", "upmon binary (default: go build ./cmd/upmon into a temporary directory)")
@@ -82,7 +86,8 @@ func main() {
 		c.duration = max(3*c.interval, time.Minute)
 	}
 	if c.sites < 1 || c.interval < time.Second || c.hangFraction < 0 || c.hangFraction > 0.9 || c.flip < 0 ||
-		c.flip+int(c.hangFraction*float64(c.sites)) > c.sites || (c.db != "sqlite" && c.db != "postgres") {
+		c.flip+int(c.hangFraction*float64(c.sites)) > c.sites || (c.db != "sqlite" && c.db != "postgres") ||
+		c.replicas < 1 || (c.replicas > 1 && c.db != "postgres") {
 		fmt.Fprintln(os.Stderr, "upmon-load: bad flags")
 		os.Exit(2)
 	}

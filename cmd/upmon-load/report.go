@@ -70,6 +70,7 @@ type report struct {
 		CPUCores            float64 `json:"cpu_cores"`
 		CPUPer1000Checks    float64 `json:"cpu_s_per_1000_checks"`
 		PeakRSSMB           float64 `json:"peak_rss_mb"`
+		WindowRSSMB         float64 `json:"window_peak_rss_mb"` // VmHWM at the window's end, before the API timings
 		MaxFDs              int     `json:"max_fds"`
 		MaxThreads          int     `json:"max_threads"`
 		SchedulerLagP50     float64 `json:"scheduler_lag_p50_bucket_s"`
@@ -83,9 +84,22 @@ type report struct {
 	} `json:"lag_s"` // actual interval − configured, non-hanging sites, seen by the targets
 	Notify notifyReport `json:"notifications"`
 	API    struct {
-		Site   apiTiming `json:"get_site"`
-		Status apiTiming `json:"get_status"`
+		Site       apiTiming `json:"get_site"`
+		Status     apiTiming `json:"get_status"`
+		SitePage   apiTiming `json:"get_site_page"`
+		StatusPage apiTiming `json:"get_status_page"`
+		Dashboard  apiTiming `json:"dashboard_overview"`
 	} `json:"api"`
+	// Replicas are the upmon processes of the window, the main one first
+	// (PostgreSQL runs); the Window's CPU and rate are their sums.
+	Replicas []replicaFigures `json:"replicas,omitempty"`
+	// DB is the CPU of the PostgreSQL backends serving the run's
+	// database, present at both ends of the window (a lower bound).
+	DB struct {
+		CPUSeconds float64 `json:"cpu_s"`
+		Cores      float64 `json:"cores"`
+		Backends   int     `json:"backends"`
+	} `json:"db"`
 	Storage struct {
 		MonitorDBBytes int64 `json:"monitor_db_bytes,omitempty"`
 		SiteDBBytes    int64 `json:"site_db_bytes,omitempty"`
@@ -118,7 +132,15 @@ func (r *report) print(w io.Writer) {
 	p("  window            %.0f s: expected %.1f checks/s, stored %.1f/s (ratio %.3f), target hits %.1f/s",
 		wd.Seconds, wd.ExpectedPerSecond, wd.StoredPerSecond, wd.RateRatio, wd.TargetHitsPerSecond)
 	p("  CPU               %.1f s = %.2f cores; %.3f CPU s per 1,000 checks", wd.CPUSeconds, wd.CPUCores, wd.CPUPer1000Checks)
-	p("  memory            peak RSS (VmHWM) %.0f MB; max fds %d, threads %d", wd.PeakRSSMB, wd.MaxFDs, wd.MaxThreads)
+	p("  memory            peak RSS (VmHWM) %.0f MB at the window's end, %.0f MB after the API timings; max fds %d, threads %d",
+		wd.WindowRSSMB, wd.PeakRSSMB, wd.MaxFDs, wd.MaxThreads)
+	for i, rp := range r.Replicas {
+		p("  replica %d         %.1f CPU s = %.2f cores, %.1f stored checks/s", i+1, rp.CPUSeconds, rp.Cores, rp.StoredPerSecond)
+	}
+	if len(r.Replicas) > 0 {
+		p("  database          PostgreSQL backends %.1f CPU s = %.2f cores (%d backends; the server's background work not counted)",
+			r.DB.CPUSeconds, r.DB.Cores, r.DB.Backends)
+	}
 	l := r.Lag
 	p("  schedule lag      actual−configured interval: p50 %+.3f s, p99 %+.3f s, max %+.3f s, min %+.3f s (n=%d, >1 s early %d)", l.All.P50, l.All.P99, l.All.Max, l.All.Min, l.All.N, l.Early)
 	p("                    first half p99 %+.3f s, second half p99 %+.3f s; scheduler's own start lag p50 ≤%gs, p99 ≤%gs",
@@ -134,10 +156,21 @@ func (r *report) print(w io.Writer) {
 	p("  API               GET /site median %.1f ms p90 %.1f ms (%d KB); GET /status median %.1f ms p90 %.1f ms (%d KB); errors %d",
 		r.API.Site.MedianMS, r.API.Site.P90MS, r.API.Site.Bytes>>10, r.API.Status.MedianMS, r.API.Status.P90MS, r.API.Status.Bytes>>10,
 		r.API.Site.Errors+r.API.Status.Errors)
+	p("                    pages of 100: GET /site?limit=100 median %.1f ms (%d KB); GET /status?limit=100 median %.1f ms (%d KB); dashboard /frontend/ median %.1f ms p90 %.1f ms (%d KB); errors %d",
+		r.API.SitePage.MedianMS, r.API.SitePage.Bytes>>10, r.API.StatusPage.MedianMS, r.API.StatusPage.Bytes>>10,
+		r.API.Dashboard.MedianMS, r.API.Dashboard.P90MS, r.API.Dashboard.Bytes>>10,
+		r.API.SitePage.Errors+r.API.StatusPage.Errors+r.API.Dashboard.Errors)
 	if r.Storage.MonitorDBBytes > 0 {
 		p("  storage           monitor.db* %.1f MB, site.db* %.1f MB", float64(r.Storage.MonitorDBBytes)/1e6, float64(r.Storage.SiteDBBytes)/1e6)
 	}
 	p("  machine           load average %.1f → %.1f; busy %.2f cores in the window: upmon %.2f, this tool %.2f, other processes %.2f",
 		r.Machine.LoadStart, r.Machine.LoadEnd, r.Machine.BusyCores, r.Window.CPUCores, r.Machine.ToolCores, r.Machine.OtherCores)
 	p("  load tool CPU     %.1f s in all (shares the cores)", r.Tool.CPUSeconds)
+}
+
+// replicaFigures are one upmon process's share of the window.
+type replicaFigures struct {
+	CPUSeconds      float64 `json:"cpu_s"`
+	Cores           float64 `json:"cores"`
+	StoredPerSecond float64 `json:"stored_per_s"`
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,12 +71,18 @@ func run(ctx context.Context, c config) (*report, error) {
 
 	dataDir := filepath.Join(tmp, "data")
 	args := []string{"--data-dir", dataDir, "--log-level", "warn", "--rate-limit", "100000", "--rate-burst", "100000"}
+	var pgdb *sql.DB // the tool's own connection, to read the backends' CPU
 	if c.db == "postgres" {
 		dbURL, drop, err := createPGDatabase(ctx, c.pgURL)
 		if err != nil {
 			return nil, err
 		}
 		defer drop()
+		if pgdb, err = sql.Open("pgx", dbURL); err != nil {
+			return nil, err
+		}
+		pgdb.SetMaxOpenConns(1)
+		defer pgdb.Close()
 		args = append(args, "--database-url", dbURL)
 		if c.natsURL != "" {
 			prefix := fmt.Sprintf("uload%d%d", os.Getpid(), time.Now().Unix()%100000)
@@ -159,6 +166,13 @@ func run(ctx context.Context, c config) (*report, error) {
 		logf("restarted upmon %d in %.2fs", srv.cmd.Process.Pid, rep.FirstRound.StartupSeconds)
 	}
 	pid := srv.cmd.Process.Pid
+	var reps *replicas
+	if c.replicas > 1 {
+		if reps, err = startReplicas(c.replicas-1, bin, prefix, args, env, logPath); err != nil {
+			return rep, err
+		}
+		defer reps.stop()
+	}
 
 	// Choose the flipped and hanging sites (disjoint, spread over ids).
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -199,6 +213,7 @@ func run(ctx context.Context, c config) (*report, error) {
 	}
 	ws = time.Now()
 	ps0, _ := readProc(pid)
+	r0 := reps.read(ctx, pgdb)
 	m0, err := scrape(ctx, srv.base)
 	if err != nil {
 		return rep, err
@@ -251,6 +266,7 @@ func run(ctx context.Context, c config) (*report, error) {
 	}
 	we = time.Now()
 	ps1, _ := readProc(pid)
+	r1 := reps.read(ctx, pgdb)
 	m1, err := scrape(ctx, srv.base)
 	if err != nil {
 		return rep, err
@@ -266,6 +282,9 @@ func run(ctx context.Context, c config) (*report, error) {
 	// API latency under load, with every site present.
 	rep.API.Site = timeGET(ctx, srv.base+"/site", c.apiSamples)
 	rep.API.Status = timeGET(ctx, srv.base+"/status", c.apiSamples)
+	rep.API.SitePage = timeGET(ctx, srv.base+"/site?limit=100&after="+strconv.Itoa(c.sites/2), c.apiSamples)
+	rep.API.StatusPage = timeGET(ctx, srv.base+"/status?limit=100&after="+strconv.Itoa(c.sites/2), c.apiSamples)
+	rep.API.Dashboard = timeGET(ctx, srv.base+"/frontend/", c.apiSamples)
 
 	// Wait for the notifications still due (bounded).
 	<-flipDone
@@ -284,6 +303,7 @@ func run(ctx context.Context, c config) (*report, error) {
 	_ = sleepCtx(ctx, 2*time.Second+c.slackDelay)
 	psEnd, _ := readProc(pid)
 
+	reps.stop()
 	srv.stop()
 	srv = nil
 	stopSampling()
@@ -295,19 +315,32 @@ func run(ctx context.Context, c config) (*report, error) {
 	rep.Window.Seconds = win
 	rep.Window.ExpectedPerSecond = float64(c.sites) / iv
 	rep.Window.TargetHitsPerSecond = float64(hits1-hits0) / win
-	rep.Window.StoredPerSecond = (m1.checks - m0.checks) / win
+	checks, cpu := m1.checks-m0.checks, (ps1.cpu - ps0.cpu).Seconds()
+	if c.replicas > 1 || c.db == "postgres" {
+		rep.Replicas = append(rep.Replicas, replicaFigures{CPUSeconds: cpu, Cores: cpu / win, StoredPerSecond: checks / win})
+		for i := range r1.cpu {
+			rc, rn := (r1.cpu[i] - r0.cpu[i]).Seconds(), r1.checks[i]-r0.checks[i]
+			rep.Replicas = append(rep.Replicas, replicaFigures{CPUSeconds: rc, Cores: rc / win, StoredPerSecond: rn / win})
+			cpu += rc
+			checks += rn
+		}
+		rep.DB.CPUSeconds = dbCPUBetween(r0, r1).Seconds()
+		rep.DB.Cores = rep.DB.CPUSeconds / win
+		rep.DB.Backends = len(r1.dbCPU)
+	}
+	rep.Window.StoredPerSecond = checks / win
 	rep.Window.RateRatio = rep.Window.StoredPerSecond / rep.Window.ExpectedPerSecond
-	cpu := (ps1.cpu - ps0.cpu).Seconds()
 	rep.Window.CPUSeconds = cpu
 	rep.Window.CPUCores = cpu / win
 	rep.Machine.LoadStart, rep.Machine.LoadEnd = load0, load1
 	rep.Machine.BusyCores = (busy1 - busy0).Seconds() / win
 	rep.Machine.ToolCores = (tool1 - tool0) / win
 	rep.Machine.OtherCores = rep.Machine.BusyCores - rep.Machine.ToolCores - rep.Window.CPUCores
-	if n := m1.checks - m0.checks; n > 0 {
-		rep.Window.CPUPer1000Checks = cpu / (n / 1000)
+	if checks > 0 {
+		rep.Window.CPUPer1000Checks = cpu / (checks / 1000)
 	}
 	rep.Window.PeakRSSMB = float64(psEnd.hwmKB) / 1024
+	rep.Window.WindowRSSMB = float64(ps1.hwmKB) / 1024
 	rep.Window.MaxFDs = int(maxFDs.Load())
 	rep.Window.MaxThreads = int(maxThreads.Load())
 	rep.Window.SchedulerLagP50 = lagQuantile(m0, m1, .5)
@@ -438,8 +471,12 @@ func notifyFigures(got []notification, flips, hangs []int, isFlip, isHang []bool
 	return r
 }
 
-// addSites adds every target through POST /site, addWorkers at once.
+// addSites adds every target through POST /site, addWorkers at once,
+// or through POST /site/bulk in chunks of c.bulk.
 func addSites(ctx context.Context, base string, tg *targets, c config) error {
+	if c.bulk > 0 {
+		return addSitesBulk(ctx, base, tg, c)
+	}
 	jobs := make(chan int)
 	errc := make(chan error, c.addWorkers)
 	var wg sync.WaitGroup
@@ -448,11 +485,7 @@ func addSites(ctx context.Context, base string, tg *targets, c config) error {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				body := map[string]any{"url": tg.url(i), "interval": c.interval.String(), "reuse_connections": c.reuse}
-				if c.timeout > 0 {
-					body["timeout"] = c.timeout.String()
-				}
-				b, _ := json.Marshal(body)
+				b, _ := json.Marshal(siteBody(tg, c, i))
 				var err error
 				for attempt := 0; attempt < 5; attempt++ {
 					err = post(ctx, base+"/site", b)
@@ -603,4 +636,59 @@ func selfCPU() float64 {
 		return 0
 	}
 	return ps.cpu.Seconds()
+}
+
+// siteBody is the POST /site body of target i.
+func siteBody(tg *targets, c config, i int) map[string]any {
+	body := map[string]any{"url": tg.url(i), "interval": c.interval.String(), "reuse_connections": c.reuse}
+	if c.timeout > 0 {
+		body["timeout"] = c.timeout.String()
+	}
+	return body
+}
+
+// addSitesBulk adds every target through POST /site/bulk, c.bulk sites
+// per request, two requests at once (each is one transaction; SQLite
+// has one writer anyway).
+func addSitesBulk(ctx context.Context, base string, tg *targets, c config) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		ferr error
+	)
+	chunks := make(chan int)
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for lo := range chunks {
+				entries := make([]map[string]any, 0, c.bulk)
+				for i := lo; i < min(lo+c.bulk, c.sites); i++ {
+					entries = append(entries, siteBody(tg, c, i))
+				}
+				b, _ := json.Marshal(map[string]any{"sites": entries})
+				var err error
+				for attempt := 0; attempt < 5; attempt++ {
+					if err = post(ctx, base+"/site/bulk", b); err == nil || ctx.Err() != nil {
+						break
+					}
+					_ = sleepCtx(ctx, time.Duration(attempt+1)*200*time.Millisecond)
+				}
+				if err != nil {
+					mu.Lock()
+					ferr = fmt.Errorf("bulk add from site %d: %w", lo, err)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	for lo := 0; lo < c.sites && ctx.Err() == nil; lo += c.bulk {
+		chunks <- lo
+	}
+	close(chunks)
+	wg.Wait()
+	if ferr != nil {
+		return ferr
+	}
+	return ctx.Err()
 }

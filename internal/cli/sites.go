@@ -189,16 +189,16 @@ func sitesCmd(ctx context.Context, stdio IO, args []string) error {
 
 // exportSites writes every site of the server as a sites file.
 func exportSites(ctx context.Context, c *sitesClient, w io.Writer) error {
-	var list site.ListResponse
-	if err := c.do(ctx, http.MethodGet, "/site", nil, &list); err != nil {
+	all, err := listAllSites(ctx, c)
+	if err != nil {
 		return err
 	}
 	chans, names, err := exportChannels(ctx, c)
 	if err != nil {
 		return err
 	}
-	doc := sitesFile{Channels: chans, Sites: make([]siteEntry, 0, len(list.Sites))}
-	for _, st := range list.Sites {
+	doc := sitesFile{Channels: chans, Sites: make([]siteEntry, 0, len(all))}
+	for _, st := range all {
 		e, err := entryOf(st)
 		if err != nil {
 			return fmt.Errorf("site %d: %w", st.ID, err)
@@ -344,12 +344,12 @@ func importSites(ctx context.Context, c *sitesClient, file string, data []byte, 
 	if err := routeSites(ctx, c, plan, chanPlan, &sum); err != nil {
 		return sum, err
 	}
-	var list site.ListResponse
-	if err := c.do(ctx, http.MethodGet, "/site", nil, &list); err != nil {
+	current, err := listAllSites(ctx, c)
+	if err != nil {
 		return sum, err
 	}
-	byURL := make(map[string]*site.Site, len(list.Sites))
-	for _, st := range list.Sites {
+	byURL := make(map[string]*site.Site, len(current))
+	for _, st := range current {
 		byURL[st.URL] = st
 	}
 	type action struct {
@@ -357,11 +357,14 @@ func importSites(ctx context.Context, c *sitesClient, file string, data []byte, 
 		cur   *site.Site
 		patch map[string]any
 	}
-	var actions []action
+	var (
+		actions []action
+		adds    []*plannedSite
+	)
 	for _, p := range plan {
 		cur := byURL[p.key]
 		if cur == nil {
-			actions = append(actions, action{p: p})
+			adds = append(adds, p)
 			continue
 		}
 		patch, err := patchFor(p, cur)
@@ -374,18 +377,11 @@ func importSites(ctx context.Context, c *sitesClient, file string, data []byte, 
 		}
 		actions = append(actions, action{p: p, cur: cur, patch: patch})
 	}
+	sum.added, err = addNewSites(ctx, c, adds)
+	if err != nil {
+		return sum, err
+	}
 	for _, a := range actions {
-		if a.cur == nil {
-			body := a.p.fields
-			if a.p.params.Kind == site.KindPush {
-				delete(body, "url") // the server derives push:<name>
-			}
-			if err := c.do(ctx, http.MethodPost, "/site", body, nil); err != nil {
-				return sum, fmt.Errorf("%s: %w", a.p.label, err)
-			}
-			sum.added++
-			continue
-		}
 		if err := c.do(ctx, http.MethodPatch, "/site/"+strconv.FormatInt(a.cur.ID, 10), a.patch, nil); err != nil {
 			return sum, fmt.Errorf("%s: %w", a.p.label, err)
 		}

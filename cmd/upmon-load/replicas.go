@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// replicas are the extra upmon processes of a --replicas run: they use
+// the main process's PostgreSQL database and NATS prefix, so the
+// replicas share the checks.
+type replicas struct{ extra []*server }
+
+// startReplicas starts n more upmon processes with the same arguments.
+func startReplicas(n int, bin string, prefix, args, env []string, logPath string) (*replicas, error) {
+	r := &replicas{}
+	for range n {
+		s, err := startServer(bin, prefix, args, env, logPath)
+		if err != nil {
+			r.stop()
+			return nil, err
+		}
+		logf("replica upmon %d at %s", s.cmd.Process.Pid, s.base)
+		r.extra = append(r.extra, s)
+	}
+	return r, nil
+}
+
+// stop stops every extra replica (r may be nil).
+func (r *replicas) stop() {
+	if r == nil {
+		return
+	}
+	for _, s := range r.extra {
+		s.stop()
+	}
+	r.extra = nil
+}
+
+// clusterReading is one reading of the extra replicas and the database.
+type clusterReading struct {
+	cpu    []time.Duration // per extra replica, utime + stime
+	checks []float64       // per extra replica, upmon_checks_total
+	// dbCPU maps the database's backend processes to their CPU time.
+	dbCPU map[int]time.Duration
+}
+
+// read reads every extra replica's CPU and checks, and the CPU of the
+// PostgreSQL backends serving db (the server runs on this machine).
+func (r *replicas) read(ctx context.Context, db *sql.DB) clusterReading {
+	out := clusterReading{dbCPU: map[int]time.Duration{}}
+	if r != nil {
+		for _, s := range r.extra {
+			ps, _ := readProc(s.cmd.Process.Pid)
+			m, _ := scrape(ctx, s.base)
+			out.cpu = append(out.cpu, ps.cpu)
+			out.checks = append(out.checks, m.checks)
+		}
+	}
+	if db == nil {
+		return out
+	}
+	rows, err := db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		return out
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pid int
+		if rows.Scan(&pid) == nil {
+			if cpu, err := readCPU(pid); err == nil {
+				out.dbCPU[pid] = cpu
+			}
+		}
+	}
+	return out
+}
+
+// dbCPUBetween is the CPU the database's backends used between two
+// readings, counting the backends present at both (a lower bound: a
+// backend that came or went in between is left out, and so is the
+// server's own background work).
+func dbCPUBetween(a, b clusterReading) time.Duration {
+	var d time.Duration
+	for pid, t1 := range b.dbCPU {
+		if t0, ok := a.dbCPU[pid]; ok && t1 >= t0 {
+			d += t1 - t0
+		}
+	}
+	return d
+}
+
+// readCPU returns a process's utime + stime from /proc/PID/stat alone
+// (readProc also reads its fds, which another user's process may not
+// allow).
+func readCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no comm", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad utime or stime", pid)
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
