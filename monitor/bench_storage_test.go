@@ -88,7 +88,7 @@ func BenchmarkStorageYear(b *testing.B) {
 	for t := start; t.Before(end); t = t.Add(time.Minute) {
 		clock.Store(t.UnixMilli())
 		for i := range nSites {
-			jobs <- job{i, t.Add(time.Duration(spread(int64(i+1), 60000)) * time.Millisecond)}
+			jobs <- job{i, t.Add(time.Duration(phaseOf(int64(i+1), 60000)) * time.Millisecond)}
 		}
 		if t.Minute() == 59 {
 			if err := s.Prune(ctx); err != nil {
