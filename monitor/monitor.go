@@ -244,7 +244,7 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		sqlDB = db.DB
 	}
 	return &Service{
-		stmts:      stmtCache{db: sqlDB},
+		stmts:      stmtCache{db: sqlDB, numbered: db != nil && db.Dialect == sqldb.Postgres},
 		recq:       writerQueues(db),
 		writerStop: make(chan struct{}),
 		writerDone: make(chan struct{}),

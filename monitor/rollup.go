@@ -149,13 +149,57 @@ func (b rollupBatch) add(siteID int64, at time.Time, res Result) {
 	}
 }
 
-// flush merges the batch into the rollups table within tx.
+// flush merges the batch into the rollups table within tx, set-wise:
+// one read of the batch's existing bucket rows (locked, in key order, so
+// two replicas' batches cannot deadlock), merged in memory, and one
+// multi-row upsert writing them back; the buckets that had no row are
+// inserted by one multi-row insert. A row another writer inserted
+// meanwhile (PostgreSQL replicas) is read and merged in a second round.
 func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, stmts *stmtCache, forUpdate string) error {
 	keys := make([]rollupKey, 0, len(b))
 	for k := range b {
 		keys = append(keys, k)
 	}
-	// A fixed order keeps two replicas' batches from deadlocking.
+	sortRollupKeys(keys)
+	for attempt := 0; len(keys) > 0; attempt++ {
+		cur, err := readBucketRows(ctx, tx, stmts, keys, forUpdate)
+		if err != nil {
+			return err
+		}
+		var fresh, merged []rollupKey
+		rows := map[rollupKey]*rollup{}
+		for _, k := range keys {
+			r := &rollup{}
+			if c := cur[k]; c != nil {
+				r = c
+				merged = append(merged, k)
+			} else {
+				fresh = append(fresh, k)
+			}
+			r.merge(b[k])
+			rows[k] = r
+		}
+		if err := writeBucketRows(ctx, tx, stmts, merged, rows); err != nil {
+			return err
+		}
+		if attempt > 0 && len(fresh) > 0 {
+			return errors.New("rollup rows keep appearing under a concurrent writer")
+		}
+		inserted, err := insertBucketRows(ctx, tx, stmts, fresh, rows)
+		if err != nil {
+			return err
+		}
+		keys = keys[:0]
+		for _, k := range fresh {
+			if !inserted[k] {
+				keys = append(keys, k) // another writer created it: merge into theirs
+			}
+		}
+	}
+	return nil
+}
+
+func sortRollupKeys(keys []rollupKey) {
 	sort.Slice(keys, func(i, j int) bool {
 		a, c := keys[i], keys[j]
 		if a.site != c.site {
@@ -166,44 +210,100 @@ func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, stmts *stmtCache, fo
 		}
 		return a.bucket < c.bucket
 	})
+}
+
+const rollupColumns = `site_id, res, bucket, up_count, down_count, slow_count, latency_sum, latency_max, hist`
+
+var rollupTypes = []string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
+
+// readBucketRows reads (and locks) the existing rows of keys (sorted).
+func readBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []rollupKey, forUpdate string) (map[rollupKey]*rollup, error) {
+	want := make(map[rollupKey]bool, len(keys))
 	for _, k := range keys {
-		add := b[k]
-		for attempt := 0; ; attempt++ {
-			var cur rollup
-			var hist string
-			row, err := stmts.queryRow(ctx, tx,
-				`SELECT up_count, down_count, slow_count, latency_sum, latency_max, hist FROM rollups WHERE site_id = $1 AND res = $2 AND bucket = $3`+forUpdate,
-				k.site, k.res, k.bucket)
-			if err != nil {
-				return err
-			}
-			err = row.Scan(&cur.Up, &cur.Down, &cur.Slow, &cur.LatencySum, &cur.LatencyMax, &hist)
-			if errors.Is(err, sql.ErrNoRows) {
-				res, err := stmts.exec(ctx, tx,
-					`INSERT INTO rollups (site_id, res, bucket, up_count, down_count, slow_count, latency_sum, latency_max, hist) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (site_id, res, bucket) DO NOTHING`,
-					k.site, k.res, k.bucket, add.Up, add.Down, add.Slow, add.LatencySum, add.LatencyMax, encodeHist(add.Hist))
-				if err != nil {
-					return err
-				}
-				if n, _ := res.RowsAffected(); n == 1 || attempt > 0 {
-					break
-				}
-				continue // another writer created it meanwhile: merge into theirs
-			}
-			if err != nil {
-				return err
-			}
-			cur.Hist = decodeHist(hist)
-			cur.merge(add)
-			if _, err := stmts.exec(ctx, tx,
-				`UPDATE rollups SET up_count = $1, down_count = $2, slow_count = $3, latency_sum = $4, latency_max = $5, hist = $6 WHERE site_id = $7 AND res = $8 AND bucket = $9`,
-				cur.Up, cur.Down, cur.Slow, cur.LatencySum, cur.LatencyMax, encodeHist(cur.Hist), k.site, k.res, k.bucket); err != nil {
-				return err
-			}
-			break
-		}
+		want[k] = true
 	}
-	return nil
+	out := map[rollupKey]*rollup{}
+	err := chunks(len(keys), func(lo, hi int) error {
+		var sites, buckets []any
+		seenSite, seenBucket := map[int64]bool{}, map[int64]bool{}
+		for _, k := range keys[lo:hi] {
+			if !seenSite[k.site] {
+				seenSite[k.site] = true
+				sites = append(sites, k.site)
+			}
+			if !seenBucket[k.bucket] {
+				seenBucket[k.bucket] = true
+				buckets = append(buckets, k.bucket)
+			}
+		}
+		sites, buckets = padPow2(sites), padPow2(buckets)
+		rows, err := stmts.query(ctx, tx, `SELECT `+rollupColumns+` FROM rollups WHERE site_id IN (`+stmts.inList(1, len(sites))+
+			`) AND bucket IN (`+stmts.inList(1+len(sites), len(buckets))+`) ORDER BY site_id, res, bucket`+forUpdate, append(sites, buckets...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				k    rollupKey
+				r    rollup
+				hist string
+			)
+			if err := rows.Scan(&k.site, &k.res, &k.bucket, &r.Up, &r.Down, &r.Slow, &r.LatencySum, &r.LatencyMax, &hist); err != nil {
+				return err
+			}
+			if want[k] {
+				r.Hist = decodeHist(hist)
+				out[k] = &r
+			}
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func rollupArgs(keys []rollupKey, rows map[rollupKey]*rollup) []any {
+	args := make([]any, 0, len(keys)*len(rollupTypes))
+	for _, k := range keys {
+		r := rows[k]
+		args = append(args, k.site, k.res, k.bucket, r.Up, r.Down, r.Slow, r.LatencySum, r.LatencyMax, encodeHist(r.Hist))
+	}
+	return args
+}
+
+// writeBucketRows writes the merged rows of keys, which exist and are
+// locked by this transaction.
+func writeBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []rollupKey, rows map[rollupKey]*rollup) error {
+	return chunks(len(keys), func(lo, hi int) error {
+		_, err := stmts.exec(ctx, tx, `INSERT INTO rollups (`+rollupColumns+`) VALUES `+stmts.values(hi-lo, rollupTypes)+
+			` ON CONFLICT (site_id, res, bucket) DO UPDATE SET up_count = excluded.up_count, down_count = excluded.down_count,
+			slow_count = excluded.slow_count, latency_sum = excluded.latency_sum, latency_max = excluded.latency_max, hist = excluded.hist`,
+			rollupArgs(keys[lo:hi], rows)...)
+		return err
+	})
+}
+
+// insertBucketRows inserts the rows of keys that do not exist yet and
+// returns which it inserted.
+func insertBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []rollupKey, rows map[rollupKey]*rollup) (map[rollupKey]bool, error) {
+	done := make(map[rollupKey]bool, len(keys))
+	err := chunks(len(keys), func(lo, hi int) error {
+		res, err := stmts.query(ctx, tx, `INSERT INTO rollups (`+rollupColumns+`) VALUES `+stmts.values(hi-lo, rollupTypes)+
+			` ON CONFLICT (site_id, res, bucket) DO NOTHING RETURNING site_id, res, bucket`, rollupArgs(keys[lo:hi], rows)...)
+		if err != nil {
+			return err
+		}
+		defer res.Close()
+		for res.Next() {
+			var k rollupKey
+			if err := res.Scan(&k.site, &k.res, &k.bucket); err != nil {
+				return err
+			}
+			done[k] = true
+		}
+		return res.Err()
+	})
+	return done, err
 }
 
 // readRollups returns a site's rollups of one resolution with buckets in

@@ -133,10 +133,6 @@ func clearLease(ctx context.Context, tx *sql.Tx, id int64) error {
 	return err
 }
 
-// leaseClearClause is the part of the state update of a scheduled check
-// that gives the lease back.
-const leaseClearClause = `, lease_until = 0`
-
 // pushStep runs the push part of recording p: a push restarts the
 // deadline in the check's transaction (a deadline check never sees its
 // up without its new deadline); a missed-deadline check is skipped when,
