@@ -3,7 +3,6 @@ package monitor
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"math"
 	"sort"
 	"strconv"
@@ -150,53 +149,31 @@ func (b rollupBatch) add(siteID int64, at time.Time, res Result) {
 }
 
 // flush merges the batch into the rollups table within tx, set-wise:
-// one read of the batch's existing bucket rows (locked, in key order, so
-// two replicas' batches cannot deadlock), merged in memory, and one
-// multi-row upsert writing them back; the buckets that had no row are
-// inserted by one multi-row insert. A row another writer inserted
-// meanwhile (PostgreSQL replicas) is read and merged in a second round.
-func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, stmts *stmtCache, forUpdate string) error {
+// one read of the batch's existing bucket rows, merged in memory, and one
+// multi-row upsert writing them back. Every writer of a site's rollups
+// holds the site's state row lock (writeChecks locks the batch's state
+// rows first, in id order), so no other replica changes or creates those
+// bucket rows between the read and the write: the rollups need no lock of
+// their own, and two batches never deadlock on them.
+func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, stmts *stmtCache) error {
 	keys := make([]rollupKey, 0, len(b))
 	for k := range b {
 		keys = append(keys, k)
 	}
 	sortRollupKeys(keys)
-	for attempt := 0; len(keys) > 0; attempt++ {
-		cur, err := readBucketRows(ctx, tx, stmts, keys, forUpdate)
-		if err != nil {
-			return err
-		}
-		var fresh, merged []rollupKey
-		rows := map[rollupKey]*rollup{}
-		for _, k := range keys {
-			r := &rollup{}
-			if c := cur[k]; c != nil {
-				r = c
-				merged = append(merged, k)
-			} else {
-				fresh = append(fresh, k)
-			}
-			r.merge(b[k])
+	rows, err := readBucketRows(ctx, tx, stmts, keys)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		r := rows[k]
+		if r == nil {
+			r = &rollup{}
 			rows[k] = r
 		}
-		if err := writeBucketRows(ctx, tx, stmts, merged, rows); err != nil {
-			return err
-		}
-		if attempt > 0 && len(fresh) > 0 {
-			return errors.New("rollup rows keep appearing under a concurrent writer")
-		}
-		inserted, err := insertBucketRows(ctx, tx, stmts, fresh, rows)
-		if err != nil {
-			return err
-		}
-		keys = keys[:0]
-		for _, k := range fresh {
-			if !inserted[k] {
-				keys = append(keys, k) // another writer created it: merge into theirs
-			}
-		}
+		r.merge(b[k])
 	}
-	return nil
+	return writeBucketRows(ctx, tx, stmts, keys, rows)
 }
 
 func sortRollupKeys(keys []rollupKey) {
@@ -216,8 +193,8 @@ const rollupColumns = `site_id, res, bucket, up_count, down_count, slow_count, l
 
 var rollupTypes = []string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
 
-// readBucketRows reads (and locks) the existing rows of keys (sorted).
-func readBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []rollupKey, forUpdate string) (map[rollupKey]*rollup, error) {
+// readBucketRows reads the existing rows of keys (sorted).
+func readBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []rollupKey) (map[rollupKey]*rollup, error) {
 	want := make(map[rollupKey]bool, len(keys))
 	for _, k := range keys {
 		want[k] = true
@@ -238,7 +215,7 @@ func readBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []ro
 		}
 		sites, buckets = padPow2(sites), padPow2(buckets)
 		rows, err := stmts.query(ctx, tx, `SELECT `+rollupColumns+` FROM rollups WHERE site_id IN (`+stmts.inList(1, len(sites))+
-			`) AND bucket IN (`+stmts.inList(1+len(sites), len(buckets))+`) ORDER BY site_id, res, bucket`+forUpdate, append(sites, buckets...)...)
+			`) AND bucket IN (`+stmts.inList(1+len(sites), len(buckets))+`) ORDER BY site_id, res, bucket`, append(sites, buckets...)...)
 		if err != nil {
 			return err
 		}
@@ -271,8 +248,8 @@ func rollupArgs(keys []rollupKey, rows map[rollupKey]*rollup) []any {
 	return args
 }
 
-// writeBucketRows writes the merged rows of keys, which exist and are
-// locked by this transaction.
+// writeBucketRows writes the merged rows of keys, inserting or replacing
+// each.
 func writeBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []rollupKey, rows map[rollupKey]*rollup) error {
 	return chunks(len(keys), func(lo, hi int) error {
 		_, err := stmts.exec(ctx, tx, `INSERT INTO rollups (`+rollupColumns+`) VALUES `+stmts.values(hi-lo, rollupTypes)+
@@ -281,29 +258,6 @@ func writeBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []r
 			rollupArgs(keys[lo:hi], rows)...)
 		return err
 	})
-}
-
-// insertBucketRows inserts the rows of keys that do not exist yet and
-// returns which it inserted.
-func insertBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []rollupKey, rows map[rollupKey]*rollup) (map[rollupKey]bool, error) {
-	done := make(map[rollupKey]bool, len(keys))
-	err := chunks(len(keys), func(lo, hi int) error {
-		res, err := stmts.query(ctx, tx, `INSERT INTO rollups (`+rollupColumns+`) VALUES `+stmts.values(hi-lo, rollupTypes)+
-			` ON CONFLICT (site_id, res, bucket) DO NOTHING RETURNING site_id, res, bucket`, rollupArgs(keys[lo:hi], rows)...)
-		if err != nil {
-			return err
-		}
-		defer res.Close()
-		for res.Next() {
-			var k rollupKey
-			if err := res.Scan(&k.site, &k.res, &k.bucket); err != nil {
-				return err
-			}
-			done[k] = true
-		}
-		return res.Err()
-	})
-	return done, err
 }
 
 // readRollups returns a site's rollups of one resolution with buckets in

@@ -230,7 +230,7 @@ func (s *Service) writeChecks(ctx context.Context, tx *sql.Tx, batch []*pending,
 	if err := updateStates(ctx, tx, &s.stmts, ids, states); err != nil {
 		return err
 	}
-	return rollups.flush(ctx, tx, &s.stmts, s.db.Dialect.ForUpdate())
+	return rollups.flush(ctx, tx, &s.stmts)
 }
 
 // applyOne compare-and-sets the site's state (row, locked) with one check
