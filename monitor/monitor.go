@@ -151,6 +151,7 @@ type Service struct {
 	schedDone  chan struct{}
 	inflight   sync.WaitGroup
 	stmts      stmtCache // prepared statements of the write path
+	siteCache  siteCache // sites of scheduled checks
 	schedDB    *stall.Watch
 	syncDB     *stall.Watch
 }

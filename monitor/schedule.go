@@ -87,7 +87,7 @@ func claimSQL(skipLocked string) string {
 		WHERE site_id IN (SELECT site_id FROM site_state
 		                  WHERE next_check_at <= $1 AND lease_until <= $1 AND paused = FALSE AND interval_ms > 0
 		                  ORDER BY next_check_at LIMIT $2` + skipLocked + `)
-		RETURNING site_id, interval_ms, next_check_at`
+		RETURNING site_id, interval_ms, next_check_at, site_version`
 }
 
 // releasePushClaim gives back the claim of a push monitor whose deadline

@@ -87,6 +87,11 @@ func (s *Service) Sync(ctx context.Context) error {
 	if h := s.hooks.AfterSiteList; h != nil {
 		h()
 	}
+	ids := make(map[int64]bool, len(list.Sites))
+	for _, st := range list.Sites {
+		ids[st.ID] = true
+	}
+	s.siteCache.keep(ids)
 	return s.syncSites(ctx, list.Sites, known)
 }
 
