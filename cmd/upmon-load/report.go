@@ -69,11 +69,18 @@ type report struct {
 		CPUSeconds          float64 `json:"cpu_s"`
 		CPUCores            float64 `json:"cpu_cores"`
 		CPUPer1000Checks    float64 `json:"cpu_s_per_1000_checks"`
-		PeakRSSMB           float64 `json:"peak_rss_mb"`
-		MaxFDs              int     `json:"max_fds"`
-		MaxThreads          int     `json:"max_threads"`
-		SchedulerLagP50     float64 `json:"scheduler_lag_p50_bucket_s"`
-		SchedulerLagP99     float64 `json:"scheduler_lag_p99_bucket_s"`
+		// PGCPUSeconds is the CPU time of the PostgreSQL backends
+		// serving upmon's database in the window (--db postgres).
+		PGCPUSeconds       float64 `json:"pg_cpu_s,omitempty"`
+		PGCPUPer1000Checks float64 `json:"pg_cpu_s_per_1000_checks,omitempty"`
+		// BusiestSecondRatio is the busiest whole second's target hits
+		// divided by the mean hits per second (1 = flat).
+		BusiestSecondRatio float64 `json:"busiest_second_ratio"`
+		PeakRSSMB          float64 `json:"peak_rss_mb"`
+		MaxFDs             int     `json:"max_fds"`
+		MaxThreads         int     `json:"max_threads"`
+		SchedulerLagP50    float64 `json:"scheduler_lag_p50_bucket_s"`
+		SchedulerLagP99    float64 `json:"scheduler_lag_p99_bucket_s"`
 	} `json:"window"`
 	Lag struct {
 		All        dist `json:"all"`
@@ -118,6 +125,10 @@ func (r *report) print(w io.Writer) {
 	p("  window            %.0f s: expected %.1f checks/s, stored %.1f/s (ratio %.3f), target hits %.1f/s",
 		wd.Seconds, wd.ExpectedPerSecond, wd.StoredPerSecond, wd.RateRatio, wd.TargetHitsPerSecond)
 	p("  CPU               %.1f s = %.2f cores; %.3f CPU s per 1,000 checks", wd.CPUSeconds, wd.CPUCores, wd.CPUPer1000Checks)
+	if c.DB == "postgres" {
+		p("  PostgreSQL CPU    %.1f s (backends of upmon's database); %.3f CPU s per 1,000 checks", wd.PGCPUSeconds, wd.PGCPUPer1000Checks)
+	}
+	p("  flatness          busiest second carries %.2f× the mean rate of target hits", wd.BusiestSecondRatio)
 	p("  memory            peak RSS (VmHWM) %.0f MB; max fds %d, threads %d", wd.PeakRSSMB, wd.MaxFDs, wd.MaxThreads)
 	l := r.Lag
 	p("  schedule lag      actual−configured interval: p50 %+.3f s, p99 %+.3f s, max %+.3f s, min %+.3f s (n=%d, >1 s early %d)", l.All.P50, l.All.P99, l.All.Max, l.All.Min, l.All.N, l.Early)
