@@ -75,6 +75,13 @@ type Options struct {
 	// once in this process. Default 4096: a hanging site holds a slot
 	// only until its timeout, so others keep their schedule.
 	SchedulerConcurrency int
+	// BatchDelay is how long the batching writer waits, after a check
+	// arrives, for more checks to commit in the same transaction. A
+	// batch costs a fixed number of statements, so at a few hundred
+	// checks a second this turns one-check batches into batches of
+	// several. A check's commit (and its notification) is that much
+	// later. Default 20 ms; negative: none.
+	BatchDelay time.Duration
 	// PollInterval is the longest the scheduler sleeps between looks for
 	// due sites. Default 1 s.
 	PollInterval time.Duration
@@ -226,6 +233,9 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 	}
 	if opts.SchedulerConcurrency <= 0 {
 		opts.SchedulerConcurrency = 4096
+	}
+	if opts.BatchDelay == 0 {
+		opts.BatchDelay = 20 * time.Millisecond
 	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second

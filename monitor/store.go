@@ -86,18 +86,40 @@ func (s *Service) writer(q chan *pending) {
 		case <-s.writerStop:
 			return
 		}
-		batch := []*pending{first}
-	drain:
-		for len(batch) < maxBatch {
+		s.writeBatch(s.collect(q, first, maxBatch))
+	}
+}
+
+// collect returns a batch of first and the checks that arrive within
+// BatchDelay after it, at most max.
+func (s *Service) collect(q chan *pending, first *pending, max int) []*pending {
+	batch := []*pending{first}
+	var wait <-chan time.Time
+	if d := s.opts.BatchDelay; d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		wait = t.C
+	}
+	for len(batch) < max {
+		if wait == nil {
 			select {
 			case p := <-q:
 				batch = append(batch, p)
+				continue
 			default:
-				break drain
+				return batch
 			}
 		}
-		s.writeBatch(batch)
+		select {
+		case p := <-q:
+			batch = append(batch, p)
+		case <-wait:
+			return batch
+		case <-s.writerStop:
+			return batch
+		}
 	}
+	return batch
 }
 
 func (s *Service) writeBatch(batch []*pending) {
