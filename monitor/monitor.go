@@ -85,11 +85,12 @@ type Options struct {
 	// PollInterval is the longest the scheduler sleeps between looks for
 	// due sites. Default 1 s.
 	PollInterval time.Duration
-	// RawRetention is how long raw checks and minute rollups are kept.
+	// RawRetention is how long raw checks are kept (minute rollups: two
+	// days, hour rollups: at most 180 days; see Prune).
 	// Default 7 days.
 	RawRetention time.Duration
-	// RollupRetention is how long hour and day rollups and incidents are
-	// kept. Default 400 days.
+	// RollupRetention is how long day rollups and incidents are kept
+	// (hour rollups at most 180 days). Default 400 days.
 	RollupRetention time.Duration
 	// Dialer replaces the network dialer of checks (outbound policy).
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
