@@ -186,11 +186,14 @@ func (s *Service) Start(schedule bool) {
 }
 
 // writerQueues makes one queue per batching writer: one for SQLite (a
-// single writer at a time), four for PostgreSQL.
+// single writer at a time), two for PostgreSQL. A batch costs a fixed
+// number of round trips whatever its size, so fewer writers make larger
+// batches (four made one-check batches at a few hundred checks a second);
+// the second keeps writes going while one waits on a row lock.
 func writerQueues(db *sqldb.DB) []chan *pending {
 	n := 1
 	if db.Dialect == sqldb.Postgres {
-		n = 4
+		n = 2
 	}
 	qs := make([]chan *pending, n)
 	for i := range qs {
