@@ -88,7 +88,7 @@ func BenchmarkStorageYear(b *testing.B) {
 	for t := start; t.Before(end); t = t.Add(time.Minute) {
 		clock.Store(t.UnixMilli())
 		for i := range nSites {
-			jobs <- job{i, t.Add(time.Duration(spread(int64(i+1), 60000)) * time.Millisecond)}
+			jobs <- job{i, t.Add(time.Duration(phaseOf(int64(i+1), 60000)) * time.Millisecond)}
 		}
 		if t.Minute() == 59 {
 			if err := s.Prune(ctx); err != nil {
@@ -143,11 +143,13 @@ func BenchmarkStorageYear(b *testing.B) {
 	// table and its indexes; rows are the same shape).
 	rollupBytes := (objBytes["rollups"] + objBytes["sqlite_autoindex_rollups_1"] + objBytes["rollups_time"]) / (nM + nH + nD)
 
-	// A year of 1,000 sites at 60 s with the default retention.
+	// A year of 1,000 sites at 60 s with the default retention: raw
+	// checks 7 days, minute rollups 2 days, hour rollups 180 days, day
+	// rollups the year (Prune).
 	const ySites = 1000
 	yChecks := float64(ySites * 1440 * 7)
-	yM := float64(ySites * 1440 * 7)
-	yH := float64(ySites * 24 * 365)
+	yM := float64(ySites * 1440 * 2)
+	yH := float64(ySites * 24 * 180)
 	yD := float64(ySites * 365)
 	yearBytes := yChecks*checkBytes + (yM+yH+yD)*rollupBytes
 

@@ -78,14 +78,22 @@ type Options struct {
 	// once in this process. Default 4096: a hanging site holds a slot
 	// only until its timeout, so others keep their schedule.
 	SchedulerConcurrency int
+	// BatchDelay is how long the batching writer waits, after a check
+	// arrives, for more checks to commit in the same transaction. A
+	// batch costs a fixed number of statements, so at a few hundred
+	// checks a second this turns one-check batches into batches of
+	// several. A check's commit (and its notification) is that much
+	// later. Default 20 ms; negative: none.
+	BatchDelay time.Duration
 	// PollInterval is the longest the scheduler sleeps between looks for
 	// due sites. Default 1 s.
 	PollInterval time.Duration
-	// RawRetention is how long raw checks and minute rollups are kept.
+	// RawRetention is how long raw checks are kept (minute rollups: two
+	// days, hour rollups: at most 180 days; see Prune).
 	// Default 7 days.
 	RawRetention time.Duration
-	// RollupRetention is how long hour and day rollups and incidents are
-	// kept. Default 400 days.
+	// RollupRetention is how long day rollups and incidents are kept
+	// (hour rollups at most 180 days). Default 400 days.
 	RollupRetention time.Duration
 	// Dialer replaces the network dialer of checks (outbound policy).
 	Dialer func(ctx context.Context, network, addr string) (net.Conn, error)
@@ -157,6 +165,7 @@ type Service struct {
 	schedDone  chan struct{}
 	inflight   sync.WaitGroup
 	stmts      stmtCache // prepared statements of the write path
+	siteCache  siteCache // sites of scheduled checks
 	schedDB    *stall.Watch
 	syncDB     *stall.Watch
 }
@@ -183,11 +192,14 @@ func (s *Service) Start(schedule bool) {
 }
 
 // writerQueues makes one queue per batching writer: one for SQLite (a
-// single writer at a time), four for PostgreSQL.
+// single writer at a time), two for PostgreSQL. A batch costs a fixed
+// number of round trips whatever its size, so fewer writers make larger
+// batches (four made one-check batches at a few hundred checks a second);
+// the second keeps writes going while one waits on a row lock.
 func writerQueues(db *sqldb.DB) []chan *pending {
 	n := 1
 	if db.Dialect == sqldb.Postgres {
-		n = 4
+		n = 2
 	}
 	qs := make([]chan *pending, n)
 	for i := range qs {
@@ -232,6 +244,9 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 	if opts.SchedulerConcurrency <= 0 {
 		opts.SchedulerConcurrency = 4096
 	}
+	if opts.BatchDelay == 0 {
+		opts.BatchDelay = 20 * time.Millisecond
+	}
 	if opts.PollInterval <= 0 {
 		opts.PollInterval = time.Second
 	}
@@ -250,7 +265,7 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		sqlDB = db.DB
 	}
 	return &Service{
-		stmts:      stmtCache{db: sqlDB},
+		stmts:      stmtCache{db: sqlDB, numbered: db != nil && db.Dialect == sqldb.Postgres},
 		recq:       writerQueues(db),
 		writerStop: make(chan struct{}),
 		writerDone: make(chan struct{}),

@@ -27,6 +27,10 @@ import (
 // closes the connection.
 const MaxBodyRead = 64 << 10
 
+// heldBufferSize is the size of the read and write buffers of a check's
+// connection.
+const heldBufferSize = 1 << 10
+
 // MaxRedirects is the most redirects a check follows.
 const MaxRedirects = 10
 
@@ -171,13 +175,22 @@ func NewProber(opts ProberOptions) *Prober {
 			MaxIdleConns:           1024,
 			MaxIdleConnsPerHost:    4,
 			IdleConnTimeout:        90 * time.Second,
-			MaxResponseHeaderBytes: 64 << 10,
-			ForceAttemptHTTP2:      true,
-			DisableKeepAlives:      reuse == 0,
-			TLSClientConfig:        opts.TLSClientConfig,
+			MaxResponseHeaderBytes: maxResponseHeaderBytes,
+			// A held check (a target that never answers) keeps its
+			// connection's buffers until the timeout: 1 KiB each instead
+			// of the default 4 KiB (longer header lines still parse).
+			ReadBufferSize:    heldBufferSize,
+			WriteBufferSize:   heldBufferSize,
+			ForceAttemptHTTP2: true,
+			DisableKeepAlives: reuse == 0,
+			TLSClientConfig:   opts.TLSClientConfig,
+		}
+		var rt http.RoundTripper = tr
+		if reuse == 0 {
+			rt = &oneShotTransport{dial: p.dial, tlsConfig: opts.TLSClientConfig}
 		}
 		for follow := range 2 {
-			c := &http.Client{Transport: tr}
+			c := &http.Client{Transport: rt}
 			if follow == 1 {
 				c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 					if len(via) > MaxRedirects {

@@ -5,14 +5,17 @@ import (
 	"time"
 )
 
-// Prune deletes raw checks older than RawRetention, minute rollups older
-// than RawRetention or a day, whichever is longer (the 24h windows read
-// them), and hour and day rollups and closed incidents older than
+// Prune deletes raw checks older than RawRetention, and rollups no
+// window reads any more (resolutionFor): minute rows after two days (a
+// window of up to a day, with a step of up to a day, starts at most two
+// days back), hour rows after 180 days (windows of up to 90 days, likewise)
+// or RollupRetention if shorter, day rows and closed incidents after
 // RollupRetention. The prune cron job runs it.
 func (s *Service) Prune(ctx context.Context) error {
 	now := s.opts.Now()
 	raw := now.Add(-s.opts.RawRetention).UnixMilli()
-	minutes := now.Add(-max(s.opts.RawRetention, 24*time.Hour+time.Minute)).UnixMilli()
+	minutes := now.Add(-2*24*time.Hour - time.Minute).UnixMilli()
+	hours := now.Add(-min(s.opts.RollupRetention, 180*24*time.Hour+time.Hour)).UnixMilli()
 	long := now.Add(-s.opts.RollupRetention).UnixMilli()
 	steps := []struct {
 		q   string
@@ -20,7 +23,8 @@ func (s *Service) Prune(ctx context.Context) error {
 	}{
 		{`DELETE FROM checks WHERE checked_at < $1`, raw},
 		{`DELETE FROM rollups WHERE res = 'm' AND bucket < $1`, minutes},
-		{`DELETE FROM rollups WHERE res IN ('h', 'd') AND bucket < $1`, long},
+		{`DELETE FROM rollups WHERE res = 'h' AND bucket < $1`, hours},
+		{`DELETE FROM rollups WHERE res = 'd' AND bucket < $1`, long},
 		{`DELETE FROM incidents WHERE ended_at IS NOT NULL AND ended_at < $1`, long},
 	}
 	for _, st := range steps {

@@ -3,7 +3,6 @@ package monitor
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"math"
 	"sort"
 	"strconv"
@@ -149,13 +148,35 @@ func (b rollupBatch) add(siteID int64, at time.Time, res Result) {
 	}
 }
 
-// flush merges the batch into the rollups table within tx.
-func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, stmts *stmtCache, forUpdate string) error {
+// flush merges the batch into the rollups table within tx, set-wise:
+// one read of the batch's existing bucket rows, merged in memory, and one
+// multi-row upsert writing them back. Every writer of a site's rollups
+// holds the site's state row lock (writeChecks locks the batch's state
+// rows first, in id order), so no other replica changes or creates those
+// bucket rows between the read and the write: the rollups need no lock of
+// their own, and two batches never deadlock on them.
+func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, stmts *stmtCache) error {
 	keys := make([]rollupKey, 0, len(b))
 	for k := range b {
 		keys = append(keys, k)
 	}
-	// A fixed order keeps two replicas' batches from deadlocking.
+	sortRollupKeys(keys)
+	rows, err := readBucketRows(ctx, tx, stmts, keys)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		r := rows[k]
+		if r == nil {
+			r = &rollup{}
+			rows[k] = r
+		}
+		r.merge(b[k])
+	}
+	return writeBucketRows(ctx, tx, stmts, keys, rows)
+}
+
+func sortRollupKeys(keys []rollupKey) {
 	sort.Slice(keys, func(i, j int) bool {
 		a, c := keys[i], keys[j]
 		if a.site != c.site {
@@ -166,44 +187,77 @@ func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, stmts *stmtCache, fo
 		}
 		return a.bucket < c.bucket
 	})
+}
+
+const rollupColumns = `site_id, res, bucket, up_count, down_count, slow_count, latency_sum, latency_max, hist`
+
+var rollupTypes = []string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
+
+// readBucketRows reads the existing rows of keys (sorted).
+func readBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []rollupKey) (map[rollupKey]*rollup, error) {
+	want := make(map[rollupKey]bool, len(keys))
 	for _, k := range keys {
-		add := b[k]
-		for attempt := 0; ; attempt++ {
-			var cur rollup
-			var hist string
-			row, err := stmts.queryRow(ctx, tx,
-				`SELECT up_count, down_count, slow_count, latency_sum, latency_max, hist FROM rollups WHERE site_id = $1 AND res = $2 AND bucket = $3`+forUpdate,
-				k.site, k.res, k.bucket)
-			if err != nil {
-				return err
-			}
-			err = row.Scan(&cur.Up, &cur.Down, &cur.Slow, &cur.LatencySum, &cur.LatencyMax, &hist)
-			if errors.Is(err, sql.ErrNoRows) {
-				res, err := stmts.exec(ctx, tx,
-					`INSERT INTO rollups (site_id, res, bucket, up_count, down_count, slow_count, latency_sum, latency_max, hist) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (site_id, res, bucket) DO NOTHING`,
-					k.site, k.res, k.bucket, add.Up, add.Down, add.Slow, add.LatencySum, add.LatencyMax, encodeHist(add.Hist))
-				if err != nil {
-					return err
-				}
-				if n, _ := res.RowsAffected(); n == 1 || attempt > 0 {
-					break
-				}
-				continue // another writer created it meanwhile: merge into theirs
-			}
-			if err != nil {
-				return err
-			}
-			cur.Hist = decodeHist(hist)
-			cur.merge(add)
-			if _, err := stmts.exec(ctx, tx,
-				`UPDATE rollups SET up_count = $1, down_count = $2, slow_count = $3, latency_sum = $4, latency_max = $5, hist = $6 WHERE site_id = $7 AND res = $8 AND bucket = $9`,
-				cur.Up, cur.Down, cur.Slow, cur.LatencySum, cur.LatencyMax, encodeHist(cur.Hist), k.site, k.res, k.bucket); err != nil {
-				return err
-			}
-			break
-		}
+		want[k] = true
 	}
-	return nil
+	out := map[rollupKey]*rollup{}
+	err := chunks(len(keys), func(lo, hi int) error {
+		var sites, buckets []any
+		seenSite, seenBucket := map[int64]bool{}, map[int64]bool{}
+		for _, k := range keys[lo:hi] {
+			if !seenSite[k.site] {
+				seenSite[k.site] = true
+				sites = append(sites, k.site)
+			}
+			if !seenBucket[k.bucket] {
+				seenBucket[k.bucket] = true
+				buckets = append(buckets, k.bucket)
+			}
+		}
+		sites, buckets = padPow2(sites), padPow2(buckets)
+		rows, err := stmts.query(ctx, tx, `SELECT `+rollupColumns+` FROM rollups WHERE site_id IN (`+stmts.inList(1, len(sites))+
+			`) AND bucket IN (`+stmts.inList(1+len(sites), len(buckets))+`) ORDER BY site_id, res, bucket`, append(sites, buckets...)...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				k    rollupKey
+				r    rollup
+				hist string
+			)
+			if err := rows.Scan(&k.site, &k.res, &k.bucket, &r.Up, &r.Down, &r.Slow, &r.LatencySum, &r.LatencyMax, &hist); err != nil {
+				return err
+			}
+			if want[k] {
+				r.Hist = decodeHist(hist)
+				out[k] = &r
+			}
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+func rollupArgs(keys []rollupKey, rows map[rollupKey]*rollup) []any {
+	args := make([]any, 0, len(keys)*len(rollupTypes))
+	for _, k := range keys {
+		r := rows[k]
+		args = append(args, k.site, k.res, k.bucket, r.Up, r.Down, r.Slow, r.LatencySum, r.LatencyMax, encodeHist(r.Hist))
+	}
+	return args
+}
+
+// writeBucketRows writes the merged rows of keys, inserting or replacing
+// each.
+func writeBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []rollupKey, rows map[rollupKey]*rollup) error {
+	return chunks(len(keys), func(lo, hi int) error {
+		_, err := stmts.exec(ctx, tx, `INSERT INTO rollups (`+rollupColumns+`) VALUES `+stmts.values(hi-lo, rollupTypes)+
+			` ON CONFLICT (site_id, res, bucket) DO UPDATE SET up_count = excluded.up_count, down_count = excluded.down_count,
+			slow_count = excluded.slow_count, latency_sum = excluded.latency_sum, latency_max = excluded.latency_max, hist = excluded.hist`,
+			rollupArgs(keys[lo:hi], rows)...)
+		return err
+	})
 }
 
 // readRollups returns a site's rollups of one resolution with buckets in

@@ -39,23 +39,29 @@ func insertSchedule(ctx context.Context, db execer, id int64, kind string, inter
 
 // applySettings sets a site's schedule settings and moves its next check
 // accordingly, compare-and-set against the claim: a new interval takes
-// effect at once (within one new interval from now); an unpause makes the
-// site due now (and restarts a push monitor's deadline); while a check
-// holds the lease, the slot the claim already moved on is kept, or
-// brought closer by a shorter interval counted from the claimed slot, so
-// the running check's slot is never handed out twice. It reports whether
-// the row changed.
+// effect at once, at the site's phase for the new interval (within one
+// new interval from now), so sites changed together stay spread; an
+// unpause makes the site due now (and restarts a push monitor's
+// deadline); while a check holds the lease, the slot the claim already
+// moved on is kept, or brought closer by a shorter interval counted from
+// the claimed slot, so the running check's slot is never handed out
+// twice. A push monitor's deadline is not phase-aligned. It reports
+// whether the row changed.
 func applySettings(ctx context.Context, db execer, id int64, kind string, intervalMS, leaseMS int64, paused, push bool, now int64) (bool, error) {
+	claimedSlot := `next_check_at - interval_ms`
 	res, err := db.ExecContext(ctx, `UPDATE site_state SET
 		next_check_at = CASE
 			WHEN CAST($4 AS BOOLEAN) THEN next_check_at
 			WHEN paused THEN CAST($5 AS BIGINT)
 			WHEN interval_ms = $2 THEN next_check_at
+			WHEN lease_until > $5 AND CAST($7 AS BOOLEAN) THEN
+				CASE WHEN `+claimedSlot+` + $2 < next_check_at THEN `+claimedSlot+` + $2 ELSE next_check_at END
 			WHEN lease_until > $5 THEN
-				CASE WHEN next_check_at - interval_ms + $2 < next_check_at THEN next_check_at - interval_ms + $2 ELSE next_check_at END
+				CASE WHEN `+slotAfterSQL(claimedSlot, "site_id", "CAST($2 AS BIGINT)")+` < next_check_at
+				     THEN `+slotAfterSQL(claimedSlot, "site_id", "CAST($2 AS BIGINT)")+` ELSE next_check_at END
 			WHEN next_check_at <= $5 THEN CAST($5 AS BIGINT)
-			WHEN next_check_at > $5 + $2 THEN $5 + $2
-			ELSE next_check_at END,
+			WHEN CAST($7 AS BOOLEAN) THEN CASE WHEN next_check_at > $5 + $2 THEN $5 + $2 ELSE next_check_at END
+			ELSE `+slotAfterSQL("CAST($5 AS BIGINT)", "site_id", "CAST($2 AS BIGINT)")+` END,
 		last_push_at = CASE WHEN CAST($7 AS BOOLEAN) AND paused AND NOT CAST($4 AS BOOLEAN) THEN CAST($5 AS BIGINT) ELSE last_push_at END,
 		kind = $1, interval_ms = $2, lease_ms = $3, paused = $4
 		WHERE site_id = $6 AND (kind <> $1 OR interval_ms <> $2 OR lease_ms <> $3 OR paused <> $4)`,
@@ -68,17 +74,20 @@ func applySettings(ctx context.Context, db execer, id int64, kind string, interv
 }
 
 // claimSQL claims up to $2 due sites at $1: it takes a lease and moves
-// next_check_at one interval on, keeping the site's phase (a site far
-// behind skips the slots it missed). Only a row whose lease has run out
-// is claimed.
+// next_check_at to the site's next slot after $1 at its phase (a site far
+// behind skips the slots it missed; a site due off its phase, after an
+// unpause, returns to it). A push monitor's deadline moves one interval
+// on instead. Only a row whose lease has run out is claimed.
 func claimSQL(skipLocked string) string {
 	return `UPDATE site_state SET lease_until = $1 + lease_ms,
-		next_check_at = CASE WHEN next_check_at + interval_ms > $1 THEN next_check_at + interval_ms
-		                     ELSE $1 + interval_ms - (($1 - next_check_at) % interval_ms) END
+		next_check_at = CASE WHEN kind = '` + site.KindPush + `' THEN
+		                       CASE WHEN next_check_at + interval_ms > $1 THEN next_check_at + interval_ms
+		                            ELSE $1 + interval_ms - (($1 - next_check_at) % interval_ms) END
+		                     ELSE ` + slotAfterSQL("$1", "site_id", "interval_ms") + ` END
 		WHERE site_id IN (SELECT site_id FROM site_state
 		                  WHERE next_check_at <= $1 AND lease_until <= $1 AND paused = FALSE AND interval_ms > 0
 		                  ORDER BY next_check_at LIMIT $2` + skipLocked + `)
-		RETURNING site_id, interval_ms, next_check_at`
+		RETURNING site_id, interval_ms, next_check_at, site_version`
 }
 
 // releasePushClaim gives back the claim of a push monitor whose deadline
@@ -124,10 +133,6 @@ func clearLease(ctx context.Context, tx *sql.Tx, id int64) error {
 	return err
 }
 
-// leaseClearClause is the part of the state update of a scheduled check
-// that gives the lease back.
-const leaseClearClause = `, lease_until = 0`
-
 // pushStep runs the push part of recording p: a push restarts the
 // deadline in the check's transaction (a deadline check never sees its
 // up without its new deadline); a missed-deadline check is skipped when,
@@ -156,15 +161,18 @@ func (s *Service) pushStep(ctx context.Context, tx *sql.Tx, p *pending) error {
 }
 
 // ensureState creates the site's state row if missing: a site never
-// checked counts as up (the tutorial's rule); its next check is one
-// interval on (a push monitor's deadline counts from at).
+// checked counts as up (the tutorial's rule); its next check is the
+// site's first slot after at, at its phase (a push monitor's
+// deadline counts from at).
 func (s *Service) ensureState(ctx context.Context, tx *sql.Tx, st *site.Site, at time.Time) error {
 	iv, lease := scheduleOf(st)
 	var pushFrom int64
+	next := slotAfter(at.UnixMilli(), st.ID, iv)
 	if st.Kind == site.KindPush {
 		pushFrom = at.UnixMilli()
+		next = pushFrom + iv
 	}
-	_, err := insertSchedule(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, at.UnixMilli()+iv, pushFrom)
+	_, err := insertSchedule(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, next, pushFrom)
 	return err
 }
 

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"upmon/platform/api"
-	"upmon/site"
 )
 
 // The scheduler checks each site at its own interval. Due sites are
@@ -21,6 +20,7 @@ type claimed struct {
 	id       int64
 	interval int64
 	due      int64 // the slot the check was due at (unix ms)
+	version  int64 // site_version: the site's settings changes so far
 }
 
 // schedule runs until Stop.
@@ -144,7 +144,7 @@ func claimDueIn(ctx context.Context, db execer, skipLocked string, now time.Time
 	for rows.Next() {
 		var c claimed
 		var next int64
-		if err := rows.Scan(&c.id, &c.interval, &next); err != nil {
+		if err := rows.Scan(&c.id, &c.interval, &next, &c.version); err != nil {
 			return nil, err
 		}
 		c.due = next - c.interval
@@ -156,11 +156,7 @@ func claimDueIn(ctx context.Context, db execer, skipLocked string, now time.Time
 // runScheduled checks one claimed site.
 func (s *Service) runScheduled(c claimed) {
 	ctx := s.stopping
-	var st *site.Site
-	err := s.schedDB.Do(ctx, func(ctx context.Context) (err error) {
-		st, err = s.sites.Get(ctx, &site.GetParams{ID: c.id})
-		return err
-	})
+	st, err := s.scheduledSite(ctx, c)
 	if api.IsCode(err, api.NotFound) {
 		_ = s.Forget(ctx, c.id) // deleted while we were not listening
 		return

@@ -24,6 +24,9 @@ type stmtCache struct {
 	mu     sync.Mutex
 	m      map[string]*sql.Stmt // a nil value: being prepared
 	closed bool
+	// numbered makes the multi-row statements use numbered parameters
+	// ($1, PostgreSQL) instead of anonymous ones (?, SQLite).
+	numbered bool
 }
 
 // get returns the prepared statement of query, or nil (starting its
@@ -68,12 +71,12 @@ func (c *stmtCache) exec(ctx context.Context, tx *sql.Tx, query string, args ...
 	return tx.ExecContext(ctx, query, args...)
 }
 
-// queryRow runs a cached single-row query within tx.
-func (c *stmtCache) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Row, error) {
+// query runs a cached query within tx.
+func (c *stmtCache) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
 	if st := c.get(query); st != nil {
-		return tx.StmtContext(ctx, st).QueryRowContext(ctx, args...), nil
+		return tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
-	return tx.QueryRowContext(ctx, query, args...), nil
+	return tx.QueryContext(ctx, query, args...)
 }
 
 // close closes every cached statement; statements still being prepared

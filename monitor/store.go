@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -90,18 +89,40 @@ func (s *Service) writer(q chan *pending) {
 		case <-s.writerStop:
 			return
 		}
-		batch := []*pending{first}
-	drain:
-		for len(batch) < maxBatch {
+		s.writeBatch(s.collect(q, first, maxBatch))
+	}
+}
+
+// collect returns a batch of first and the checks that arrive within
+// BatchDelay after it, at most max.
+func (s *Service) collect(q chan *pending, first *pending, max int) []*pending {
+	batch := []*pending{first}
+	var wait <-chan time.Time
+	if d := s.opts.BatchDelay; d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		wait = t.C
+	}
+	for len(batch) < max {
+		if wait == nil {
 			select {
 			case p := <-q:
 				batch = append(batch, p)
+				continue
 			default:
-				break drain
+				return batch
 			}
 		}
-		s.writeBatch(batch)
+		select {
+		case p := <-q:
+			batch = append(batch, p)
+		case <-wait:
+			return batch
+		case <-s.writerStop:
+			return batch
+		}
 	}
+	return batch
 }
 
 func (s *Service) writeBatch(batch []*pending) {
@@ -156,18 +177,7 @@ func (s *Service) commit(batch []*pending) error {
 		return dbError("load maintenance", err)
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-		rollups := rollupBatch{}
-		for _, p := range batch {
-			p.events = 0
-			if err := s.recordOne(spanContext(ctx, p.span), tx, p, windows); err != nil {
-				return err
-			}
-			if p.skipped {
-				continue
-			}
-			rollups.add(p.st.ID, p.at, p.res)
-		}
-		return rollups.flush(ctx, tx, &s.stmts, s.db.Dialect.ForUpdate())
+		return s.writeChecks(ctx, tx, batch, windows)
 	})
 	if err != nil {
 		return dbError("record check", err)
@@ -186,53 +196,76 @@ func checkState(r Result) string {
 	return StateUp
 }
 
-// recordOne stores a check and, in the same transaction, compare-and-sets
-// the site's state and queues the events its change causes.
-func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows []maintenanceWindow) error {
-	st, r := p.st, p.res
-	atMS := p.at.UnixMilli()
-	if err := s.pushStep(ctx, tx, p); err != nil || p.skipped {
-		return err
-	}
-	var days any
-	if r.TLSDaysLeft != nil {
-		days = *r.TLSDaysLeft
-	}
-	if _, err := s.stmts.exec(ctx, tx,
-		`INSERT INTO checks (site_id, up, checked_at, latency_ms, status_code, error, state, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		st.ID, r.Up, atMS, r.Latency.Milliseconds(), r.StatusCode, r.Err, checkState(r),
-		r.DNS.Milliseconds(), r.Connect.Milliseconds(), r.TLS.Milliseconds(), r.FirstByte.Milliseconds(), days, max(r.Attempts, 1)); err != nil {
-		return err
-	}
-	var (
-		prev         siteState
-		certNotified int
-		recent       string
-		notifiedUp   bool
-	)
-	// Read the state row, creating it first if the site has none yet
-	// (almost every check finds it, so the insert is not tried each time).
-	for attempt := 0; ; attempt++ {
-		row, err := s.stmts.queryRow(ctx, tx,
-			`SELECT up, degraded, last_up, checked_at, seq, dseq, fail_streak, ok_streak, slow_streak, fast_streak, cert_notified, recent, notified_up
-			 FROM site_state WHERE site_id = $1`+s.db.Dialect.ForUpdate(), st.ID)
-		if err != nil {
-			return err
+// writeChecks writes a batch (sorted by site id) within tx: it locks
+// the batch's state rows (creating the missing ones), applies every check
+// to its site's state in order, and writes the checks, the states and the
+// rollups with multi-row statements.
+func (s *Service) writeChecks(ctx context.Context, tx *sql.Tx, batch []*pending, windows []maintenanceWindow) error {
+	ids := make([]int64, 0, len(batch))
+	for _, p := range batch {
+		p.events = 0
+		if len(ids) == 0 || ids[len(ids)-1] != p.st.ID {
+			ids = append(ids, p.st.ID)
 		}
-		err = row.Scan(&prev.Up, &prev.Degraded, &prev.LastUp, &prev.CheckedAt, &prev.Seq, &prev.DSeq,
-			&prev.FailStreak, &prev.OKStreak, &prev.SlowStreak, &prev.FastStreak, &certNotified, &recent, &notifiedUp)
-		if errors.Is(err, sql.ErrNoRows) && attempt == 0 {
-			if err := s.ensureState(ctx, tx, st, p.at); err != nil {
+	}
+	states, err := s.lockStates(ctx, tx, ids)
+	if err != nil {
+		return err
+	}
+	var missing []int64
+	for _, p := range batch {
+		if states[p.st.ID] == nil && (len(missing) == 0 || missing[len(missing)-1] != p.st.ID) {
+			// A site never checked: its state row is created with the
+			// time of its first check.
+			if err := s.ensureState(ctx, tx, p.st, p.at); err != nil {
 				return err
 			}
-			continue
+			missing = append(missing, p.st.ID)
 		}
+	}
+	if len(missing) > 0 {
+		more, err := s.lockStates(ctx, tx, missing)
 		if err != nil {
 			return err
 		}
-		break
+		for id, r := range more {
+			states[id] = r
+		}
 	}
+	rollups := rollupBatch{}
+	checks := make([]checkRow, 0, len(batch))
+	for _, p := range batch {
+		if err := s.pushStep(ctx, tx, p); err != nil {
+			return err
+		}
+		if p.skipped {
+			continue
+		}
+		row := states[p.st.ID]
+		if row == nil {
+			return sql.ErrNoRows
+		}
+		checks = append(checks, checkRowOf(p))
+		if err := s.applyOne(spanContext(ctx, p.span), tx, p, row, windows); err != nil {
+			return err
+		}
+		rollups.add(p.st.ID, p.at, p.res)
+	}
+	if err := insertChecks(ctx, tx, &s.stmts, checks); err != nil {
+		return err
+	}
+	if err := updateStates(ctx, tx, &s.stmts, ids, states); err != nil {
+		return err
+	}
+	return rollups.flush(ctx, tx, &s.stmts)
+}
+
+// applyOne compare-and-sets the site's state (row, locked) with one check
+// and, in the same transaction, queues the events its change causes.
+func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, p *pending, row *lockedState, windows []maintenanceWindow) error {
+	st, r := p.st, p.res
+	atMS := p.at.UnixMilli()
+	prev, certNotified, notifiedUp := row.st, row.certNotified, row.notifiedUp
 	if atMS < prev.CheckedAt {
 		// A newer check already set the state; this one is history.
 		p.state = prev
@@ -272,19 +305,11 @@ func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows
 			certEvent = &CertExpiringEvent{Site: ref, DaysLeft: d, Threshold: newCert, ExpiresAt: r.TLSExpires.UTC(), CheckedAt: p.at}
 		}
 	}
-	schedClause := ""
-	if p.scheduled {
-		schedClause = leaseClearClause
-	}
-	if _, err := s.stmts.exec(ctx, tx,
-		`UPDATE site_state SET up = $1, degraded = $2, last_up = $3, checked_at = $4, seq = $5, dseq = $6,
-		 fail_streak = $7, ok_streak = $8, slow_streak = $9, fast_streak = $10, cert_notified = $11, recent = $12,
-		 state = $13, latency_ms = $14, status_code = $15, error = $16, notified_up = $17`+schedClause+` WHERE site_id = $18`,
-		next.Up, next.Degraded, next.LastUp, next.CheckedAt, next.Seq, next.DSeq,
-		next.FailStreak, next.OKStreak, next.SlowStreak, next.FastStreak, newCert, appendRecent(recent, p.at, r),
-		next.State(), r.Latency.Milliseconds(), r.StatusCode, r.Err, notifiedUp, st.ID); err != nil {
-		return err
-	}
+	row.st, row.certNotified, row.notifiedUp = next, newCert, notifiedUp
+	row.recent = appendRecent(row.recent, p.at, r)
+	row.latencyMS, row.statusCode, row.errText = r.Latency.Milliseconds(), r.StatusCode, r.Err
+	row.dirty = true
+	row.clearLease = row.clearLease || p.scheduled
 	if ch.upChanged || notify {
 		reason := reasonLine(r, next, next.Up)
 		if !ch.upChanged {

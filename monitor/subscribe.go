@@ -34,22 +34,14 @@ func (s *Service) Subscribe(t Topics) error {
 	}
 	if _, err := pubsub.NewSubscription(t.Updated, "sync-site", pubsub.SubscriptionConfig[*site.UpdatedEvent]{
 		Service: ServiceName,
-		Handler: func(ctx context.Context, ev *site.UpdatedEvent) error {
-			st, err := s.sites.Get(ctx, &site.GetParams{ID: ev.SiteID})
-			if api.IsCode(err, api.NotFound) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			return s.SyncSite(ctx, st)
-		},
+		Handler: s.onSiteUpdated,
 	}); err != nil {
 		return err
 	}
 	_, err := pubsub.NewSubscription(t.Deleted, "forget-site", pubsub.SubscriptionConfig[*site.DeletedEvent]{
 		Service: ServiceName,
 		Handler: func(ctx context.Context, ev *site.DeletedEvent) error {
+			s.siteCache.drop(ev.SiteID)
 			return s.Forget(ctx, ev.SiteID)
 		},
 	})
@@ -77,6 +69,22 @@ func (s *Service) onSiteAdded(ctx context.Context, ev *site.AddedEvent) error {
 	// Check first: the check creates the schedule row with the next
 	// check one interval after it.
 	if _, err := s.checkSite(ctx, st, false); err != nil {
+		return err
+	}
+	return s.SyncSite(ctx, st)
+}
+
+// onSiteUpdated marks every replica's cached copy of the site stale and
+// applies its new settings to its schedule.
+func (s *Service) onSiteUpdated(ctx context.Context, ev *site.UpdatedEvent) error {
+	if err := s.bumpSiteVersion(ctx, ev.SiteID); err != nil {
+		return dbError("site version", err)
+	}
+	st, err := s.sites.Get(ctx, &site.GetParams{ID: ev.SiteID})
+	if api.IsCode(err, api.NotFound) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	return s.SyncSite(ctx, st)

@@ -18,17 +18,42 @@ func scheduleOf(st *site.Site) (intervalMS, leaseMS int64) {
 	return iv.Milliseconds(), leaseOf(st).Milliseconds()
 }
 
-// spread returns the offset within interval at which a site is first
-// scheduled: ids spread evenly (golden-ratio steps), so many sites added
-// at once never all fall due at the same moment.
-func spread(id, intervalMS int64) int64 {
+// phaseOf returns a site's phase within its interval: the offset (ms,
+// counted from the Unix epoch modulo the interval) at which its checks fall
+// due. It is a pure function of the id and the interval, so it is the same
+// on every replica and after a restart, and consecutive ids (sites added
+// together) land golden-ratio steps apart: a burst of new sites is spread
+// evenly over the interval. phaseSQL is the same function in SQL.
+func phaseOf(id, intervalMS int64) int64 {
 	if intervalMS <= 0 {
 		return 0
 	}
-	const phi = 0.6180339887498949
-	f := float64(id) * phi
-	f -= float64(int64(f))
-	return int64(f * float64(intervalMS))
+	return (id % 65536) * 40503 % 65536 * intervalMS / 65536
+}
+
+// phaseSQL is phaseOf as an SQL expression over id and interval
+// expressions (both engines: integer arithmetic that never overflows for
+// intervals under about four years).
+func phaseSQL(id, interval string) string {
+	return `((` + id + ` % 65536) * 40503 % 65536 * ` + interval + ` / 65536)`
+}
+
+// slotAfter returns the site's first due time strictly after t (unix ms):
+// t rounded up to the site's phase.
+func slotAfter(t, id, intervalMS int64) int64 {
+	if intervalMS <= 0 {
+		return t
+	}
+	off := (t - phaseOf(id, intervalMS)) % intervalMS
+	if off < 0 {
+		off += intervalMS
+	}
+	return t + intervalMS - off
+}
+
+// slotAfterSQL is slotAfter as an SQL expression (t at or after the epoch).
+func slotAfterSQL(t, id, interval string) string {
+	return `(` + t + ` + ` + interval + ` - ((` + t + ` - ` + phaseSQL(id, interval) + `) % ` + interval + `))`
 }
 
 // SyncSite brings a site's schedule row in line with its settings: a new
@@ -62,6 +87,11 @@ func (s *Service) Sync(ctx context.Context) error {
 	if h := s.hooks.AfterSiteList; h != nil {
 		h()
 	}
+	ids := make(map[int64]bool, len(list.Sites))
+	for _, st := range list.Sites {
+		ids[st.ID] = true
+	}
+	s.siteCache.keep(ids)
 	return s.syncSites(ctx, list.Sites, known)
 }
 
@@ -146,7 +176,13 @@ func (s *Service) syncSites(ctx context.Context, sites []*site.Site, known map[i
 			}
 			var did bool
 			if !ok {
-				if did, err = insertSchedule(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, now+spread(st.ID, iv), pushFrom); err != nil {
+				// First due at the site's phase (a push monitor's
+				// deadline counts from now).
+				next := slotAfter(now, st.ID, iv)
+				if push {
+					next = now + iv
+				}
+				if did, err = insertSchedule(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, next, pushFrom); err != nil {
 					return err
 				}
 			}

@@ -69,12 +69,19 @@ type report struct {
 		CPUSeconds          float64 `json:"cpu_s"`
 		CPUCores            float64 `json:"cpu_cores"`
 		CPUPer1000Checks    float64 `json:"cpu_s_per_1000_checks"`
-		PeakRSSMB           float64 `json:"peak_rss_mb"`
-		WindowRSSMB         float64 `json:"window_peak_rss_mb"` // VmHWM at the window's end, before the API timings
-		MaxFDs              int     `json:"max_fds"`
-		MaxThreads          int     `json:"max_threads"`
-		SchedulerLagP50     float64 `json:"scheduler_lag_p50_bucket_s"`
-		SchedulerLagP99     float64 `json:"scheduler_lag_p99_bucket_s"`
+		// PGCPUSeconds is the CPU time of the PostgreSQL backends
+		// serving upmon's database in the window (--db postgres).
+		PGCPUSeconds       float64 `json:"pg_cpu_s,omitempty"`
+		PGCPUPer1000Checks float64 `json:"pg_cpu_s_per_1000_checks,omitempty"`
+		// BusiestSecondRatio is the busiest whole second's target hits
+		// divided by the mean hits per second (1 = flat).
+		BusiestSecondRatio float64 `json:"busiest_second_ratio"`
+		PeakRSSMB          float64 `json:"peak_rss_mb"`
+		WindowRSSMB        float64 `json:"window_peak_rss_mb"` // VmHWM at the window's end, before the API timings
+		MaxFDs             int     `json:"max_fds"`
+		MaxThreads         int     `json:"max_threads"`
+		SchedulerLagP50    float64 `json:"scheduler_lag_p50_bucket_s"`
+		SchedulerLagP99    float64 `json:"scheduler_lag_p99_bucket_s"`
 	} `json:"window"`
 	Lag struct {
 		All        dist `json:"all"`
@@ -132,15 +139,10 @@ func (r *report) print(w io.Writer) {
 	p("  window            %.0f s: expected %.1f checks/s, stored %.1f/s (ratio %.3f), target hits %.1f/s",
 		wd.Seconds, wd.ExpectedPerSecond, wd.StoredPerSecond, wd.RateRatio, wd.TargetHitsPerSecond)
 	p("  CPU               %.1f s = %.2f cores; %.3f CPU s per 1,000 checks", wd.CPUSeconds, wd.CPUCores, wd.CPUPer1000Checks)
-	p("  memory            peak RSS (VmHWM) %.0f MB at the window's end, %.0f MB after the API timings; max fds %d, threads %d",
-		wd.WindowRSSMB, wd.PeakRSSMB, wd.MaxFDs, wd.MaxThreads)
-	for i, rp := range r.Replicas {
-		p("  replica %d         %.1f CPU s = %.2f cores, %.1f stored checks/s", i+1, rp.CPUSeconds, rp.Cores, rp.StoredPerSecond)
+	if c.DB == "postgres" {
+		p("  PostgreSQL CPU    %.1f s (backends of upmon's database); %.3f CPU s per 1,000 checks", wd.PGCPUSeconds, wd.PGCPUPer1000Checks)
 	}
-	if len(r.Replicas) > 0 {
-		p("  database          PostgreSQL backends %.1f CPU s = %.2f cores (%d backends; the server's background work not counted)",
-			r.DB.CPUSeconds, r.DB.Cores, r.DB.Backends)
-	}
+	p("  flatness          busiest second carries %.2f× the mean rate of target hits", wd.BusiestSecondRatio)
 	l := r.Lag
 	p("  schedule lag      actual−configured interval: p50 %+.3f s, p99 %+.3f s, max %+.3f s, min %+.3f s (n=%d, >1 s early %d)", l.All.P50, l.All.P99, l.All.Max, l.All.Min, l.All.N, l.Early)
 	p("                    first half p99 %+.3f s, second half p99 %+.3f s; scheduler's own start lag p50 ≤%gs, p99 ≤%gs",

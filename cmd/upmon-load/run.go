@@ -69,6 +69,7 @@ func run(ctx context.Context, c config) (*report, error) {
 		}
 	}
 
+	var pgc *pgCPU
 	dataDir := filepath.Join(tmp, "data")
 	args := []string{"--data-dir", dataDir, "--log-level", "warn", "--rate-limit", "100000", "--rate-burst", "100000"}
 	var pgdb *sql.DB // the tool's own connection, to read the backends' CPU
@@ -84,6 +85,10 @@ func run(ctx context.Context, c config) (*report, error) {
 		pgdb.SetMaxOpenConns(1)
 		defer pgdb.Close()
 		args = append(args, "--database-url", dbURL)
+		if pgc, err = newPGCPU(c.pgURL, dbURL); err != nil {
+			return nil, err
+		}
+		defer pgc.close()
 		if c.natsURL != "" {
 			prefix := fmt.Sprintf("uload%d%d", os.Getpid(), time.Now().Unix()%100000)
 			args = append(args, "--nats-url", c.natsURL, "--nats-prefix", prefix)
@@ -203,6 +208,10 @@ func run(ctx context.Context, c config) (*report, error) {
 			}
 		}
 	}()
+	if pgc != nil {
+		sampler.Add(1)
+		go func() { defer sampler.Done(); pgc.run(sampleCtx) }()
+	}
 	defer func() { stopSampling(); sampler.Wait() }()
 
 	// Phase 3: the measurement window starts one interval (plus a little)
@@ -221,6 +230,9 @@ func run(ctx context.Context, c config) (*report, error) {
 	hits0 := tg.hits.Load()
 	busy0, load0 := machineBusy()
 	tool0 := selfCPU()
+	if pgc != nil {
+		pgc.start(ctx)
+	}
 	if c.profile != "" {
 		_ = srv.cmd.Process.Signal(syscall.SIGUSR1)
 	}
@@ -274,6 +286,10 @@ func run(ctx context.Context, c config) (*report, error) {
 	hits1 := tg.hits.Load()
 	busy1, load1 := machineBusy()
 	tool1 := selfCPU()
+	var pgCPUSeconds float64
+	if pgc != nil {
+		pgCPUSeconds = pgc.stop(ctx).Seconds()
+	}
 	if c.profile != "" {
 		_ = srv.cmd.Process.Signal(syscall.SIGUSR2)
 	}
@@ -336,9 +352,12 @@ func run(ctx context.Context, c config) (*report, error) {
 	rep.Machine.BusyCores = (busy1 - busy0).Seconds() / win
 	rep.Machine.ToolCores = (tool1 - tool0) / win
 	rep.Machine.OtherCores = rep.Machine.BusyCores - rep.Machine.ToolCores - rep.Window.CPUCores
-	if checks > 0 {
-		rep.Window.CPUPer1000Checks = cpu / (checks / 1000)
+	rep.Window.PGCPUSeconds = pgCPUSeconds
+	if n := checks; n > 0 {
+		rep.Window.CPUPer1000Checks = cpu / (n / 1000)
+		rep.Window.PGCPUPer1000Checks = pgCPUSeconds / (n / 1000)
 	}
+	rep.Window.BusiestSecondRatio = busiestSecond(tg, ws, we)
 	rep.Window.PeakRSSMB = float64(psEnd.hwmKB) / 1024
 	rep.Window.WindowRSSMB = float64(ps1.hwmKB) / 1024
 	rep.Window.MaxFDs = int(maxFDs.Load())

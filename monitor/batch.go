@@ -1,0 +1,214 @@
+package monitor
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+)
+
+// The batching writer stores a batch of checks with a fixed number of
+// statements, whatever its size: one read of the batch's state rows
+// (locked), one multi-row insert of the checks, one multi-row update of
+// the state rows, and the rollups (rollup.go). Events, incidents and push
+// deadlines, which only some checks cause, are written one by one in the
+// same transaction. On PostgreSQL a statement is a network round trip and
+// a plan; a check used to cost about ten of them.
+
+// maxRowsPerStatement bounds the rows of one multi-row statement (SQLite
+// takes at most 32,766 parameters, PostgreSQL 65,535).
+const maxRowsPerStatement = 128
+
+// placeholder returns the n-th (from 1) parameter. SQLite gets anonymous
+// "?" parameters: it looks a numbered one up by name in a list, which made
+// binding a statement of a thousand parameters cost quadratic time.
+func (c *stmtCache) placeholder(b *strings.Builder, n int) {
+	if !c.numbered {
+		b.WriteByte('?')
+		return
+	}
+	b.WriteByte('$')
+	b.WriteString(strconv.Itoa(n))
+}
+
+// values returns the VALUES rows of a multi-row statement: rows rows of
+// the typed columns, the statement's only parameters. Every parameter is
+// cast, so that PostgreSQL types a VALUES list the same way as the
+// table's columns.
+func (c *stmtCache) values(rows int, types []string) string {
+	var b strings.Builder
+	n := 1
+	for r := range rows {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for col, t := range types {
+			if col > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString("CAST(")
+			c.placeholder(&b, n)
+			b.WriteString(" AS ")
+			b.WriteString(t)
+			b.WriteByte(')')
+			n++
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// inList returns the parameters from, … from+n-1 of an IN list (the
+// statement's parameters are all in order).
+func (c *stmtCache) inList(from, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		c.placeholder(&b, from+i)
+	}
+	return b.String()
+}
+
+// chunks calls fn with consecutive index ranges covering [0, n), each a
+// power of two of at most maxRowsPerStatement rows: a statement's text
+// depends on its row count, and these few shapes stay prepared
+// (stmtCache) however the batches vary.
+func chunks(n int, fn func(lo, hi int) error) error {
+	for lo := 0; lo < n; {
+		size := maxRowsPerStatement
+		for size > n-lo {
+			size /= 2
+		}
+		if err := fn(lo, lo+size); err != nil {
+			return err
+		}
+		lo += size
+	}
+	return nil
+}
+
+// lockedState is a site's site_state row, locked for the batch, with the
+// changes its checks made.
+type lockedState struct {
+	st           siteState
+	certNotified int
+	recent       string
+	notifiedUp   bool
+	latencyMS    int64
+	statusCode   int
+	errText      string
+	dirty        bool // a check changed it: written back
+	clearLease   bool // a scheduled check was applied: its lease is given back
+}
+
+const stateColumns = `up, degraded, last_up, checked_at, seq, dseq, fail_streak, ok_streak, slow_streak, fast_streak, cert_notified, recent, notified_up`
+
+// lockStates reads and locks the state rows of ids (sorted, distinct),
+// in id order.
+func (s *Service) lockStates(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64]*lockedState, error) {
+	out := make(map[int64]*lockedState, len(ids))
+	err := chunks(len(ids), func(lo, hi int) error {
+		args := make([]any, 0, hi-lo)
+		for _, id := range ids[lo:hi] {
+			args = append(args, id)
+		}
+		rows, err := s.stmts.query(ctx, tx, `SELECT site_id, `+stateColumns+` FROM site_state WHERE site_id IN (`+
+			s.stmts.inList(1, len(args))+`) ORDER BY site_id`+s.db.Dialect.ForUpdate(), args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				id int64
+				r  lockedState
+			)
+			p := &r.st
+			if err := rows.Scan(&id, &p.Up, &p.Degraded, &p.LastUp, &p.CheckedAt, &p.Seq, &p.DSeq,
+				&p.FailStreak, &p.OKStreak, &p.SlowStreak, &p.FastStreak, &r.certNotified, &r.recent, &r.notifiedUp); err != nil {
+				return err
+			}
+			out[id] = &r
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// checkRow is one row of the checks table.
+type checkRow []any
+
+var checkTypes = []string{"BIGINT", "BOOLEAN", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}
+
+// checkRowOf returns the checks row of p.
+func checkRowOf(p *pending) checkRow {
+	r := p.res
+	var days any
+	if r.TLSDaysLeft != nil {
+		days = int64(*r.TLSDaysLeft)
+	}
+	return checkRow{p.st.ID, r.Up, p.at.UnixMilli(), r.Latency.Milliseconds(), int64(r.StatusCode), r.Err, checkState(r),
+		r.DNS.Milliseconds(), r.Connect.Milliseconds(), r.TLS.Milliseconds(), r.FirstByte.Milliseconds(), days, int64(max(r.Attempts, 1))}
+}
+
+// insertChecks inserts the rows, in order.
+func insertChecks(ctx context.Context, tx *sql.Tx, stmts *stmtCache, rows []checkRow) error {
+	return chunks(len(rows), func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*len(checkTypes))
+		for _, r := range rows[lo:hi] {
+			args = append(args, r...)
+		}
+		_, err := stmts.exec(ctx, tx, `INSERT INTO checks (site_id, up, checked_at, latency_ms, status_code, error, state, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts) VALUES `+
+			stmts.values(hi-lo, checkTypes), args...)
+		return err
+	})
+}
+
+var stateUpdateTypes = []string{"BIGINT", "BOOLEAN", "BOOLEAN", "BOOLEAN", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT",
+	"BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "TEXT", "BOOLEAN", "BOOLEAN"}
+
+// updateStates writes the changed state rows back: one multi-row UPDATE
+// (a scheduled check's lease is given back in it).
+func updateStates(ctx context.Context, tx *sql.Tx, stmts *stmtCache, ids []int64, states map[int64]*lockedState) error {
+	var dirty []int64
+	for _, id := range ids {
+		if r := states[id]; r != nil && r.dirty {
+			dirty = append(dirty, id)
+		}
+	}
+	return chunks(len(dirty), func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*len(stateUpdateTypes))
+		for _, id := range dirty[lo:hi] {
+			r := states[id]
+			p := &r.st
+			args = append(args, id, p.Up, p.Degraded, p.LastUp, p.CheckedAt, p.Seq, p.DSeq,
+				int64(p.FailStreak), int64(p.OKStreak), int64(p.SlowStreak), int64(p.FastStreak), int64(r.certNotified), r.recent,
+				p.State(), r.latencyMS, int64(r.statusCode), r.errText, r.notifiedUp, r.clearLease)
+		}
+		_, err := stmts.exec(ctx, tx, `WITH v (site_id, up, degraded, last_up, checked_at, seq, dseq, fail_streak, ok_streak, slow_streak, fast_streak,
+			cert_notified, recent, state, latency_ms, status_code, error, notified_up, clear_lease) AS (VALUES `+stmts.values(hi-lo, stateUpdateTypes)+`)
+			UPDATE site_state SET up = v.up, degraded = v.degraded, last_up = v.last_up, checked_at = v.checked_at, seq = v.seq, dseq = v.dseq,
+			fail_streak = v.fail_streak, ok_streak = v.ok_streak, slow_streak = v.slow_streak, fast_streak = v.fast_streak,
+			cert_notified = v.cert_notified, recent = v.recent, state = v.state, latency_ms = v.latency_ms, status_code = v.status_code,
+			error = v.error, notified_up = v.notified_up,
+			lease_until = CASE WHEN v.clear_lease THEN 0 ELSE site_state.lease_until END
+			FROM v WHERE site_state.site_id = v.site_id`, args...)
+		return err
+	})
+}
+
+// padPow2 repeats the last argument of an IN list until the list's length
+// is a power of two, so that the list's statement keeps a few shapes.
+func padPow2(args []any) []any {
+	n := 1
+	for n < len(args) {
+		n *= 2
+	}
+	for len(args) > 0 && len(args) < n {
+		args = append(args, args[len(args)-1])
+	}
+	return args
+}
