@@ -26,7 +26,9 @@ type locationView struct {
 func (v locationView) down() bool { return v.State.CheckedAt != 0 && !v.State.Up }
 
 // degraded says the location reports the site up but degraded.
-func (v locationView) degraded() bool { return v.State.CheckedAt != 0 && v.State.Up && v.State.Degraded }
+func (v locationView) degraded() bool {
+	return v.State.CheckedAt != 0 && v.State.Up && v.State.Degraded
+}
 
 // quorumVerdict is a site's state decided by quorum over its live
 // locations.
