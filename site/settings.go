@@ -121,6 +121,12 @@ type Settings struct {
 	// (cheaper); off, every check opens a fresh connection, so DNS, TCP
 	// and TLS are tested each time.
 	ReuseConnections bool `json:"reuse_connections"`
+	// Locations name the locations the site is checked from (see
+	// docs/locations.md); unset, the configured default set (["local"]).
+	Locations []string `json:"locations"`
+	// Quorum is how many of its live locations must see the site down
+	// for it to be reported down; unset, a majority of its locations.
+	Quorum int `json:"quorum"`
 }
 
 // Defaults are the values zero settings take.
@@ -129,6 +135,9 @@ type Defaults struct {
 	Interval time.Duration
 	// Timeout is the global ping timeout.
 	Timeout time.Duration
+	// Locations is the set a site's unset locations take; empty means
+	// ["local"].
+	Locations []string
 }
 
 // Filled returns s with every default filled in.
@@ -167,6 +176,7 @@ func (s Settings) Filled(d Defaults) Settings {
 	if s.Tags == nil {
 		s.Tags = []string{}
 	}
+	s.Locations, s.Quorum = fillLocations(s.Locations, s.Quorum, d.Locations)
 	return s
 }
 
@@ -262,7 +272,7 @@ func (s *Settings) Validate() error {
 	if s.Grace < 0 || s.Grace.D() > maxDur {
 		return api.FieldError("grace", "must be between 0 and 24h")
 	}
-	return nil
+	return validateLocationNames(s.Locations, s.Quorum)
 }
 
 // ParseStatusRange parses "200" or "200-299".
