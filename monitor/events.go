@@ -39,6 +39,11 @@ type TransitionEvent struct {
 	// A change that still holds when the window ends is published again
 	// then, with Maintenance false.
 	Maintenance bool `json:"maintenance,omitempty"`
+	// Locations, for a site checked from several locations, are the live
+	// locations that saw the new state (docs/locations.md).
+	Locations []string `json:"locations,omitempty"`
+	// Where says it for notifications: "3 of 3 locations: eu, us, ap".
+	Where string `json:"where,omitempty"`
 }
 
 // DegradedEvent is published when a site becomes degraded (up but slower

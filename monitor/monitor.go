@@ -96,6 +96,12 @@ type Options struct {
 	// "scheduler") and of the schedule sync ("schedule-sync") and reports
 	// those cut off; nil gives each call stall.DefaultTimeout.
 	DBStall *stall.Set
+	// Location is the location this process checks from (--location);
+	// default "local".
+	Location string
+	// Heartbeat is how often agents send heartbeats; a location silent
+	// for LostAfter of them is unavailable. Default DefaultHeartbeat.
+	Heartbeat time.Duration
 }
 
 // Recorded describes a committed check, for live views.
@@ -154,6 +160,7 @@ type Service struct {
 	stmts      stmtCache // prepared statements of the write path
 	schedDB    *stall.Watch
 	syncDB     *stall.Watch
+	locs       *locationRegistry
 }
 
 // Start starts the batching writer and, when schedule is true, the
@@ -261,6 +268,7 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		hooks:      opts.Hooks,
 		schedDB:    opts.DBStall.Watch("scheduler"),
 		syncDB:     opts.DBStall.Watch("schedule-sync"),
+		locs:       newLocationRegistry(opts.Location, opts.Heartbeat),
 	}
 }
 

@@ -3,11 +3,13 @@ package monitor
 import (
 	"fmt"
 	"strings"
+
+	"upmon/site"
 )
 
 // LocationLocal is the location a serve process checks from itself when
 // it is given no other name (--location).
-const LocationLocal = "local"
+const LocationLocal = site.LocationLocal
 
 // locationView is one location's view of a site, the input of the
 // quorum decision: its own streaks with the site's thresholds already
@@ -94,4 +96,14 @@ func decideQuorum(views []locationView, quorum int) quorumVerdict {
 // "3 of 3 locations: eu, us, ap".
 func (v quorumVerdict) note() string {
 	return fmt.Sprintf("%d of %s: %s", len(v.Saw), plural(v.Live, "location"), strings.Join(v.Saw, ", "))
+}
+
+// describe adds the verdict's locations to a transition event; a nil
+// verdict (a site on the default location only) adds nothing.
+func (v *quorumVerdict) describe(ev *TransitionEvent) {
+	if v == nil {
+		return
+	}
+	ev.Locations = v.Saw
+	ev.Where = v.note()
 }

@@ -43,6 +43,7 @@ type pending struct {
 	// arrived within pushWait ms before at (else skipped is set).
 	pushWait int64
 	skipped  bool
+	location string // the location the check ran from; "" is this process's own
 	done     chan error
 	state    siteState // the state after it was applied
 	events   int       // outbox events written
@@ -194,10 +195,10 @@ func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows
 		days = *r.TLSDaysLeft
 	}
 	if _, err := s.stmts.exec(ctx, tx,
-		`INSERT INTO checks (site_id, up, checked_at, latency_ms, status_code, error, state, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts)
-		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		`INSERT INTO checks (site_id, up, checked_at, latency_ms, status_code, error, state, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts, location)
+		 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		st.ID, r.Up, atMS, r.Latency.Milliseconds(), r.StatusCode, r.Err, checkState(r),
-		r.DNS.Milliseconds(), r.Connect.Milliseconds(), r.TLS.Milliseconds(), r.FirstByte.Milliseconds(), days, max(r.Attempts, 1)); err != nil {
+		r.DNS.Milliseconds(), r.Connect.Milliseconds(), r.TLS.Milliseconds(), r.FirstByte.Milliseconds(), days, max(r.Attempts, 1), s.locOf(p)); err != nil {
 		return err
 	}
 	var (
@@ -228,13 +229,28 @@ func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows
 		}
 		break
 	}
-	if atMS < prev.CheckedAt {
-		// A newer check already set the state; this one is history.
-		p.state = prev
-		return nil
-	}
 	next := prev
-	ch := next.apply(r, atMS, st.FailureThreshold, st.SuccessThreshold)
+	var (
+		ch      change
+		verdict *quorumVerdict // set when decided by quorum over locations
+	)
+	if s.multiLocation(p) {
+		var (
+			stale bool
+			err   error
+		)
+		if ch, verdict, stale, err = s.recordLocation(ctx, tx, p, &next); err != nil || stale {
+			p.state = prev
+			return err
+		}
+	} else {
+		if atMS < prev.CheckedAt {
+			// A newer check already set the state; this one is history.
+			p.state = prev
+			return nil
+		}
+		ch = next.apply(r, atMS, st.FailureThreshold, st.SuccessThreshold)
+	}
 	p.state = next
 	inMaint := inMaintenance(windows, st, p.at)
 	ref := st.Ref()
@@ -285,8 +301,11 @@ func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows
 		if !ch.upChanged {
 			reason = "still " + map[bool]string{true: "up", false: "down"}[next.Up] + " after a maintenance window: " + reason
 		}
+		ev := &TransitionEvent{Site: ref, Up: next.Up, Seq: next.Seq, CheckedAt: p.at, Reason: reason, Maintenance: !notify}
+		verdict.describe(ev)
 		if _, err := outbox.InsertEvent(ctx, tx, TopicUptimeTransition, p.at, func(id string) any {
-			return &TransitionEvent{ID: id, Site: ref, Up: next.Up, Seq: next.Seq, CheckedAt: p.at, Reason: reason, Maintenance: !notify}
+			ev.ID = id
+			return ev
 		}); err != nil {
 			return err
 		}

@@ -188,6 +188,9 @@ func Text(ev *monitor.TransitionEvent) string {
 	if ev.Up {
 		first = fmt.Sprintf("*%s is back up.*", u)
 	}
+	if ev.Where != "" {
+		first += " (" + Escape(ev.Where) + ")"
+	}
 	return withReason(first, ev.Reason)
 }
 
