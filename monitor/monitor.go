@@ -99,6 +99,9 @@ type Options struct {
 	// Location is the location this process checks from (--location);
 	// default "local".
 	Location string
+	// SourceAddr, if set, is the local address checks leave from (see
+	// ProberOptions.SourceAddr).
+	SourceAddr net.IP
 	// Heartbeat is how often agents send heartbeats; a location silent
 	// for LostAfter of them is unavailable. Default DefaultHeartbeat.
 	Heartbeat time.Duration
@@ -261,7 +264,7 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		stop:       stop,
 		db:         db,
 		sites:      sites,
-		prober:     NewProber(ProberOptions{Timeout: opts.PingTimeout, UserAgent: opts.UserAgent, Dialer: opts.Dialer, TLSClientConfig: opts.Hooks.TLSClientConfig, Resolver: opts.Resolver, DenyPrivate: opts.DenyPrivate}),
+		prober:     NewProber(ProberOptions{Timeout: opts.PingTimeout, UserAgent: opts.UserAgent, Dialer: opts.Dialer, TLSClientConfig: opts.Hooks.TLSClientConfig, Resolver: opts.Resolver, DenyPrivate: opts.DenyPrivate, SourceAddr: opts.SourceAddr}),
 		opts:       opts,
 		log:        opts.Logger,
 		metrics:    newMetrics(opts.Registerer),

@@ -180,14 +180,16 @@ func (m *Main) wire() error {
 	monRelay := m.newRelay(m.monDB)
 	m.Site = site.New(m.siteDB, site.Options{
 		OnEvent:     siteRelay.Wake,
-		Defaults:    site.Defaults{Interval: cfg.CheckInterval, Timeout: cfg.PingTimeout},
+		Defaults:    site.Defaults{Interval: cfg.CheckInterval, Timeout: cfg.PingTimeout, Locations: cfg.DefaultLocations()},
 		PublicURL:   m.publicURL(),
 		MaxSites:    cfg.MaxSites,
 		DenyPrivate: cfg.DenyPrivateTargets,
+		// The monitor is made next; it knows the locations agents announced.
+		LocationKnown: func(name string) bool { return m.Monitor.LocationKnown(name) },
 	})
 	var dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 	if cfg.DenyPrivateTargets {
-		dialer = netguard.Dialer(cfg.PingTimeout)
+		dialer = netguard.DialerFrom(cfg.PingTimeout, cfg.SourceIP())
 	}
 	m.Monitor = monitor.New(m.monDB, m.Site, monitor.Options{
 		PingTimeout:          cfg.PingTimeout,
@@ -205,6 +207,9 @@ func (m *Main) wire() error {
 		Resolver:             cfg.DNSResolver,
 		DenyPrivate:          cfg.DenyPrivateTargets,
 		DBStall:              m.stalls,
+		Location:             cfg.Location,
+		Heartbeat:            cfg.Heartbeat,
+		SourceAddr:           cfg.SourceIP(),
 	})
 	m.declared.Uses(monitor.ServiceName, site.ServiceName, "monitor.Sites")
 
@@ -277,7 +282,7 @@ func (m *Main) wire() error {
 		// A sweep of many sites may outlast a short period; its database
 		// calls have their own deadline (--db-timeout).
 		Timeout: max(cfg.CheckInterval, time.Minute),
-		Service:  monitor.ServiceName,
+		Service: monitor.ServiceName,
 	}); err != nil {
 		return err
 	}

@@ -122,6 +122,8 @@ type Config struct {
 	// Env is the process environment captured once at start-up (secrets
 	// read their overrides from it); nothing reads os.Getenv later.
 	Env []string
+	// LocationConfig: checks from several locations (config_locations.go).
+	LocationConfig
 }
 
 // DefaultConfig returns the documented defaults.
@@ -155,6 +157,7 @@ func DefaultConfig() Config {
 		SchedulerConcurrency: 4096,
 		RawRetention:         7 * 24 * time.Hour,
 		RollupRetention:      400 * 24 * time.Hour,
+		LocationConfig:       defaultLocationConfig(),
 	}
 }
 
@@ -165,7 +168,7 @@ type option struct {
 	bind  func(fs *flag.FlagSet, c *Config)
 }
 
-var serveOptions = []option{
+var serveOptions = append([]option{
 	{"addr", "HTTP listen address", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.Addr, "addr", c.Addr, "") }},
 	{"data-dir", "directory for SQLite files, the embedded broker and secrets", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "") }},
 	{"database-url", "postgres:// URL; empty uses SQLite files in the data dir", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "") }},
@@ -264,7 +267,7 @@ var serveOptions = []option{
 		fs.Var((*originList)(&c.CORSOrigins), "cors-origins", "")
 	}},
 	{"log-level", "debug, info, warn or error", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "") }},
-}
+}, locationOptions...)
 
 // originList is a comma-separated list flag.
 // tokenList is a comma-separated list of tokens; it never prints them.
@@ -459,6 +462,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSites < 0 {
 		return bad("max-sites", "must not be negative")
+	}
+	if err := c.LocationConfig.validate(bad); err != nil {
+		return err
 	}
 	if c.RateLimit <= 0 || c.RateBurst < 1 {
 		return bad("rate-limit", "must be positive, with --rate-burst at least 1")
