@@ -118,6 +118,13 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 		// transaction does (it checks again under the row lock).
 		pushWait = (st.Interval.D() + st.Grace.D()).Milliseconds()
 	} else {
+		if scheduled && !s.assignRemote(st, now) {
+			// Only agents check this site: nothing to probe or record here.
+			if err := s.releaseLease(ctx, st.ID); err != nil {
+				return nil, dbError("release lease", err)
+			}
+			return s.lastResult(ctx, st)
+		}
 		res = s.prober.Check(ctx, SpecOf(st))
 	}
 	if ctx.Err() != nil {

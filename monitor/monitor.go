@@ -102,6 +102,9 @@ type Options struct {
 	// SourceAddr, if set, is the local address checks leave from (see
 	// ProberOptions.SourceAddr).
 	SourceAddr net.IP
+	// Assign, if set, sends a scheduled check to the agents of a location
+	// (the broker link); without it sites are checked here only.
+	Assign func(loc string, a *Assignment) error
 	// Heartbeat is how often agents send heartbeats; a location silent
 	// for LostAfter of them is unavailable. Default DefaultHeartbeat.
 	Heartbeat time.Duration

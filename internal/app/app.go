@@ -159,6 +159,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		r.Start(m.rootCtx)
 	}
 	m.Monitor.Start(true)
+	if err := m.linkAgents(); err != nil {
+		return err
+	}
 	if err := m.Monitor.Sync(ctx); err != nil {
 		log.Warn("initial schedule sync failed; the check-all job will retry", "err", err)
 	}
@@ -207,6 +210,7 @@ func (m *Main) wire() error {
 		Resolver:             cfg.DNSResolver,
 		DenyPrivate:          cfg.DenyPrivateTargets,
 		DBStall:              m.stalls,
+		Assign:               m.assign,
 		Location:             cfg.Location,
 		Heartbeat:            cfg.Heartbeat,
 		SourceAddr:           cfg.SourceIP(),
