@@ -294,6 +294,8 @@ func (s *Service) Register(srv *api.Server) {
 	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/uptime", s.SiteUptime)
 	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/incidents", s.SiteIncidents)
 	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/latency", s.SiteLatency)
+	api.Register(srv, ServiceName, api.Public, "GET /locations", s.Locations)
+	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/locations", s.SiteLocations)
 	api.Register(srv, ServiceName, api.Public, "POST /maintenance", s.AddMaintenance)
 	api.Register(srv, ServiceName, api.Public, "GET /maintenance", s.ListMaintenance)
 	api.Register(srv, ServiceName, api.Public, "DELETE /maintenance/{id}", s.DeleteMaintenance)
