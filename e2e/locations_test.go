@@ -194,9 +194,13 @@ func TestQuorumOfThreeAgents(t *testing.T) {
 	target.set(ips["eu"], 503)
 	at = time.Now()
 	waitSeen("eu down, us up, with ap gone", at, map[string]string{"eu": "down", "us": "up"})
+	msgs = slack.WaitFor(3, 10*time.Second)
+	if len(msgs) < 3 || firstLines(msgs)[2] != "*Location ap is unavailable.*" {
+		t.Fatalf("ap's agent stopped: notified %q, want a location-lost message", firstLines(msgs))
+	}
 	time.Sleep(settle)
-	if msgs := slack.Messages(); len(msgs) != 2 {
-		t.Fatalf("with ap unavailable and eu down: notified %q, want nothing new", firstLines(msgs))
+	if msgs := slack.Messages(); len(msgs) != 3 {
+		t.Fatalf("with ap unavailable and eu down: notified %q, want no alert", firstLines(msgs))
 	}
 	var sl monitor.SiteLocationsResponse
 	c.JSON("GET", "/site/1/locations", "", &sl)

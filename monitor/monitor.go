@@ -188,6 +188,11 @@ func (s *Service) Start(schedule bool) {
 		s.schedDone = make(chan struct{})
 		go s.schedule()
 	}
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		s.watchLocations()
+	}()
 }
 
 // writerQueues makes one queue per batching writer: one for SQLite (a

@@ -139,6 +139,8 @@ type Topics struct {
 	Degraded *pubsub.Topic[*monitor.DegradedEvent]
 	// Certs carries certificate-expiry warnings.
 	Certs *pubsub.Topic[*monitor.CertExpiringEvent]
+	// Locations carries location-lost and location-back events.
+	Locations *pubsub.Topic[*monitor.LocationEvent]
 }
 
 func siteKey(ref *site.Ref) string {
@@ -164,6 +166,14 @@ func (s *Service) Subscribe(t Topics) error {
 			Service:     ServiceName,
 			Handler:     s.handleDegraded,
 			OrderingKey: func(ev *monitor.DegradedEvent) string { return siteKey(ev.Site) },
+		}); err != nil {
+			return err
+		}
+	}
+	if t.Locations != nil {
+		if _, err := pubsub.NewSubscription(t.Locations, "slack-location", pubsub.SubscriptionConfig[*monitor.LocationEvent]{
+			Service: ServiceName,
+			Handler: s.handleLocation,
 		}); err != nil {
 			return err
 		}
@@ -252,6 +262,24 @@ func (s *Service) handleCert(ctx context.Context, ev *monitor.CertExpiringEvent)
 		return pubsub.Permanent(errors.New("cert event without a site"))
 	}
 	return s.deliver(ctx, "cert", ev.ID, ev.Site, 0, false, CertText(ev))
+}
+
+// LocationText returns the notification text of a location event.
+func LocationText(ev *monitor.LocationEvent) string {
+	if ev.Available {
+		return fmt.Sprintf("*Location %s is back.*\nIts agents answer again; it counts towards quorums.", Escape(ev.Location))
+	}
+	return fmt.Sprintf("*Location %s is unavailable.*\nIts agents missed their heartbeats; its sites are decided by the other locations.", Escape(ev.Location))
+}
+
+func (s *Service) handleLocation(ctx context.Context, ev *monitor.LocationEvent) error {
+	if ev == nil || ev.Location == "" {
+		return pubsub.Permanent(errors.New("location event without a location"))
+	}
+	if !s.Enabled() {
+		return nil
+	}
+	return s.Notify(ctx, &NotifyParams{Text: LocationText(ev)})
 }
 
 // deliver posts text unless Slack is off, the site is gone, the event is

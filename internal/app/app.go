@@ -241,6 +241,11 @@ func (m *Main) wire() error {
 	if err != nil {
 		return err
 	}
+	locs, err := pubsub.NewTopic[*monitor.LocationEvent](m.broker, monitor.TopicLocationChange, pubsub.TopicConfig{})
+	if err != nil {
+		return err
+	}
+	monRelay.SetPublisher(locs.Name(), locs.PublishRaw)
 	siteRelay.SetPublisher(added.Name(), added.PublishRaw)
 	siteRelay.SetPublisher(updated.Name(), updated.PublishRaw)
 	siteRelay.SetPublisher(deleted.Name(), deleted.PublishRaw)
@@ -263,7 +268,7 @@ func (m *Main) wire() error {
 		MaxTracked: cfg.NotifySeqMax,
 	})
 	m.declared.Uses(slack.ServiceName, site.ServiceName, "slack.Sites")
-	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
+	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs, Locations: locs}); err != nil {
 		return err
 	}
 
