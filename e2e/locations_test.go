@@ -212,4 +212,14 @@ func TestQuorumOfThreeAgents(t *testing.T) {
 	if !sl.Disagree {
 		t.Errorf("eu down and us up: disagree = false")
 	}
+	var checks monitor.ChecksResponse
+	c.JSON("GET", "/site/1/checks?location=us&limit=1000", "", &checks)
+	if len(checks.Checks) == 0 {
+		t.Fatal("no checks from us")
+	}
+	for _, ch := range checks.Checks {
+		if ch.Location != "us" {
+			t.Fatalf("/checks?location=us answered a check from %q", ch.Location)
+		}
+	}
 }

@@ -3,6 +3,8 @@ package monitor
 import (
 	"context"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"upmon/site"
@@ -116,4 +118,14 @@ func (s *Service) SiteLocations(ctx context.Context, p *SiteLocationsParams) (*S
 // multiSite says whether st is decided by quorum over locations.
 func (s *Service) multiSite(st *site.Site) bool {
 	return len(st.Locations) != 1 || st.Locations[0] != s.locs.own
+}
+
+// byLocation narrows a checks query (its WHERE begins "WHERE site_id =
+// $1") to one location; an empty loc leaves it as it is.
+func byLocation(q string, args []any, loc string) (string, []any) {
+	if loc == "" {
+		return q, args
+	}
+	args = append(args, loc)
+	return strings.Replace(q, "WHERE site_id = $1", "WHERE site_id = $1 AND location = $"+strconv.Itoa(len(args)), 1), args
 }
