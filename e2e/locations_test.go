@@ -212,6 +212,13 @@ func TestQuorumOfThreeAgents(t *testing.T) {
 	if !sl.Disagree {
 		t.Errorf("eu down and us up: disagree = false")
 	}
+	// The site page has a row per location, ap unavailable, and says the
+	// locations disagree.
+	code, page := c.Do("GET", "/frontend/sites/1", "")
+	if code != 200 || !strings.Contains(page, "<td>ap</td><td>unavailable</td>") || !strings.Contains(page, "<td>eu</td><td>down</td>") ||
+		!strings.Contains(page, "<td>us</td><td>up</td>") || !strings.Contains(page, "(locations disagree)") {
+		t.Errorf("site page (%d) lacks the location rows:\n%s", code, page)
+	}
 	var checks monitor.ChecksResponse
 	c.JSON("GET", "/site/1/checks?location=us&limit=1000", "", &checks)
 	if len(checks.Checks) == 0 {
