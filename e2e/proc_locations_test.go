@@ -77,7 +77,7 @@ func TestAgentProcessesKillAndBrokerRestart(t *testing.T) {
 	// The broker restarts (same port and store) while the site is down.
 	ns.Shutdown()
 	ns.WaitForShutdown()
-	ns = startTestNATS(t, natsOpts())
+	startTestNATS(t, natsOpts())
 	restarted := time.Now()
 	target.set(ips["eu"], 200)
 	target.set(ips["us"], 200)
