@@ -125,4 +125,10 @@ func TestRecordByQuorumOfLocations(t *testing.T) {
 	if err := s.db.QueryRow(`SELECT COUNT(*) FROM location_state WHERE site_id = $1`, single.ID).Scan(&n); err != nil || n != 0 {
 		t.Errorf("location rows of a default site = %d, %v; want none", n, err)
 	}
+	if err := s.Forget(t.Context(), st.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM location_state WHERE site_id = $1`, st.ID).Scan(&n); err != nil || n != 0 {
+		t.Errorf("location rows of a forgotten site = %d, %v; want none", n, err)
+	}
 }

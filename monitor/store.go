@@ -406,6 +406,7 @@ func (s *Service) Forget(ctx context.Context, siteID int64) error {
 			`DELETE FROM checks WHERE site_id = $1`,
 			`DELETE FROM rollups WHERE site_id = $1`,
 			`DELETE FROM incidents WHERE site_id = $1`,
+			`DELETE FROM location_state WHERE site_id = $1`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, siteID); err != nil {
 				return err
