@@ -358,6 +358,17 @@ func (s *MonitorClient) ListMaintenance(ctx context.Context) (*MonitorMaintenanc
 	return &out, nil
 }
 
+// Locations calls GET /locations (operation monitor_get_locations, access read).
+func (s *MonitorClient) Locations(ctx context.Context) (*MonitorLocationsResponse, error) {
+	var values url.Values
+	var in any
+	var out MonitorLocationsResponse
+	if err := s.c.Call(ctx, "GET", "/locations", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Ping calls GET /ping/{url} (operation monitor_get_ping_url, access read).
 func (s *MonitorClient) Ping(ctx context.Context, urlParam string) (*MonitorPingResponse, error) {
 	var values url.Values
@@ -387,6 +398,8 @@ type MonitorSiteChecksQuery struct {
 	Before string
 	// Limit is the query parameter "limit".
 	Limit int64
+	// Location is the query parameter "location".
+	Location string
 	// Since is the query parameter "since".
 	Since string
 }
@@ -401,6 +414,9 @@ func (s *MonitorClient) SiteChecks(ctx context.Context, siteID int64, query ...M
 		}
 		if !isZero(q.Limit) {
 			values.Set("limit", fmt.Sprint(q.Limit))
+		}
+		if !isZero(q.Location) {
+			values.Set("location", fmt.Sprint(q.Location))
 		}
 		if !isZero(q.Since) {
 			values.Set("since", fmt.Sprint(q.Since))
@@ -462,6 +478,17 @@ func (s *MonitorClient) SiteLatency(ctx context.Context, siteID int64, query ...
 	var in any
 	var out MonitorLatencyResponse
 	if err := s.c.Call(ctx, "GET", "/site/"+pathSegment(fmt.Sprint(siteID))+"/latency", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SiteLocations calls GET /site/{siteID}/locations (operation monitor_get_site_siteID_locations, access read).
+func (s *MonitorClient) SiteLocations(ctx context.Context, siteID int64) (*MonitorSiteLocationsResponse, error) {
+	var values url.Values
+	var in any
+	var out MonitorSiteLocationsResponse
+	if err := s.c.Call(ctx, "GET", "/site/"+pathSegment(fmt.Sprint(siteID))+"/locations", values, in, &out); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -889,6 +916,13 @@ type ChannelsUpdateParams struct {
 	URL         *string         `json:"url,omitzero"`
 }
 
+// MonitorAgentInfo is the schema monitor.AgentInfo.
+type MonitorAgentInfo struct {
+	ID            string    `json:"id"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
+	State         string    `json:"state"`
+}
+
 // MonitorCheck is the schema monitor.Check.
 type MonitorCheck struct {
 	Attempts    int64     `json:"attempts"`
@@ -899,6 +933,7 @@ type MonitorCheck struct {
 	FirstByteMS int64     `json:"first_byte_ms"`
 	ID          int64     `json:"id"`
 	LatencyMS   int64     `json:"latency_ms"`
+	Location    string    `json:"location"`
 	SiteID      int64     `json:"site_id"`
 	State       string    `json:"state"`
 	StatusCode  int64     `json:"status_code"`
@@ -965,6 +1000,20 @@ type MonitorLatencyResponse struct {
 	Window string                `json:"window"`
 }
 
+// MonitorLocationInfo is the schema monitor.LocationInfo.
+type MonitorLocationInfo struct {
+	Agents        []MonitorAgentInfo `json:"agents"`
+	LastHeartbeat time.Time          `json:"last_heartbeat"`
+	Name          string             `json:"name"`
+	Own           bool               `json:"own,omitzero"`
+	State         string             `json:"state"`
+}
+
+// MonitorLocationsResponse is the schema monitor.LocationsResponse.
+type MonitorLocationsResponse struct {
+	Locations []MonitorLocationInfo `json:"locations"`
+}
+
 // MonitorMaintenance is the schema monitor.Maintenance.
 type MonitorMaintenance struct {
 	End        time.Time `json:"end"`
@@ -1000,6 +1049,24 @@ type MonitorPingResponse struct {
 type MonitorPushResponse struct {
 	Ok     bool  `json:"ok"`
 	SiteID int64 `json:"site_id"`
+}
+
+// MonitorSiteLocation is the schema monitor.SiteLocation.
+type MonitorSiteLocation struct {
+	CheckedAt  *time.Time `json:"checked_at"`
+	Error      string     `json:"error"`
+	LatencyMS  int64      `json:"latency_ms"`
+	Live       bool       `json:"live"`
+	Location   string     `json:"location"`
+	State      string     `json:"state"`
+	StatusCode int64      `json:"status_code"`
+}
+
+// MonitorSiteLocationsResponse is the schema monitor.SiteLocationsResponse.
+type MonitorSiteLocationsResponse struct {
+	Disagree  bool                  `json:"disagree"`
+	Locations []MonitorSiteLocation `json:"locations"`
+	Quorum    int64                 `json:"quorum"`
 }
 
 // MonitorSiteStatus is the schema monitor.SiteStatus.
@@ -1081,11 +1148,13 @@ type SiteAddParams struct {
 	Keyword     string          `json:"keyword,omitzero"`
 	KeywordMode string          `json:"keyword_mode,omitzero"`
 	Kind        string          `json:"kind,omitzero"`
+	Locations   []string        `json:"locations,omitzero"`
 	// MaxLatency is a duration such as "30s", "5m" or "1h".
 	MaxLatency       string   `json:"max_latency,omitzero"`
 	Method           string   `json:"method,omitzero"`
 	Name             string   `json:"name,omitzero"`
 	Paused           bool     `json:"paused,omitzero"`
+	Quorum           int64    `json:"quorum,omitzero"`
 	Retries          int64    `json:"retries,omitzero"`
 	ReuseConnections bool     `json:"reuse_connections,omitzero"`
 	SuccessThreshold int64    `json:"success_threshold,omitzero"`
@@ -1157,11 +1226,13 @@ type SitePatchParams struct {
 	Keyword     *string         `json:"keyword,omitzero"`
 	KeywordMode *string         `json:"keyword_mode,omitzero"`
 	Kind        *string         `json:"kind,omitzero"`
+	Locations   []string        `json:"locations,omitzero"`
 	// MaxLatency is a duration such as "30s", "5m" or "1h".
 	MaxLatency       *string  `json:"max_latency,omitzero"`
 	Method           *string  `json:"method,omitzero"`
 	Name             *string  `json:"name,omitzero"`
 	Paused           *bool    `json:"paused,omitzero"`
+	Quorum           *int64   `json:"quorum,omitzero"`
 	Retries          *int64   `json:"retries,omitzero"`
 	ReuseConnections *bool    `json:"reuse_connections,omitzero"`
 	SuccessThreshold *int64   `json:"success_threshold,omitzero"`
@@ -1189,6 +1260,7 @@ type Site struct {
 	Keyword     string          `json:"keyword"`
 	KeywordMode string          `json:"keyword_mode"`
 	Kind        string          `json:"kind"`
+	Locations   []string        `json:"locations"`
 	// MaxLatency is a duration such as "30s", "5m" or "1h".
 	MaxLatency       string   `json:"max_latency"`
 	Method           string   `json:"method"`
@@ -1196,6 +1268,7 @@ type Site struct {
 	Paused           bool     `json:"paused"`
 	PushToken        string   `json:"push_token,omitzero"`
 	PushURL          string   `json:"push_url,omitzero"`
+	Quorum           int64    `json:"quorum"`
 	Retries          int64    `json:"retries"`
 	ReuseConnections bool     `json:"reuse_connections"`
 	SuccessThreshold int64    `json:"success_threshold"`

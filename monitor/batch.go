@@ -141,17 +141,17 @@ func (s *Service) lockStates(ctx context.Context, tx *sql.Tx, ids []int64) (map[
 // checkRow is one row of the checks table.
 type checkRow []any
 
-var checkTypes = []string{"BIGINT", "BOOLEAN", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT"}
+var checkTypes = []string{"BIGINT", "BOOLEAN", "BIGINT", "BIGINT", "BIGINT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
 
-// checkRowOf returns the checks row of p.
-func checkRowOf(p *pending) checkRow {
+// checkRowOf returns the checks row of p, checked from location loc.
+func checkRowOf(p *pending, loc string) checkRow {
 	r := p.res
 	var days any
 	if r.TLSDaysLeft != nil {
 		days = int64(*r.TLSDaysLeft)
 	}
 	return checkRow{p.st.ID, r.Up, p.at.UnixMilli(), r.Latency.Milliseconds(), int64(r.StatusCode), r.Err, checkState(r),
-		r.DNS.Milliseconds(), r.Connect.Milliseconds(), r.TLS.Milliseconds(), r.FirstByte.Milliseconds(), days, int64(max(r.Attempts, 1))}
+		r.DNS.Milliseconds(), r.Connect.Milliseconds(), r.TLS.Milliseconds(), r.FirstByte.Milliseconds(), days, int64(max(r.Attempts, 1)), loc}
 }
 
 // insertChecks inserts the rows, in order.
@@ -161,7 +161,7 @@ func insertChecks(ctx context.Context, tx *sql.Tx, stmts *stmtCache, rows []chec
 		for _, r := range rows[lo:hi] {
 			args = append(args, r...)
 		}
-		_, err := stmts.exec(ctx, tx, `INSERT INTO checks (site_id, up, checked_at, latency_ms, status_code, error, state, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts) VALUES `+
+		_, err := stmts.exec(ctx, tx, `INSERT INTO checks (site_id, up, checked_at, latency_ms, status_code, error, state, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts, location) VALUES `+
 			stmts.values(hi-lo, checkTypes), args...)
 		return err
 	})

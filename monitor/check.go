@@ -139,6 +139,14 @@ func (s *Service) runCheck(ctx context.Context, st *site.Site, scheduled bool, s
 		// transaction does (it checks again under the row lock).
 		pushWait = (st.Interval.D() + st.Grace.D()).Milliseconds()
 	} else {
+		if scheduled && !s.assignRemote(st, now) {
+			// Only agents check this site: nothing to probe or record here.
+			if err := s.releaseLease(ctx, st.ID); err != nil {
+				return nil, res, dbError("release lease", err)
+			}
+			last, err := s.lastResult(ctx, st)
+			return last, res, err
+		}
 		res = s.prober.Check(ctx, SpecOf(st))
 	}
 	if ctx.Err() != nil {

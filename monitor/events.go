@@ -17,7 +17,32 @@ const (
 	// TopicCertExpiring carries CertExpiringEvent: a certificate crossed
 	// 14 or 3 days before expiry.
 	TopicCertExpiring = "cert-expiring"
+	// TopicLocationChange carries LocationEvent: a location became
+	// unavailable (its agents missed 3 heartbeats) or came back.
+	TopicLocationChange = "location-change"
 )
+
+// Types of LocationEvent.
+const (
+	EventLocationLost = "location-lost"
+	EventLocationBack = "location-back"
+)
+
+// LocationEvent is published when a location becomes unavailable or
+// comes back. An unavailable location is left out of every quorum; it
+// never makes a site down.
+type LocationEvent struct {
+	// ID is the event's globally unique id.
+	ID string `json:"id"`
+	// Type is "location-lost" or "location-back".
+	Type string `json:"type"`
+	// Location is the location's name.
+	Location string `json:"location"`
+	// Available is the location's new liveness.
+	Available bool `json:"available"`
+	// At is when the change was noticed.
+	At time.Time `json:"at"`
+}
 
 // TransitionEvent is published when a site goes down or comes back up.
 type TransitionEvent struct {
@@ -39,6 +64,11 @@ type TransitionEvent struct {
 	// A change that still holds when the window ends is published again
 	// then, with Maintenance false.
 	Maintenance bool `json:"maintenance,omitempty"`
+	// Locations, for a site checked from several locations, are the live
+	// locations that saw the new state (docs/locations.md).
+	Locations []string `json:"locations,omitempty"`
+	// Where says it for notifications: "3 of 3 locations: eu, us, ap".
+	Where string `json:"where,omitempty"`
 }
 
 // DegradedEvent is published when a site becomes degraded (up but slower

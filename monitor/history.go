@@ -38,6 +38,8 @@ type Check struct {
 	TLSDaysLeft *int `json:"tls_days_left"`
 	// Attempts counts the attempts made, retries included.
 	Attempts int `json:"attempts"`
+	// Location is where the check ran from (docs/locations.md).
+	Location string `json:"location"`
 }
 
 // ChecksParams page through a site's checks.
@@ -51,6 +53,8 @@ type ChecksParams struct {
 	Before string `query:"before"`
 	// Limit is the page size (default 100, at most 1000).
 	Limit int `query:"limit"`
+	// Location, if set, returns only the checks from that location.
+	Location string `query:"location"`
 }
 
 // ChecksResponse is a page of checks.
@@ -93,7 +97,7 @@ func (s *Service) SiteChecks(ctx context.Context, p *ChecksParams) (*ChecksRespo
 	if p.Since != "" && p.Before != "" {
 		return nil, api.FieldError("since", "give since or before, not both")
 	}
-	const cols = `id, site_id, up, state, checked_at, latency_ms, status_code, error, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts`
+	const cols = `id, site_id, up, state, checked_at, latency_ms, status_code, error, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts, location`
 	q := `SELECT ` + cols + ` FROM checks WHERE site_id = $1 ORDER BY checked_at DESC, id DESC LIMIT $2`
 	args := []any{p.SiteID, limit + 1}
 	switch {
@@ -112,6 +116,7 @@ func (s *Service) SiteChecks(ctx context.Context, p *ChecksParams) (*ChecksRespo
 		q = `SELECT ` + cols + ` FROM checks WHERE site_id = $1 AND checked_at < $3 ORDER BY checked_at DESC, id DESC LIMIT $2`
 		args = append(args, t.UnixMilli())
 	}
+	q, args = byLocation(q, args, p.Location)
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, dbError("checks", err)
@@ -125,7 +130,7 @@ func (s *Service) SiteChecks(ctx context.Context, p *ChecksParams) (*ChecksRespo
 			days *int64
 		)
 		if err := rows.Scan(&c.ID, &c.SiteID, &c.Up, &c.State, &at, &c.LatencyMS, &c.StatusCode, &c.Error,
-			&c.DNSMS, &c.ConnectMS, &c.TLSMS, &c.FirstByteMS, &days, &c.Attempts); err != nil {
+			&c.DNSMS, &c.ConnectMS, &c.TLSMS, &c.FirstByteMS, &days, &c.Attempts, &c.Location); err != nil {
 			return nil, dbError("checks", err)
 		}
 		if c.State == "" {

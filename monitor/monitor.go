@@ -109,6 +109,18 @@ type Options struct {
 	// Tracer, if set, makes every check a span "monitor.check" (its
 	// phases as events, its writes as child spans); nil records none.
 	Tracer trace.Tracer
+	// Location is the location this process checks from (--location);
+	// default "local".
+	Location string
+	// SourceAddr, if set, is the local address checks leave from (see
+	// ProberOptions.SourceAddr).
+	SourceAddr net.IP
+	// Assign, if set, sends a scheduled check to the agents of a location
+	// (the broker link); without it sites are checked here only.
+	Assign func(loc string, a *Assignment) error
+	// Heartbeat is how often agents send heartbeats; a location silent
+	// for LostAfter of them is unavailable. Default DefaultHeartbeat.
+	Heartbeat time.Duration
 }
 
 // Recorded describes a committed check, for live views.
@@ -168,6 +180,7 @@ type Service struct {
 	siteCache  siteCache // sites of scheduled checks
 	schedDB    *stall.Watch
 	syncDB     *stall.Watch
+	locs       *locationRegistry
 }
 
 // Start starts the batching writer and, when schedule is true, the
@@ -189,6 +202,11 @@ func (s *Service) Start(schedule bool) {
 		s.schedDone = make(chan struct{})
 		go s.schedule()
 	}
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		s.watchLocations()
+	}()
 }
 
 // writerQueues makes one queue per batching writer: one for SQLite (a
@@ -274,13 +292,14 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		stop:       stop,
 		db:         db,
 		sites:      sites,
-		prober:     NewProber(ProberOptions{Timeout: opts.PingTimeout, UserAgent: opts.UserAgent, Dialer: opts.Dialer, TLSClientConfig: opts.Hooks.TLSClientConfig, Resolver: opts.Resolver, DenyPrivate: opts.DenyPrivate}),
+		prober:     NewProber(ProberOptions{Timeout: opts.PingTimeout, UserAgent: opts.UserAgent, Dialer: opts.Dialer, TLSClientConfig: opts.Hooks.TLSClientConfig, Resolver: opts.Resolver, DenyPrivate: opts.DenyPrivate, SourceAddr: opts.SourceAddr}),
 		opts:       opts,
 		log:        opts.Logger,
 		metrics:    newMetrics(opts.Registerer),
 		hooks:      opts.Hooks,
 		schedDB:    opts.DBStall.Watch("scheduler"),
 		syncDB:     opts.DBStall.Watch("schedule-sync"),
+		locs:       newLocationRegistry(opts.Location, opts.Heartbeat),
 	}
 }
 
@@ -300,6 +319,8 @@ func (s *Service) Register(srv *api.Server) {
 	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/uptime", s.SiteUptime)
 	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/incidents", s.SiteIncidents)
 	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/latency", s.SiteLatency)
+	api.Register(srv, ServiceName, api.Public, "GET /locations", s.Locations)
+	api.Register(srv, ServiceName, api.Public, "GET /site/{siteID}/locations", s.SiteLocations)
 	api.Register(srv, ServiceName, api.Public, "POST /maintenance", s.AddMaintenance)
 	api.Register(srv, ServiceName, api.Public, "GET /maintenance", s.ListMaintenance)
 	api.Register(srv, ServiceName, api.Public, "DELETE /maintenance/{id}", s.DeleteMaintenance)

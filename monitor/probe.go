@@ -53,6 +53,10 @@ type ProberOptions struct {
 	// DenyPrivate makes dns: checks refuse A and AAAA answers that the
 	// outbound policy (platform/netguard) refuses.
 	DenyPrivate bool
+	// SourceAddr, if set, is the local address every check leaves from
+	// (--source-addr): HTTP, TCP and DNS alike. It applies to the default
+	// dialer; a Dialer given here must bind it itself.
+	SourceAddr net.IP
 }
 
 // Prober runs checks with bounded time and memory. It never uses
@@ -163,8 +167,7 @@ func NewProber(opts ProberOptions) *Prober {
 	p := &Prober{opts: opts}
 	p.dial = opts.Dialer
 	if p.dial == nil {
-		d := &net.Dialer{KeepAlive: 30 * time.Second}
-		p.dial = d.DialContext
+		p.dial = netguard.BindSource(&net.Dialer{KeepAlive: 30 * time.Second}, opts.SourceAddr)
 	}
 	for reuse := range 2 {
 		tr := &http.Transport{

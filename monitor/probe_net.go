@@ -80,13 +80,11 @@ func (p *Prober) resolver(server string) *net.Resolver {
 		}
 	case p.opts.Resolver != "":
 		res.Dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, p.opts.Resolver)
+			return netguard.BindSource(&net.Dialer{}, p.opts.SourceAddr)(ctx, network, p.opts.Resolver)
 		}
 	default:
 		res.Dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, network, addr)
+			return netguard.BindSource(&net.Dialer{}, p.opts.SourceAddr)(ctx, network, addr)
 		}
 	}
 	return res

@@ -192,3 +192,12 @@ func leaseOf(st *site.Site) time.Duration {
 	margin := min(max(t, time.Second), 5*time.Second)
 	return time.Duration(st.Retries+1)*t + time.Duration(st.Retries)*retryDelay + margin
 }
+
+// releaseLease gives back a scheduled claim that this process does not
+// check itself (its agents do).
+func (s *Service) releaseLease(ctx context.Context, siteID int64) error {
+	return s.schedDB.Do(ctx, func(ctx context.Context) error {
+		_, err := s.db.ExecContext(ctx, `UPDATE site_state SET lease_until = 0 WHERE site_id = $1`, siteID)
+		return err
+	})
+}

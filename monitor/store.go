@@ -44,6 +44,7 @@ type pending struct {
 	// arrived within pushWait ms before at (else skipped is set).
 	pushWait int64
 	skipped  bool
+	location string // the location the check ran from; "" is this process's own
 	done     chan error
 	state    siteState  // the state after it was applied
 	events   int        // outbox events written
@@ -245,7 +246,7 @@ func (s *Service) writeChecks(ctx context.Context, tx *sql.Tx, batch []*pending,
 		if row == nil {
 			return sql.ErrNoRows
 		}
-		checks = append(checks, checkRowOf(p))
+		checks = append(checks, checkRowOf(p, s.locOf(p)))
 		if err := s.applyOne(spanContext(ctx, p.span), tx, p, row, windows); err != nil {
 			return err
 		}
@@ -266,13 +267,28 @@ func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, p *pending, row *loc
 	st, r := p.st, p.res
 	atMS := p.at.UnixMilli()
 	prev, certNotified, notifiedUp := row.st, row.certNotified, row.notifiedUp
-	if atMS < prev.CheckedAt {
-		// A newer check already set the state; this one is history.
-		p.state = prev
-		return nil
-	}
 	next := prev
-	ch := next.apply(r, atMS, st.FailureThreshold, st.SuccessThreshold)
+	var (
+		ch      change
+		verdict *quorumVerdict // set when decided by quorum over locations
+	)
+	if s.multiLocation(p) {
+		var (
+			stale bool
+			err   error
+		)
+		if ch, verdict, stale, err = s.recordLocation(ctx, tx, p, &next); err != nil || stale {
+			p.state = prev
+			return err
+		}
+	} else {
+		if atMS < prev.CheckedAt {
+			// A newer check already set the state; this one is history.
+			p.state = prev
+			return nil
+		}
+		ch = next.apply(r, atMS, st.FailureThreshold, st.SuccessThreshold)
+	}
 	p.state = next
 	inMaint := inMaintenance(windows, st, p.at)
 	ref := st.Ref()
@@ -315,8 +331,11 @@ func (s *Service) applyOne(ctx context.Context, tx *sql.Tx, p *pending, row *loc
 		if !ch.upChanged {
 			reason = "still " + map[bool]string{true: "up", false: "down"}[next.Up] + " after a maintenance window: " + reason
 		}
+		ev := &TransitionEvent{Site: ref, Up: next.Up, Seq: next.Seq, CheckedAt: p.at, Reason: reason, Maintenance: !notify}
+		verdict.describe(ev)
 		if _, err := outbox.InsertEvent(ctx, tx, TopicUptimeTransition, p.at, func(id string) any {
-			return &TransitionEvent{ID: id, Site: ref, Up: next.Up, Seq: next.Seq, CheckedAt: p.at, Reason: reason, Maintenance: !notify}
+			ev.ID = id
+			return ev
 		}); err != nil {
 			return err
 		}
@@ -417,6 +436,7 @@ func (s *Service) Forget(ctx context.Context, siteID int64) error {
 			`DELETE FROM checks WHERE site_id = $1`,
 			`DELETE FROM rollups WHERE site_id = $1`,
 			`DELETE FROM incidents WHERE site_id = $1`,
+			`DELETE FROM location_state WHERE site_id = $1`,
 		} {
 			if _, err := tx.ExecContext(ctx, q, siteID); err != nil {
 				return err

@@ -17,13 +17,14 @@ var zeroOf = map[string]string{
 	"expected_status": `[]`, "follow_redirects": `false`, "keyword": `""`, "keyword_mode": `""`,
 	"json_path": `[]`, "max_latency": `"0s"`, "failure_threshold": `0`, "success_threshold": `0`,
 	"retries": `0`, "paused": `false`, "tags": `[]`, "grace": `"0s"`, "reuse_connections": `false`,
-	"ws_send":  `""`,
-	"channels": `[]`,
+	"ws_send":   `""`,
+	"channels":  `[]`,
+	"locations": `[]`, "quorum": `0`,
 }
 
 // refusedZero are the settings whose zero lies outside their documented
 // range (docs/monitoring.md).
-var refusedZero = []string{"interval", "timeout", "method", "expected_status", "keyword_mode", "failure_threshold", "success_threshold"}
+var refusedZero = []string{"interval", "timeout", "method", "expected_status", "keyword_mode", "failure_threshold", "success_threshold", "locations", "quorum"}
 
 // TestExplicitZeroIsRefusedOrKept sends every setting's zero value on
 // POST and PATCH: it is either refused naming the field (outside the

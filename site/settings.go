@@ -137,6 +137,12 @@ type Settings struct {
 	// events go to; empty: the default channels (and channels whose tags
 	// match the site's).
 	Channels []int64 `json:"channels"`
+	// Locations name the locations the site is checked from (see
+	// docs/locations.md); unset, the configured default set (["local"]).
+	Locations []string `json:"locations"`
+	// Quorum is how many of its live locations must see the site down
+	// for it to be reported down; unset, a majority of its locations.
+	Quorum int `json:"quorum"`
 }
 
 // Defaults are the values zero settings take.
@@ -145,6 +151,9 @@ type Defaults struct {
 	Interval time.Duration
 	// Timeout is the global ping timeout.
 	Timeout time.Duration
+	// Locations is the set a site's unset locations take; empty means
+	// ["local"].
+	Locations []string
 }
 
 // Filled returns s with every default filled in.
@@ -186,6 +195,7 @@ func (s Settings) Filled(d Defaults) Settings {
 	if s.Channels == nil {
 		s.Channels = []int64{}
 	}
+	s.Locations, s.Quorum = fillLocations(s.Locations, s.Quorum, d.Locations)
 	return s
 }
 
@@ -295,7 +305,7 @@ func (s *Settings) Validate() error {
 	if strings.Contains(s.WSSend, Redacted) {
 		return api.FieldError("ws_send", errHoldsRedacted)
 	}
-	return nil
+	return validateLocationNames(s.Locations, s.Quorum)
 }
 
 // ParseStatusRange parses "200" or "200-299".

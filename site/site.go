@@ -219,6 +219,10 @@ type Options struct {
 	// DenyPrivate refuses URLs whose host is a loopback, private,
 	// link-local, multicast or unspecified IP literal.
 	DenyPrivate bool
+	// LocationKnown, if set, says whether a location has been seen (an
+	// agent connected from it); besides those, a site may name only
+	// "local" and the locations in Defaults.Locations.
+	LocationKnown func(name string) bool
 }
 
 // New returns the site service over its database.

@@ -279,6 +279,9 @@ func (s *Service) applyPatch(cur *Site, p *PatchParams) (*Site, error) {
 	if err := next.Settings.Validate(); err != nil {
 		return nil, err
 	}
+	if err := s.checkLocations(&next.Settings, p.present["locations"]); err != nil {
+		return nil, err
+	}
 	if err := checkGiven(&p.Settings, p.given); err != nil {
 		return nil, err
 	}

@@ -110,6 +110,8 @@ var unsetMessages = map[string]string{
 	"keyword_mode":      "must be \"contains\" or \"absent\"",
 	"failure_threshold": "must be between 1 and 100",
 	"success_threshold": "must be between 1 and 100",
+	"locations":         "must name at least one location (null for the default set)",
+	"quorum":            "must be between 1 and the number of locations (null for a majority)",
 }
 
 // checkGiven refuses a setting given explicitly (not null) whose value

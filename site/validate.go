@@ -209,6 +209,9 @@ func (s *Service) newSite(p *AddParams) (*Site, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	if err := s.checkLocations(&p.Settings, true); err != nil {
+		return nil, err
+	}
 	switch p.Kind {
 	case KindPush:
 		if st.Name == "" {

@@ -147,6 +147,8 @@ type Topics struct {
 	Degraded *pubsub.Topic[*monitor.DegradedEvent]
 	// Certs carries certificate-expiry warnings.
 	Certs *pubsub.Topic[*monitor.CertExpiringEvent]
+	// Locations carries location-lost and location-back events.
+	Locations *pubsub.Topic[*monitor.LocationEvent]
 }
 
 func siteKey(ref *site.Ref) string {
@@ -176,6 +178,14 @@ func (s *Service) Subscribe(t Topics) error {
 			return err
 		}
 	}
+	if t.Locations != nil {
+		if _, err := pubsub.NewSubscription(t.Locations, "slack-location", pubsub.SubscriptionConfig[*monitor.LocationEvent]{
+			Service: ServiceName,
+			Handler: s.handleLocation,
+		}); err != nil {
+			return err
+		}
+	}
 	if t.Certs != nil {
 		if _, err := pubsub.NewSubscription(t.Certs, "slack-cert", pubsub.SubscriptionConfig[*monitor.CertExpiringEvent]{
 			Service: ServiceName,
@@ -195,6 +205,9 @@ func Text(ev *monitor.TransitionEvent) string {
 	first := fmt.Sprintf("*%s is down!*", u)
 	if ev.Up {
 		first = fmt.Sprintf("*%s is back up.*", u)
+	}
+	if ev.Where != "" {
+		first += " (" + Escape(ev.Where) + ")"
 	}
 	return withReason(first, ev.Reason)
 }
@@ -269,6 +282,24 @@ func (s *Service) handleCert(ctx context.Context, ev *monitor.CertExpiringEvent)
 		return nil
 	}
 	return s.deliver(ctx, "cert", ev.ID, ev.Site, 0, false, CertText(ev))
+}
+
+// LocationText returns the notification text of a location event.
+func LocationText(ev *monitor.LocationEvent) string {
+	if ev.Available {
+		return fmt.Sprintf("*Location %s is back.*\nIts agents answer again; it counts towards quorums.", Escape(ev.Location))
+	}
+	return fmt.Sprintf("*Location %s is unavailable.*\nIts agents missed their heartbeats; its sites are decided by the other locations.", Escape(ev.Location))
+}
+
+func (s *Service) handleLocation(ctx context.Context, ev *monitor.LocationEvent) error {
+	if ev == nil || ev.Location == "" {
+		return pubsub.Permanent(errors.New("location event without a location"))
+	}
+	if !s.Enabled() {
+		return nil
+	}
+	return s.Notify(ctx, &NotifyParams{Text: LocationText(ev)})
 }
 
 // deliver posts text unless Slack is off, the site is gone, the event is

@@ -122,6 +122,9 @@ func TestTexts(t *testing.T) {
 			Reason: "body has <no> &\nkeyword"}, "*https://a.example is back up.*\nbody has &lt;no&gt; &amp; keyword"},
 		{"mrkdwn link syntax cannot be injected", transition(1, "https://a.example/<https://evil.example|click>", false, 1),
 			"*https://a.example/&lt;https://evil.example|click&gt; is down!*"},
+		{"locations that saw it", &monitor.TransitionEvent{Site: &site.Ref{URL: "https://a.example"}, Reason: "HTTP 503 after 1 failed check",
+			Locations: []string{"eu", "us", "ap"}, Where: "3 of 3 locations: eu, us, ap"},
+			"*https://a.example is down!* (3 of 3 locations: eu, us, ap)\nHTTP 503 after 1 failed check"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -16,12 +16,15 @@ var windows = []string{"24h", "7d", "30d"}
 
 type siteData struct {
 	pageBase
-	Row         rowView
-	Uptimes     []uptimeView
-	Chart       chartView
-	Windows     []windowLink
-	Checks      []checkView
-	Incidents   []incidentView
+	Row       rowView
+	Uptimes   []uptimeView
+	Chart     chartView
+	Windows   []windowLink
+	Checks    []checkView
+	Incidents []incidentView
+	// Locations are the per-location rows (sites on several locations).
+	Locations   []locationView
+	Disagree    bool
 	HasSettings bool
 	Settings    settingsForm
 	SettingsErr string
@@ -210,6 +213,7 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		}
 		h.ackState(ctx, id, d.Incidents)
 	}
+	d.Locations, d.Disagree = h.siteLocations(ctx, id)
 	h.render(w, r, status, "site", d)
 }
 

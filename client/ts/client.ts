@@ -347,6 +347,13 @@ export namespace channels {
 }
 
 export namespace monitor {
+    /** AgentInfo is the schema monitor.AgentInfo. */
+    export interface AgentInfo {
+        id: string
+        last_heartbeat: string
+        state: string
+    }
+
     /** Check is the schema monitor.Check. */
     export interface Check {
         attempts: number
@@ -357,6 +364,7 @@ export namespace monitor {
         first_byte_ms: number
         id: number
         latency_ms: number
+        location: string
         site_id: number
         state: string
         status_code: number
@@ -423,6 +431,20 @@ export namespace monitor {
         window: string
     }
 
+    /** LocationInfo is the schema monitor.LocationInfo. */
+    export interface LocationInfo {
+        agents: monitor.AgentInfo[]
+        last_heartbeat: string
+        name: string
+        own?: boolean
+        state: string
+    }
+
+    /** LocationsResponse is the schema monitor.LocationsResponse. */
+    export interface LocationsResponse {
+        locations: monitor.LocationInfo[]
+    }
+
     /** Maintenance is the schema monitor.Maintenance. */
     export interface Maintenance {
         end: string
@@ -458,6 +480,24 @@ export namespace monitor {
     export interface PushResponse {
         ok: boolean
         site_id: number
+    }
+
+    /** SiteLocation is the schema monitor.SiteLocation. */
+    export interface SiteLocation {
+        checked_at: string | null
+        error: string
+        latency_ms: number
+        live: boolean
+        location: string
+        state: string
+        status_code: number
+    }
+
+    /** SiteLocationsResponse is the schema monitor.SiteLocationsResponse. */
+    export interface SiteLocationsResponse {
+        disagree: boolean
+        locations: monitor.SiteLocation[]
+        quorum: number
     }
 
     /** SiteStatus is the schema monitor.SiteStatus. */
@@ -513,6 +553,11 @@ export namespace monitor {
             return (await this.baseClient.call("GET", `/maintenance`, undefined, undefined)) as monitor.MaintenanceList
         }
 
+        /** Locations calls GET /locations (operation monitor_get_locations, access read). */
+        public async Locations(): Promise<monitor.LocationsResponse> {
+            return (await this.baseClient.call("GET", `/locations`, undefined, undefined)) as monitor.LocationsResponse
+        }
+
         /** Ping calls GET /ping/{url} (operation monitor_get_ping_url, access read). */
         public async Ping(url: string): Promise<monitor.PingResponse> {
             return (await this.baseClient.call("GET", `/ping/${String(url).split("/").map(encodeURIComponent).join("/")}`, undefined, undefined)) as monitor.PingResponse
@@ -524,7 +569,7 @@ export namespace monitor {
         }
 
         /** SiteChecks calls GET /site/{siteID}/checks (operation monitor_get_site_siteID_checks, access read). */
-        public async SiteChecks(siteID: number, query?: { before?: string, limit?: number, since?: string }): Promise<monitor.ChecksResponse> {
+        public async SiteChecks(siteID: number, query?: { before?: string, limit?: number, location?: string, since?: string }): Promise<monitor.ChecksResponse> {
             return (await this.baseClient.call("GET", `/site/${encodeURIComponent(String(siteID))}/checks`, query, undefined)) as monitor.ChecksResponse
         }
 
@@ -536,6 +581,11 @@ export namespace monitor {
         /** SiteLatency calls GET /site/{siteID}/latency (operation monitor_get_site_siteID_latency, access read). */
         public async SiteLatency(siteID: number, query?: { step?: string, window?: string }): Promise<monitor.LatencyResponse> {
             return (await this.baseClient.call("GET", `/site/${encodeURIComponent(String(siteID))}/latency`, query, undefined)) as monitor.LatencyResponse
+        }
+
+        /** SiteLocations calls GET /site/{siteID}/locations (operation monitor_get_site_siteID_locations, access read). */
+        public async SiteLocations(siteID: number): Promise<monitor.SiteLocationsResponse> {
+            return (await this.baseClient.call("GET", `/site/${encodeURIComponent(String(siteID))}/locations`, undefined, undefined)) as monitor.SiteLocationsResponse
         }
 
         /** SiteUptime calls GET /site/{siteID}/uptime (operation monitor_get_site_siteID_uptime, access read). */
@@ -642,11 +692,13 @@ export namespace site {
         keyword?: string
         keyword_mode?: string
         kind?: string
+        locations?: string[]
         /** a duration such as "30s", "5m" or "1h" */
         max_latency?: string
         method?: string
         name?: string
         paused?: boolean
+        quorum?: number
         retries?: number
         reuse_connections?: boolean
         success_threshold?: number
@@ -718,11 +770,13 @@ export namespace site {
         keyword?: string
         keyword_mode?: string
         kind?: string
+        locations?: string[]
         /** a duration such as "30s", "5m" or "1h" */
         max_latency?: string
         method?: string
         name?: string
         paused?: boolean
+        quorum?: number
         retries?: number
         reuse_connections?: boolean
         success_threshold?: number
@@ -750,6 +804,7 @@ export namespace site {
         keyword: string
         keyword_mode: string
         kind: string
+        locations: string[]
         /** a duration such as "30s", "5m" or "1h" */
         max_latency: string
         method: string
@@ -757,6 +812,7 @@ export namespace site {
         paused: boolean
         push_token?: string
         push_url?: string
+        quorum: number
         retries: number
         reuse_connections: boolean
         success_threshold: number

@@ -182,6 +182,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	}
 	m.Monitor.Start(true)
 	m.Channels.Start()
+	if err := m.linkAgents(); err != nil {
+		return err
+	}
 	if err := m.Monitor.Sync(ctx); err != nil {
 		log.Warn("initial schedule sync failed; the check-all job will retry", "err", err)
 	}
@@ -203,14 +206,16 @@ func (m *Main) wire() error {
 	monRelay := m.newRelay(m.monDB)
 	m.Site = site.New(m.siteDB, site.Options{
 		OnEvent:     siteRelay.Wake,
-		Defaults:    site.Defaults{Interval: cfg.CheckInterval, Timeout: cfg.PingTimeout},
+		Defaults:    site.Defaults{Interval: cfg.CheckInterval, Timeout: cfg.PingTimeout, Locations: cfg.DefaultLocations()},
 		PublicURL:   m.publicURL(),
 		MaxSites:    cfg.MaxSites,
 		DenyPrivate: cfg.DenyPrivateTargets,
+		// The monitor is made next; it knows the locations agents announced.
+		LocationKnown: func(name string) bool { return m.Monitor.LocationKnown(name) },
 	})
 	var dialer func(ctx context.Context, network, addr string) (net.Conn, error)
 	if cfg.DenyPrivateTargets {
-		dialer = netguard.Dialer(cfg.PingTimeout)
+		dialer = netguard.DialerFrom(cfg.PingTimeout, cfg.SourceIP())
 	}
 	m.Monitor = monitor.New(m.monDB, m.Site, monitor.Options{
 		PingTimeout:          cfg.PingTimeout,
@@ -229,6 +234,10 @@ func (m *Main) wire() error {
 		DenyPrivate:          cfg.DenyPrivateTargets,
 		DBStall:              m.stalls,
 		Tracer:               m.tracing.Tracer("upmon/monitor"),
+		Assign:               m.assign,
+		Location:             cfg.Location,
+		Heartbeat:            cfg.Heartbeat,
+		SourceAddr:           cfg.SourceIP(),
 	})
 	m.declared.Uses(monitor.ServiceName, site.ServiceName, "monitor.Sites")
 
@@ -256,6 +265,11 @@ func (m *Main) wire() error {
 	if err != nil {
 		return err
 	}
+	locs, err := pubsub.NewTopic[*monitor.LocationEvent](m.broker, monitor.TopicLocationChange, pubsub.TopicConfig{})
+	if err != nil {
+		return err
+	}
+	monRelay.SetPublisher(locs.Name(), locs.PublishRaw)
 	siteRelay.SetPublisher(added.Name(), added.PublishRaw)
 	siteRelay.SetPublisher(updated.Name(), updated.PublishRaw)
 	siteRelay.SetPublisher(deleted.Name(), deleted.PublishRaw)
@@ -282,7 +296,7 @@ func (m *Main) wire() error {
 		Routed:     m.Channels.NamesChannels,
 	})
 	m.declared.Uses(slack.ServiceName, site.ServiceName, "slack.Sites")
-	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
+	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs, Locations: locs}); err != nil {
 		return err
 	}
 

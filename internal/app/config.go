@@ -137,6 +137,8 @@ type Config struct {
 	// Env is the process environment captured once at start-up (secrets
 	// read their overrides from it); nothing reads os.Getenv later.
 	Env []string
+	// LocationConfig: checks from several locations (config_locations.go).
+	LocationConfig
 }
 
 // DefaultConfig returns the documented defaults.
@@ -172,6 +174,7 @@ func DefaultConfig() Config {
 		RollupRetention:      400 * 24 * time.Hour,
 		TraceMax:             500,
 		TraceMaxBytes:        16 << 20,
+		LocationConfig:       defaultLocationConfig(),
 	}
 }
 
@@ -182,7 +185,7 @@ type option struct {
 	bind  func(fs *flag.FlagSet, c *Config)
 }
 
-var serveOptions = []option{
+var serveOptions = append([]option{
 	{"addr", "HTTP listen address", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.Addr, "addr", c.Addr, "") }},
 	{"data-dir", "directory for SQLite files, the embedded broker and secrets", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "") }},
 	{"database-url", "postgres:// URL; empty uses SQLite files in the data dir", func(fs *flag.FlagSet, c *Config) { fs.StringVar(&c.DatabaseURL, "database-url", c.DatabaseURL, "") }},
@@ -291,7 +294,7 @@ var serveOptions = []option{
 	{"trace-max-bytes", "most bytes of recent traces kept in memory", func(fs *flag.FlagSet, c *Config) {
 		fs.Int64Var(&c.TraceMaxBytes, "trace-max-bytes", c.TraceMaxBytes, "")
 	}},
-}
+}, locationOptions...)
 
 // originList is a comma-separated list flag.
 // tokenList is a comma-separated list of tokens; it never prints them.
@@ -489,6 +492,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSites < 0 {
 		return bad("max-sites", "must not be negative")
+	}
+	if err := c.LocationConfig.validate(bad); err != nil {
+		return err
 	}
 	if c.RateLimit <= 0 || c.RateBurst < 1 {
 		return bad("rate-limit", "must be positive, with --rate-burst at least 1")

@@ -38,6 +38,8 @@ const helpText = `upmon is a self-hosted uptime monitor.
 
 Usage:
   upmon serve [flags]                    run the monitor, API and dashboard
+  upmon agent --nats-url URL --location NAME [--nats-creds FILE] [--source-addr IP]
+                                         run a probe for one location (docs/locations.md)
   upmon secret set [--data-dir DIR] NAME read a secret's value from standard input and store it
   upmon secret list [--data-dir DIR]     list stored secret names
   upmon deadletters list [--server URL]  list failed event deliveries
@@ -70,6 +72,8 @@ func Run(ctx context.Context, stdio IO, args []string) int {
 	switch args[0] {
 	case "serve":
 		err = serve(ctx, stdio, args[1:])
+	case "agent":
+		err = agentCmd(ctx, stdio, args[1:])
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdio.Stdout, "upmon "+version.String())
 	case "help", "--help", "-help", "-h":

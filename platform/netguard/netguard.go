@@ -121,6 +121,12 @@ func CheckHost(host string) error {
 // Dialer returns a DialContext that refuses denied addresses at connect
 // time (after DNS resolution).
 func Dialer(timeout time.Duration) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return DialerFrom(timeout, nil)
+}
+
+// DialerFrom is Dialer whose connections leave from the local address
+// source (nil: the system's choice).
+func DialerFrom(timeout time.Duration, source net.IP) func(ctx context.Context, network, addr string) (net.Conn, error) {
 	d := &net.Dialer{
 		Timeout:   timeout,
 		KeepAlive: 30 * time.Second,
@@ -135,7 +141,26 @@ func Dialer(timeout time.Duration) func(ctx context.Context, network, addr strin
 			return nil
 		},
 	}
-	return d.DialContext
+	return BindSource(d, source)
+}
+
+// BindSource returns d's DialContext with every connection leaving from
+// the local address source, whatever the network (a TCP or UDP local
+// address as the network needs); a nil source leaves d as it is.
+func BindSource(d *net.Dialer, source net.IP) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	if source == nil {
+		return d.DialContext
+	}
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		one := *d
+		switch {
+		case strings.HasPrefix(network, "tcp"):
+			one.LocalAddr = &net.TCPAddr{IP: source}
+		case strings.HasPrefix(network, "udp"):
+			one.LocalAddr = &net.UDPAddr{IP: source}
+		}
+		return one.DialContext(ctx, network, addr)
+	}
 }
 
 // IsRefused reports whether err came from the policy.
