@@ -266,6 +266,9 @@ func (m *Main) wire() error {
 		Hooks:      m.Hooks.Slack,
 		MaxTracked: cfg.NotifySeqMax,
 		Routed:     m.Channels.NamesChannels,
+		PostToChannels: func(ctx context.Context, text string) (int, error) {
+			return m.Channels.PostText(ctx, "slack", text)
+		},
 	})
 	m.declared.Uses(slack.ServiceName, site.ServiceName, "slack.Sites")
 	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
