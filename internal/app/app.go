@@ -158,7 +158,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	if err := m.wire(); err != nil {
+	if err := m.wire(ctx); err != nil {
 		return err
 	}
 	if err := m.broker.Start(ctx); err != nil {
@@ -181,7 +181,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 }
 
 // wire builds the services, topics, subscriptions, relays and routes.
-func (m *Main) wire() error {
+func (m *Main) wire(ctx context.Context) error {
 	cfg, log := m.Config, m.Logger
 	m.declared, m.replica = &catalog.Registry{}, replicaID()
 
@@ -253,7 +253,7 @@ func (m *Main) wire() error {
 		return err
 	}
 
-	if err := m.wireChannels(channels.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
+	if err := m.wireChannels(ctx, channels.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
 		return err
 	}
 	webhook, _ := m.declared.Secret(m.secrets, slack.ServiceName, slack.SecretName)
@@ -335,9 +335,13 @@ func (m *Main) wire() error {
 
 // wireChannels builds the notification channels service and its router
 // subscriptions on the monitor's topics.
-func (m *Main) wireChannels(t channels.Topics) error {
+func (m *Main) wireChannels(ctx context.Context, t channels.Topics) error {
 	cfg := m.Config
 	reg, err := kinds.Registry()
+	if err != nil {
+		return err
+	}
+	key, err := m.channelsKey(ctx)
 	if err != nil {
 		return err
 	}
@@ -357,7 +361,12 @@ func (m *Main) wireChannels(t channels.Topics) error {
 		PublicURL:   m.publicURL(),
 		Logger:      m.Logger,
 		Metrics:     channels.NewMetrics(m.registry),
+		Key:         key,
 	})
+	// Rows written before settings were encrypted are sealed now.
+	if err := m.Channels.SealStored(ctx); err != nil {
+		return err
+	}
 	return m.Channels.Subscribe(t)
 }
 
