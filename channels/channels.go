@@ -103,6 +103,9 @@ type Options struct {
 	Metrics *Metrics
 	// Hooks are fault-injection points for crash tests.
 	Hooks Hooks
+	// Key encrypts the channels' settings at rest (AES-256-GCM): 32
+	// bytes (ParseKey), or nil to store them in clear.
+	Key []byte
 }
 
 // Hooks are fault-injection points for crash tests.
@@ -119,6 +122,7 @@ type Service struct {
 	opts Options
 	log  *slog.Logger
 	m    *Metrics
+	seal *sealer
 
 	mu      sync.Mutex
 	workers map[int64]*worker
@@ -153,7 +157,11 @@ func New(db *sqldb.DB, opts Options) *Service {
 	}
 	opts.Retry = opts.Retry.withDefaults()
 	opts.Env = opts.Env.WithDefaults()
-	return &Service{db: db, opts: opts, log: opts.Logger, m: opts.Metrics,
+	seal, err := newSealer(opts.Key)
+	if err != nil {
+		panic(err) // ParseKey returns 32 bytes; anything else is a wiring bug
+	}
+	return &Service{db: db, opts: opts, log: opts.Logger, m: opts.Metrics, seal: seal,
 		workers: map[int64]*worker{}, reload: make(chan struct{}, 1)}
 }
 

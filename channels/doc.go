@@ -7,10 +7,10 @@
 // A channel is a kind (notify/kinds) with its settings, the events it
 // wants, tags, default, enabled, group_after, concurrency, remind_every
 // and an optional template. Its settings, secrets included, are stored in
-// the service's own database ("channels"), in clear: that database has
-// the same trust boundary as the data directory where platform/secrets
-// keeps its 0600 file (or, on PostgreSQL, the database's own access
-// control), and keeping them in one row lets every replica build the
+// the service's own database ("channels") encrypted with AES-256-GCM
+// (seal.go; the key is Options.Key: the ChannelsKey secret, or one
+// generated once and kept in the broker, see docs/security.md);
+// keeping them in one row lets every replica build the
 // channel without a second store. Secrets never leave the service except
 // to the sender: answers mask them (notify.Kind.Mask), logs and error
 // texts are scrubbed of them (notify.Redact), and an update that sends a

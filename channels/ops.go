@@ -2,6 +2,8 @@ package channels
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"upmon/notify"
@@ -123,3 +125,34 @@ func (s *Service) Replay(ctx context.Context, p *IDParams) (*ReplayResponse, err
 }
 
 var errNoAlert = api.Errorf(api.NotFound, "no open alert for this site and incident")
+
+// PostText sends text as given to every enabled channel of a kind (the
+// tutorial's POST /slack.Notify reaches the Slack channels this way) and
+// returns how many accepted it; the error joins the failures, scrubbed of
+// secrets.
+func (s *Service) PostText(ctx context.Context, kind, text string) (int, error) {
+	recs, err := s.loadAll(ctx)
+	if err != nil {
+		return 0, dbError("list", err)
+	}
+	sent := 0
+	var errs []error
+	for _, r := range recs {
+		if r.Kind != kind || !r.Enabled {
+			continue
+		}
+		cfg, err := s.build(r)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("channel %s: %w", r.Name, err))
+			continue
+		}
+		cfg.tmpl = nil // the text goes as given
+		m := notify.Message{Text: text, Verbatim: true, Time: s.now()}
+		if err := s.deliver(ctx, cfg, m); err != nil {
+			errs = append(errs, fmt.Errorf("channel %s: %w", r.Name, err))
+			continue
+		}
+		sent++
+	}
+	return sent, errors.Join(errs...)
+}

@@ -176,7 +176,7 @@ func (s *Service) routeTx(ctx context.Context, tx *sql.Tx, ev Event, st *site.Si
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil, nil // routed before
 	}
-	chans, err := loadRecords(ctx, tx, "")
+	chans, err := s.loadRecords(ctx, tx, "")
 	if err != nil {
 		return nil, err
 	}

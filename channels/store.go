@@ -12,8 +12,9 @@ import (
 	"upmon/platform/sqldb"
 )
 
-// record is a channel's row. Settings hold the secrets in clear: they
-// never leave the service except to the sender (see doc.go).
+// record is a channel's row. Settings hold the secrets in clear in
+// memory; in the database they are encrypted (seal.go), and they never
+// leave the service except to the sender (see doc.go).
 type record struct {
 	ID            int64
 	Name, Kind    string
@@ -37,7 +38,7 @@ const recordCols = `id, name, kind, settings, events, tags, is_default, enabled,
 
 type scanner interface{ Scan(dest ...any) error }
 
-func scanRecord(sc scanner) (*record, error) {
+func (s *Service) scanRecord(sc scanner) (*record, error) {
 	var r record
 	var settings, events, tags string
 	var def, en int
@@ -47,7 +48,11 @@ func scanRecord(sc scanner) (*record, error) {
 		&remind, &r.Template, &created, &updated, &success, &r.LastError, &errAt); err != nil {
 		return nil, err
 	}
-	r.Settings = []byte(settings)
+	plain, err := s.seal.open(r.ID, settings)
+	if err != nil {
+		return nil, err
+	}
+	r.Settings = plain
 	if err := json.Unmarshal([]byte(events), &r.Events); err != nil {
 		return nil, err
 	}
@@ -88,6 +93,9 @@ func dbError(what string, err error) error {
 	if err == nil {
 		return nil
 	}
+	if api.IsCode(err, api.FailedPrecondition) {
+		return err // undecryptable settings: the message says why
+	}
 	if sqldb.IsUnavailable(err) || errors.Is(err, context.DeadlineExceeded) {
 		return api.Errorf(api.Unavailable, "channels database unavailable (%s)", what)
 	}
@@ -98,7 +106,7 @@ type queryer interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
-func loadRecords(ctx context.Context, q queryer, where string, args ...any) ([]*record, error) {
+func (s *Service) loadRecords(ctx context.Context, q queryer, where string, args ...any) ([]*record, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+recordCols+` FROM channels `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
@@ -106,7 +114,7 @@ func loadRecords(ctx context.Context, q queryer, where string, args ...any) ([]*
 	defer rows.Close()
 	var out []*record
 	for rows.Next() {
-		r, err := scanRecord(rows)
+		r, err := s.scanRecord(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -116,11 +124,14 @@ func loadRecords(ctx context.Context, q queryer, where string, args ...any) ([]*
 }
 
 func (s *Service) loadAll(ctx context.Context) ([]*record, error) {
-	return loadRecords(ctx, s.db, "")
+	return s.loadRecords(ctx, s.db, "")
 }
 
 func (s *Service) load(ctx context.Context, id int64) (*record, error) {
-	rs, err := loadRecords(ctx, s.db, "WHERE id = $1", id)
+	rs, err := s.loadRecords(ctx, s.db, "WHERE id = $1", id)
+	if api.IsCode(err, api.FailedPrecondition) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, dbError("get", err)
 	}
@@ -136,7 +147,7 @@ func (s *Service) insert(ctx context.Context, r *record) (int64, error) {
 	err := s.db.QueryRowContext(ctx, `INSERT INTO channels (name, kind, settings, events, tags, is_default, enabled,
 		group_after, concurrency, remind_every, template, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id`,
-		r.Name, r.Kind, string(r.Settings), mustJSON(r.Events), mustJSON(r.Tags), b2i(r.Default), b2i(r.Enabled),
+		r.Name, r.Kind, s.seal.seal(r.Settings), mustJSON(r.Events), mustJSON(r.Tags), b2i(r.Default), b2i(r.Enabled),
 		r.GroupAfter, r.Concurrency, int64(r.RemindEvery), r.Template, now).Scan(&id)
 	if sqldb.IsUniqueViolation(err) {
 		return 0, api.FieldError("name", "a channel with this name exists")
@@ -153,7 +164,7 @@ func (s *Service) save(ctx context.Context, r *record) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE channels SET name = $1, settings = $2, events = $3, tags = $4,
 		is_default = $5, enabled = $6, group_after = $7, concurrency = $8, remind_every = $9, template = $10,
 		updated_at = $11 WHERE id = $12`,
-		r.Name, string(r.Settings), mustJSON(r.Events), mustJSON(r.Tags), b2i(r.Default), b2i(r.Enabled),
+		r.Name, s.seal.seal(r.Settings), mustJSON(r.Events), mustJSON(r.Tags), b2i(r.Default), b2i(r.Enabled),
 		r.GroupAfter, r.Concurrency, int64(r.RemindEvery), r.Template, now, r.ID)
 	if sqldb.IsUniqueViolation(err) {
 		return api.FieldError("name", "a channel with this name exists")

@@ -78,3 +78,42 @@ func TestSlackNotifyNeedsWriteToken(t *testing.T) {
 		t.Errorf("read-write token: %d", s)
 	}
 }
+
+// TestSlackNotifyReachesSlackChannels: the tutorial's test step posts the
+// text, as given, to the webhook and to every enabled Slack channel (not
+// to disabled ones, nor to channels of other kinds); with only a Slack
+// channel and no webhook it works too.
+func TestSlackNotifyReachesSlackChannels(t *testing.T) {
+	t.Parallel()
+	webhook, ops, off, other := apptest.NewSlack(t), apptest.NewSlack(t), apptest.NewSlack(t), apptest.NewSlack(t)
+	for _, withWebhook := range []bool{true, false} {
+		cfg := apptest.Config(t)
+		if withWebhook {
+			cfg.Env = append(cfg.Env, "SLACK_WEBHOOK_URL="+webhook.URL)
+		}
+		m := apptest.Start(t, cfg, app.Hooks{})
+		c := apptest.Client{Base: m.URL(), TB: t}
+		c.JSON("POST", "/channels", `{"name":"ops","kind":"slack","settings":{"webhook_url":"`+ops.URL+`"}}`, nil)
+		c.JSON("POST", "/channels", `{"name":"off","kind":"slack","enabled":false,"settings":{"webhook_url":"`+off.URL+`"}}`, nil)
+		c.JSON("POST", "/channels", `{"name":"hook","kind":"webhook","settings":{"url":"`+other.URL+`"}}`, nil)
+		status, answer := c.Do("POST", "/slack.Notify", `{"Text": "Testing Slack webhook"}`)
+		if status != 200 || strings.TrimSpace(answer) != "{}" {
+			t.Fatalf("POST /slack.Notify = %d %s, want 200 {}", status, answer)
+		}
+		want := 2 // the channel's hook has the first round's message too
+		if withWebhook {
+			want = 1
+		}
+		if got := ops.WaitFor(want, 10*time.Second); len(got) != want || got[want-1] != "Testing Slack webhook" {
+			t.Fatalf("the Slack channel got %q", got)
+		}
+		if withWebhook {
+			if got := webhook.WaitFor(1, 10*time.Second); len(got) != 1 || got[0] != "Testing Slack webhook" {
+				t.Fatalf("webhook got %q", got)
+			}
+		}
+	}
+	if off.Requests() != 0 || other.Requests() != 0 {
+		t.Errorf("a disabled Slack channel got %d requests, a webhook channel %d", off.Requests(), other.Requests())
+	}
+}

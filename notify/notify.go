@@ -98,6 +98,9 @@ type Message struct {
 	// Text, when set (a channel's template), replaces the rendered text:
 	// its first line is the subject, the rest the details.
 	Text string `json:"text,omitempty"`
+	// Verbatim sends Text exactly as given, unformatted (the tutorial's
+	// POST /slack.Notify test step); kinds that cannot, format it.
+	Verbatim bool `json:"verbatim,omitempty"`
 }
 
 // GroupEntry is one site of a grouped message, with its latest state.

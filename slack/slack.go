@@ -79,6 +79,10 @@ type Options struct {
 	// channel) then skips its problems (down, degraded), but still tells
 	// of their end.
 	Routed func(ctx context.Context, siteID int64) bool
+	// PostToChannels, if set, sends a text as given to every enabled
+	// Slack channel of the channels service and returns how many
+	// accepted it: POST /slack.Notify reaches them as well as the webhook.
+	PostToChannels func(ctx context.Context, text string) (int, error)
 }
 
 // Service is the slack service.
@@ -347,22 +351,43 @@ func (s *Service) routedElsewhere(ctx context.Context, ref *site.Ref) bool {
 }
 
 // Register routes the tutorial's test endpoint, POST /slack.Notify
-// ({"Text": "…"}): it posts the text to the webhook and answers {}. It is
+// ({"Text": "…"}): it posts the text to the webhook and to every enabled
+// Slack channel, and answers {}. It is
 // an admin endpoint: loopback only, or a read-write token once tokens are
 // configured.
 func (s *Service) Register(srv *api.Server) {
-	api.Register(srv, "slack", api.Admin, "POST /slack.Notify", func(ctx context.Context, p *NotifyParams) (*struct{}, error) {
-		if !s.Enabled() {
-			return nil, api.Errorf(api.FailedPrecondition, "no Slack webhook: set the "+SecretName+" secret")
-		}
-		if strings.TrimSpace(p.Text) == "" {
-			return nil, api.FieldError("Text", "is required")
-		}
+	api.Register(srv, "slack", api.Admin, "POST /slack.Notify", s.notifyAll)
+}
+
+// notifyAll is POST /slack.Notify: the text goes to the webhook and to
+// every enabled Slack channel; it answers {} once all accepted it.
+func (s *Service) notifyAll(ctx context.Context, p *NotifyParams) (*struct{}, error) {
+	if strings.TrimSpace(p.Text) == "" {
+		return nil, api.FieldError("Text", "is required")
+	}
+	reached := 0
+	var errs []error
+	if s.Enabled() {
 		if err := s.Notify(ctx, p); err != nil {
-			return nil, api.Errorf(api.Unavailable, "%s", err.Error())
+			errs = append(errs, err)
+		} else {
+			reached++
 		}
-		return &struct{}{}, nil
-	})
+	}
+	if s.opts.PostToChannels != nil {
+		n, err := s.opts.PostToChannels(ctx, p.Text)
+		reached += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, api.Errorf(api.Unavailable, "%s", errors.Join(errs...).Error())
+	}
+	if reached == 0 {
+		return nil, api.Errorf(api.FailedPrecondition, "no Slack webhook: set the "+SecretName+" secret or add a Slack channel")
+	}
+	return &struct{}{}, nil
 }
 
 // Notify posts p.Text to the webhook. It is private to the process: never

@@ -171,7 +171,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.listener, err = net.Listen("tcp", cfg.Addr); err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	if err := m.wire(); err != nil {
+	if err := m.wire(ctx); err != nil {
 		return err
 	}
 	if err := m.broker.Start(ctx); err != nil {
@@ -197,7 +197,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 }
 
 // wire builds the services, topics, subscriptions, relays and routes.
-func (m *Main) wire() error {
+func (m *Main) wire(ctx context.Context) error {
 	cfg, log := m.Config, m.Logger
 	m.declared = &catalog.Registry{}
 
@@ -281,7 +281,7 @@ func (m *Main) wire() error {
 		return err
 	}
 
-	if err := m.wireChannels(channels.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
+	if err := m.wireChannels(ctx, channels.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
 		return err
 	}
 	webhook, _ := m.declared.Secret(m.secrets, slack.ServiceName, slack.SecretName)
@@ -294,6 +294,9 @@ func (m *Main) wire() error {
 		Hooks:      m.Hooks.Slack,
 		MaxTracked: cfg.NotifySeqMax,
 		Routed:     m.Channels.NamesChannels,
+		PostToChannels: func(ctx context.Context, text string) (int, error) {
+			return m.Channels.PostText(ctx, "slack", text)
+		},
 	})
 	m.declared.Uses(slack.ServiceName, site.ServiceName, "slack.Sites")
 	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs, Locations: locs}); err != nil {
@@ -362,9 +365,13 @@ func (m *Main) wire() error {
 
 // wireChannels builds the notification channels service and its router
 // subscriptions on the monitor's topics.
-func (m *Main) wireChannels(t channels.Topics) error {
+func (m *Main) wireChannels(ctx context.Context, t channels.Topics) error {
 	cfg := m.Config
 	reg, err := kinds.Registry()
+	if err != nil {
+		return err
+	}
+	key, err := m.channelsKey(ctx)
 	if err != nil {
 		return err
 	}
@@ -384,7 +391,12 @@ func (m *Main) wireChannels(t channels.Topics) error {
 		PublicURL:   m.publicURL(),
 		Logger:      m.Logger,
 		Metrics:     channels.NewMetrics(m.registry),
+		Key:         key,
 	})
+	// Rows written before settings were encrypted are sealed now.
+	if err := m.Channels.SealStored(ctx); err != nil {
+		return err
+	}
 	return m.Channels.Subscribe(t)
 }
 

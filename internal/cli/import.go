@@ -194,3 +194,8 @@ func (t *httpTarget) Maintenance(ctx context.Context) ([]*monitor.Maintenance, e
 func (t *httpTarget) CreateMaintenance(ctx context.Context, p *monitor.MaintenanceParams) error {
 	return t.c.do(ctx, http.MethodPost, "/maintenance", p, nil)
 }
+
+// UpdateChannel implements importer.Target.
+func (t *httpTarget) UpdateChannel(ctx context.Context, id int64, body map[string]any) error {
+	return t.c.do(ctx, http.MethodPatch, "/channels/"+strconv.FormatInt(id, 10), body, nil)
+}

@@ -2,6 +2,7 @@ package importer
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
@@ -21,11 +22,22 @@ type RemoteSite struct {
 	Channels []int64
 }
 
-// RemoteChannel is a channel on the server.
+// RemoteChannel is a channel on the server as GET /channels shows it
+// (secrets masked).
 type RemoteChannel struct {
 	// ID and Name identify it.
 	ID   int64  `json:"id"`
 	Name string `json:"name"`
+	// Kind is the notify kind.
+	Kind string `json:"kind"`
+	// Settings are the kind's settings, secrets masked.
+	Settings map[string]any `json:"settings"`
+	// Events are the events it wants.
+	Events []string `json:"events"`
+	// Default and Enabled are its routing switches.
+	Default bool `json:"default"`
+	// Enabled channels receive messages.
+	Enabled bool `json:"enabled"`
 }
 
 // Target is the upmon server a plan is applied to.
@@ -40,6 +52,8 @@ type Target interface {
 	Channels(ctx context.Context) ([]RemoteChannel, error)
 	// CreateChannel adds a channel (POST /channels) and returns its id.
 	CreateChannel(ctx context.Context, body map[string]any) (int64, error)
+	// UpdateChannel changes a channel (PATCH /channels/{id}).
+	UpdateChannel(ctx context.Context, id int64, body map[string]any) error
 	// Maintenance lists the maintenance windows.
 	Maintenance(ctx context.Context) ([]*monitor.Maintenance, error)
 	// CreateMaintenance adds a window.
@@ -106,24 +120,98 @@ func applyChannels(ctx context.Context, p *Plan, t Target, dryRun bool) (map[str
 	for _, rc := range remote {
 		ids[rc.Name] = rc.ID
 	}
+	byName := map[string]RemoteChannel{}
+	for _, rc := range remote {
+		byName[rc.Name] = rc
+	}
 	var actions []Action
 	for _, c := range p.Channels {
-		if _, ok := ids[c.Name]; ok {
-			actions = append(actions, Action{Op: "unchanged", What: "channel", Name: c.Name, Detail: "a channel of this name exists (its settings are left as they are)"})
+		body := map[string]any{"name": c.Name, "kind": c.Kind, "settings": c.Settings,
+			"events": c.Events, "default": c.Default, "enabled": !c.Disabled}
+		if rc, ok := byName[c.Name]; ok {
+			diff, err := channelDiff(p, c, rc)
+			if err != nil {
+				return nil, actions, fmt.Errorf("channel %s: %w", c.Name, err)
+			}
+			if len(diff) == 0 {
+				actions = append(actions, Action{Op: "unchanged", What: "channel", Name: c.Name})
+				continue
+			}
+			actions = append(actions, Action{Op: "update", What: "channel", Name: c.Name, Detail: strings.Join(diff, ", ")})
+			if dryRun {
+				continue
+			}
+			if rc.Kind != c.Kind {
+				return nil, actions, fmt.Errorf("channel %s: it is a %s channel on the server and a kind cannot change: rename one of them", c.Name, rc.Kind)
+			}
+			delete(body, "kind")
+			if err := t.UpdateChannel(ctx, rc.ID, body); err != nil {
+				return nil, actions, fmt.Errorf("channel %s: %w", c.Name, err)
+			}
 			continue
 		}
 		actions = append(actions, Action{Op: "create", What: "channel", Name: c.Name, Detail: c.Kind + " " + strings.Join(c.Events, ",")})
 		if dryRun {
 			continue
 		}
-		id, err := t.CreateChannel(ctx, map[string]any{"name": c.Name, "kind": c.Kind, "settings": c.Settings,
-			"events": c.Events, "default": c.Default, "enabled": !c.Disabled})
+		id, err := t.CreateChannel(ctx, body)
 		if err != nil {
 			return nil, actions, fmt.Errorf("channel %s: %w", c.Name, err)
 		}
 		ids[c.Name] = id
 	}
 	return ids, actions, nil
+}
+
+// channelDiff names what differs between a planned channel and the
+// server's one of the same name: kind, settings (compared masked, as the
+// server shows them, so a secret counts as the same when its masked form
+// is), events, default, enabled.
+func channelDiff(p *Plan, c *Channel, rc RemoteChannel) ([]string, error) {
+	var diff []string
+	if rc.Kind != c.Kind {
+		diff = append(diff, "kind")
+	}
+	want := c.Settings
+	if p.Mask != nil && rc.Kind == c.Kind {
+		m, err := p.Mask(c.Kind, c.Settings)
+		if err != nil {
+			return nil, err
+		}
+		want = m
+	}
+	if !sameValue(want, rc.Settings) {
+		diff = append(diff, "settings")
+	}
+	if !sameSet(c.Events, rc.Events) {
+		diff = append(diff, "events")
+	}
+	if c.Default != rc.Default {
+		diff = append(diff, "default")
+	}
+	if c.Disabled == rc.Enabled {
+		diff = append(diff, "enabled")
+	}
+	return diff, nil
+}
+
+// sameValue compares two settings maps as JSON values (a missing map and
+// an empty one are the same).
+func sameValue(a, b map[string]any) bool {
+	canon := func(m map[string]any) string {
+		if len(m) == 0 {
+			return "{}"
+		}
+		raw, err := json.Marshal(m)
+		if err != nil {
+			return fmt.Sprint(m)
+		}
+		var v any
+		_ = json.Unmarshal(raw, &v)
+		out, _ := json.Marshal(v)
+		return string(out)
+	}
+	return canon(a) == canon(b)
 }
 
 func applySites(ctx context.Context, sites []*Site, t Target, diff SiteDiff, chanIDs map[string]int64, dryRun bool) (map[string]int64, []Action, error) {
@@ -170,6 +258,9 @@ func applySites(ctx context.Context, sites []*Site, t Target, diff SiteDiff, cha
 		if err != nil {
 			return nil, actions, fmt.Errorf("site %s: %w", st.Key, err)
 		}
+		// The site's channels are the import's business only when the
+		// source names some; the settings diff does not judge them.
+		delete(patch, "channels")
 		have := slices.Clone(cur.Channels)
 		slices.Sort(have)
 		if len(st.Channels) > 0 && !slices.Equal(have, want) {

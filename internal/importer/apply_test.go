@@ -44,9 +44,15 @@ func (m *memTarget) UpdateSite(_ context.Context, id int64, patch map[string]any
 func (m *memTarget) Channels(context.Context) ([]RemoteChannel, error) { return m.channels, nil }
 func (m *memTarget) CreateChannel(_ context.Context, b map[string]any) (int64, error) {
 	id := int64(len(m.channels) + 1)
-	m.channels = append(m.channels, RemoteChannel{ID: id, Name: b["name"].(string)})
+	ev, _ := b["events"].([]string)
+	m.channels = append(m.channels, RemoteChannel{ID: id, Name: b["name"].(string), Kind: b["kind"].(string),
+		Events: ev, Default: b["default"].(bool), Enabled: b["enabled"].(bool)})
 	m.writes = append(m.writes, "create channel "+b["name"].(string))
 	return id, nil
+}
+func (m *memTarget) UpdateChannel(_ context.Context, id int64, b map[string]any) error {
+	m.writes = append(m.writes, "update channel "+b["name"].(string))
+	return nil
 }
 func (m *memTarget) Maintenance(context.Context) ([]*monitor.Maintenance, error) {
 	return m.windows, nil

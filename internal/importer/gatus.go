@@ -38,7 +38,7 @@ func ParseGatus(file string, data []byte, reg *notify.Registry) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	g := &gatusParser{plan: &Plan{Source: "gatus", File: file}, reg: reg, alerting: map[string]*gatusProvider{}}
+	g := &gatusParser{plan: &Plan{Source: "gatus", File: file, Mask: maskWith(reg)}, reg: reg, alerting: map[string]*gatusProvider{}}
 	if err := g.parse(root); err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}

@@ -56,7 +56,7 @@ func ParseKuma(file string, reg *notify.Registry) (*Plan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	p := &Plan{Source: "kuma", File: file}
+	p := &Plan{Source: "kuma", File: file, Mask: maskWith(reg)}
 	mapKuma(p, src, reg)
 	return p, nil
 }

@@ -16,6 +16,8 @@ import (
 	"io"
 	"sort"
 	"time"
+
+	"upmon/notify"
 )
 
 // Plan is what an import would create: parsed from a source file, not yet
@@ -35,6 +37,10 @@ type Plan struct {
 	Losses []Loss
 	// Notes lists what maps with a difference worth knowing.
 	Notes []Loss
+	// Mask masks a kind's settings as GET /channels shows them (the kind
+	// registry's Mask), to compare a planned channel with the server's;
+	// nil compares them as they are.
+	Mask func(kind string, settings map[string]any) (map[string]any, error)
 }
 
 // Site is one monitor to create, as the fields of POST /site.
@@ -161,4 +167,23 @@ func JSONFields(fields map[string]any) map[string]any {
 		return fields
 	}
 	return out
+}
+
+// maskWith returns a Plan.Mask over a kind registry.
+func maskWith(reg *notify.Registry) func(kind string, settings map[string]any) (map[string]any, error) {
+	return func(kind string, settings map[string]any) (map[string]any, error) {
+		k, ok := reg.Kind(kind)
+		if !ok {
+			return nil, fmt.Errorf("unknown channel kind %q", kind)
+		}
+		raw, err := json.Marshal(settings)
+		if err != nil {
+			return nil, err
+		}
+		st, err := k.Decode(raw)
+		if err != nil {
+			return nil, err
+		}
+		return k.Mask(st)
+	}
 }

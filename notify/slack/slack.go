@@ -92,6 +92,9 @@ func (c *Channel) Send(ctx context.Context, m notify.Message) error {
 // the reason on the second line; a channel template's text (m.Text) as
 // given, its first line in bold.
 func Text(m notify.Message) string {
+	if m.Verbatim && m.Text != "" {
+		return m.Text
+	}
 	if m.Text != "" {
 		lines := strings.Split(m.Text, "\n")
 		lines[0] = "*" + Escape(lines[0]) + "*"
