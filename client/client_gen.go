@@ -674,8 +674,8 @@ func (s *SiteClient) Patch(ctx context.Context, siteID int64, p *SitePatchParams
 // SlackClient calls the endpoints of the slack service.
 type SlackClient struct{ c *Client }
 
-// PostSlackNotify calls POST /slack.Notify (operation slack_post_slack_Notify, access write).
-func (s *SlackClient) PostSlackNotify(ctx context.Context, p *SlackNotifyParams) error {
+// NotifyAll calls POST /slack.Notify (operation slack_post_slack_Notify, access write).
+func (s *SlackClient) NotifyAll(ctx context.Context, p *SlackNotifyParams) error {
 	var values url.Values
 	var in any
 	if p != nil {
@@ -1117,6 +1117,7 @@ type NotifyMessage struct {
 	Text          string             `json:"text,omitzero"`
 	Time          time.Time          `json:"time"`
 	URL           string             `json:"url"`
+	Verbatim      bool               `json:"verbatim,omitzero"`
 }
 
 // PubsubDeadLetter is the schema pubsub.DeadLetter.

@@ -629,6 +629,7 @@ export namespace notify {
         text?: string
         time: string
         url: string
+        verbatim?: boolean
     }
 
 }
@@ -877,8 +878,8 @@ export namespace slack {
             this.baseClient = baseClient
         }
 
-        /** PostSlackNotify calls POST /slack.Notify (operation slack_post_slack_Notify, access write). */
-        public async PostSlackNotify(params: slack.NotifyParams): Promise<void> {
+        /** NotifyAll calls POST /slack.Notify (operation slack_post_slack_Notify, access write). */
+        public async NotifyAll(params: slack.NotifyParams): Promise<void> {
             await this.baseClient.call("POST", `/slack.Notify`, undefined, params)
         }
     }
