@@ -165,7 +165,7 @@ func maskedJSON(v any) string {
 // secretKeys are the JSON keys whose values the audit log never holds:
 // site headers, request bodies, push tokens, channel credentials and
 // passwords.
-var secretKeyWords = []string{"password", "secret", "token", "webhook", "headers", "body", "credential", "api_key", "apikey", "key"}
+var secretKeyWords = []string{"push_url", "password", "secret", "token", "webhook", "headers", "body", "credential", "api_key", "apikey", "key"}
 
 func isSecretKey(k string) bool {
 	k = strings.ToLower(k)

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"upmon/account"
 	"upmon/internal/version"
 	"upmon/monitor"
 	"upmon/platform/api"
@@ -38,8 +39,8 @@ type Hooks struct {
 	Outbox outbox.Hooks
 	// Slack is passed to the slack service.
 	Slack slack.Hooks
-	// Clock, if set, replaces the wall clock of dashboard sessions and
-	// of the sign-in throttle.
+	// Clock, if set, replaces the wall clock of the accounts service
+	// (sessions, tokens, audit) and of the sign-in throttle.
 	Clock func() time.Time
 }
 
@@ -56,6 +57,7 @@ type Main struct {
 	registry *prometheus.Registry
 	siteDB   *sqldb.DB
 	monDB    *sqldb.DB
+	accDB    *sqldb.DB
 	broker   *pubsub.Broker
 	secrets  *secrets.Store
 	sched    *cron.Scheduler
@@ -63,9 +65,13 @@ type Main struct {
 	api      *api.Server
 	auth     *auth
 	login    *loginThrottle
+	oidc     *oidcLogin // nil without --oidc-issuer
 	http     *http.Server
 	listener net.Listener
 
+	// Accounts is the accounts service (users, sessions, tokens, audit),
+	// available after Open.
+	Accounts *account.Service
 	// Site, Monitor and Slack are the services, available after Open.
 	Site    *site.Service
 	Monitor *monitor.Service
@@ -115,6 +121,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	if m.monDB, err = sqldb.Open(ctx, dbCfg, "monitor", monitor.Migrations()); err != nil {
+		return err
+	}
+	if m.accDB, err = sqldb.Open(ctx, dbCfg, account.ServiceName, account.Migrations()); err != nil {
 		return err
 	}
 
@@ -261,6 +270,15 @@ func (m *Main) wire() error {
 	}); err != nil {
 		return err
 	}
+	m.Accounts = account.New(m.accDB, account.Options{SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime,
+		AuditRetention: cfg.AuditRetention, Logger: log, Now: m.Hooks.Clock})
+	if _, err := cron.NewJob(m.sched, "prune-accounts", cron.JobConfig{
+		Title:    "Prune expired sessions and audit records past --audit-retention",
+		Every:    time.Hour,
+		Endpoint: m.Accounts.PruneJob,
+	}); err != nil {
+		return err
+	}
 	if _, err := cron.NewJob(m.sched, "prune-history", cron.JobConfig{
 		Title:    "Prune checks and rollups past their retention",
 		Every:    time.Hour,
@@ -270,15 +288,16 @@ func (m *Main) wire() error {
 	}
 
 	m.api = api.NewServer(log)
-	sessions := newSessions(m.broker.JetStream(), m.broker.Prefix(), m.broker.Replicas(), cfg.SessionIdle, cfg.SessionLifetime)
-	m.auth = newAuth(cfg, sessions)
+	m.auth = newAuth(cfg, m.Accounts)
 	m.login = newLoginThrottle()
 	if m.Hooks.Clock != nil {
-		sessions.now, m.login.now = m.Hooks.Clock, m.Hooks.Clock
+		m.login.now = m.Hooks.Clock
 	}
 	m.api.AddGuard(m.auth.guard)
+	m.api.AddWrapper(m.auditWrapper)
 	m.api.AddGuard(newLimiter(cfg.RateLimit, cfg.RateBurst).guard)
 	m.registerLogin()
+	m.Accounts.Register(m.api)
 	m.Site.Register(m.api)
 	m.Monitor.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
@@ -313,7 +332,7 @@ func (m *Main) publicURL() string {
 func (m *Main) serve() error {
 	ln := m.listener
 	m.http = &http.Server{
-		Handler:           newHTTPMiddleware(m.Config.WriteTimeout, m.Logger, m.registry).wrap(m.Web.Protect(m.loginRedirect(m.auth.withAccess(m.api)))),
+		Handler:           newHTTPMiddleware(m.Config.WriteTimeout, m.Logger, m.registry).wrap(m.Web.Protect(m.auth.withAccess(m.loginRedirect(m.api)))),
 		ReadHeaderTimeout: min(10*time.Second, m.Config.ReadTimeout),
 		ReadTimeout:       m.Config.ReadTimeout, // a trickling body is cut off
 		WriteTimeout:      0,                    // per response instead (httpMiddleware): live streams (SSE) stay open
@@ -389,7 +408,7 @@ func (m *Main) close() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, db := range []*sqldb.DB{m.monDB, m.siteDB} {
+	for _, db := range []*sqldb.DB{m.accDB, m.monDB, m.siteDB} {
 		if db != nil {
 			if err := db.Close(); err != nil {
 				errs = append(errs, err)

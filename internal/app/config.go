@@ -90,6 +90,8 @@ type Config struct {
 	// SessionLifetime ends a dashboard session this long after sign-in
 	// whatever its use. Default 7 days.
 	SessionLifetime time.Duration
+	// AuditRetention is how long audit records are kept. Default 365 d.
+	AuditRetention time.Duration
 	// InsecureNoAuth allows listening on a non-loopback address without
 	// any token.
 	InsecureNoAuth bool
@@ -131,6 +133,7 @@ func DefaultConfig() Config {
 		WriteTimeout:         30 * time.Second,
 		SessionIdle:          12 * time.Hour,
 		SessionLifetime:      7 * 24 * time.Hour,
+		AuditRetention:       365 * 24 * time.Hour,
 		NotifyTimeout:        10 * time.Second,
 		RateLimit:            10,
 		RateBurst:            20,
@@ -202,6 +205,9 @@ var serveOptions = []option{
 	}},
 	{"session-lifetime", "a dashboard session ends this long after sign-in", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.SessionLifetime, "session-lifetime", c.SessionLifetime, "")
+	}},
+	{"audit-retention", "how long audit records are kept", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.AuditRetention, "audit-retention", c.AuditRetention, "")
 	}},
 	{"insecure-no-auth", "allow a non-loopback --addr without any token", func(fs *flag.FlagSet, c *Config) {
 		fs.BoolVar(&c.InsecureNoAuth, "insecure-no-auth", c.InsecureNoAuth, "")
@@ -426,6 +432,9 @@ func (c *Config) Validate() error {
 	}
 	if len(c.APITokens)+len(c.ReadTokens) == 0 && !c.InsecureNoAuth && !loopbackAddr(c.Addr) {
 		return &UsageError{Msg: fmt.Sprintf("refusing to listen on %s without an access token: set UPMON_API_TOKEN (see docs/security.md) or pass --insecure-no-auth", c.Addr)}
+	}
+	if c.AuditRetention < time.Hour {
+		return bad("audit-retention", "must be at least 1h")
 	}
 	if c.SessionIdle < time.Second || c.SessionLifetime < c.SessionIdle {
 		return bad("session-idle", "must be at least 1s and not above --session-lifetime")

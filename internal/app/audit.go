@@ -1,0 +1,144 @@
+package app
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"upmon/account"
+	"upmon/platform/api"
+	"upmon/site"
+)
+
+// auditWrapper records every change made through the API or the
+// dashboard in the audit log (account.Service.Record): the caller from
+// the request's context, the action and target, and the object before
+// and after with secrets masked. The accounts service records its own
+// changes; sign-in, probes (/check, /ping) and push heartbeats are not
+// changes. It applies to every mutating endpoint the route registry
+// gives an editor or owner rule, so a new service's change endpoints are
+// audited without code of their own.
+func (m *Main) auditWrapper(ep api.Endpoint, next http.Handler) http.Handler {
+	if !audited(ep) {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		before := m.snapshot(r)
+		body := readBack(r)
+		rec := &bodyRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if rec.status >= 300 && rec.status != http.StatusSeeOther && rec.status != http.StatusFound {
+			return // refused or failed: nothing changed
+		}
+		var after any
+		switch {
+		case r.PathValue("siteID") != "":
+			if a := m.snapshot(r); a != nil {
+				after = a
+			}
+		case json.Valid(rec.body.Bytes()) && rec.body.Len() > 0:
+			after = json.RawMessage(rec.body.Bytes())
+		default:
+			after = requestFields(r, body)
+		}
+		if before == nil && after == nil {
+			after = map[string]string{}
+		}
+		m.Accounts.Record(ctx, actionOf(ep), r.URL.Path, before, after)
+	})
+}
+
+// audited reports whether ep's calls are changes to record.
+func audited(ep api.Endpoint) bool {
+	role, _ := api.RequiredRole(ep)
+	if !ep.Mutating || role < api.Editor || ep.Service == account.ServiceName {
+		return false
+	}
+	p := ep.Path
+	return !strings.HasPrefix(p, "/check") && !strings.HasSuffix(p, "/check") && !strings.HasPrefix(p, "/admin/deadletters/")
+}
+
+// actionOf names a change: "site.create", "monitor.delete", ….
+func actionOf(ep api.Endpoint) string {
+	verb := "create"
+	switch {
+	case ep.Method == http.MethodDelete || strings.HasSuffix(ep.Path, "/delete"):
+		verb = "delete"
+	case ep.Method == http.MethodPatch || ep.Method == http.MethodPut || strings.HasSuffix(ep.Path, "/settings"):
+		verb = "update"
+	}
+	return ep.Service + "." + verb
+}
+
+// snapshot returns the site a request names, as a viewer sees it
+// (secrets redacted by the site service), or nil.
+func (m *Main) snapshot(r *http.Request) any {
+	id, err := strconv.ParseInt(r.PathValue("siteID"), 10, 64)
+	if err != nil || id <= 0 {
+		return nil
+	}
+	st, err := m.Site.Get(r.Context(), &site.GetParams{ID: id})
+	if err != nil {
+		return nil
+	}
+	return st.RedactedFor(site.AccessRead)
+}
+
+// readBack reads a request's body (up to api.MaxBodyBytes) and puts it
+// back for the handler.
+func readBack(r *http.Request) []byte {
+	if r.Body == nil {
+		return nil
+	}
+	b, _ := io.ReadAll(io.LimitReader(r.Body, api.MaxBodyBytes+1))
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(b), r.Body))
+	return b
+}
+
+// requestFields is what a change asked for, for its audit record: the
+// JSON body, or the form's fields (Record masks the secret ones).
+func requestFields(r *http.Request, body []byte) any {
+	if json.Valid(body) {
+		return json.RawMessage(body)
+	}
+	q, err := url.ParseQuery(string(body))
+	if err != nil || len(q) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(q))
+	for k, v := range q {
+		if k != "csrf" && len(v) > 0 {
+			out[k] = v[0]
+		}
+	}
+	return out
+}
+
+// bodyRecorder keeps a response's status and the start of its body.
+type bodyRecorder struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+// WriteHeader implements http.ResponseWriter.
+func (w *bodyRecorder) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Write implements http.ResponseWriter.
+func (w *bodyRecorder) Write(b []byte) (int, error) {
+	if w.body.Len() < 64<<10 {
+		w.body.Write(b[:min(len(b), 64<<10-w.body.Len())])
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap returns the server's ResponseWriter.
+func (w *bodyRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,4 @@
+package app
+
+// oidcLogin is single sign-on with an OpenID Connect provider.
+type oidcLogin struct{}
