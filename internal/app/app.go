@@ -365,6 +365,10 @@ func (m *Main) URL() string {
 // Handler returns the HTTP handler (after Open).
 func (m *Main) Handler() http.Handler { return m.auth.withAccess(m.api) }
 
+// Endpoints returns the route registry: every endpoint registered, with
+// its declared access (after Open).
+func (m *Main) Endpoints() []api.Endpoint { return m.api.Endpoints() }
+
 // Broker returns the event broker (after Open).
 func (m *Main) Broker() *pubsub.Broker { return m.broker }
 
