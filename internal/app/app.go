@@ -296,7 +296,12 @@ func (m *Main) wire() error {
 	m.api.AddGuard(m.auth.guard)
 	m.api.AddWrapper(m.auditWrapper)
 	m.api.AddGuard(newLimiter(cfg.RateLimit, cfg.RateBurst).guard)
+	if cfg.OIDCIssuer != "" {
+		secret, _ := m.secrets.Get(OIDCSecretName)
+		m.oidc = newOIDCLogin(cfg, secret, m.publicURL())
+	}
 	m.registerLogin()
+	m.registerOIDC()
 	m.Accounts.Register(m.api)
 	m.Site.Register(m.api)
 	m.Monitor.Register(m.api)

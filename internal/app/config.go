@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"upmon/platform/api"
 	"upmon/site"
 	"upmon/web"
 )
@@ -90,6 +91,18 @@ type Config struct {
 	// SessionLifetime ends a dashboard session this long after sign-in
 	// whatever its use. Default 7 days.
 	SessionLifetime time.Duration
+	// OIDCIssuer turns on single sign-on with this OpenID Connect
+	// provider (its issuer URL); the client secret is the secret
+	// OIDCClientSecret. Default off.
+	OIDCIssuer string
+	// OIDCClientID is upmon's client id at the provider.
+	OIDCClientID string
+	// OIDCRoleClaim names the ID token claim holding the role (owner,
+	// editor, viewer). Default "role".
+	OIDCRoleClaim string
+	// OIDCDefaultRole is the role of a new sign-on user whose token has
+	// no valid role claim. Default viewer.
+	OIDCDefaultRole string
 	// AuditRetention is how long audit records are kept. Default 365 d.
 	AuditRetention time.Duration
 	// InsecureNoAuth allows listening on a non-loopback address without
@@ -134,6 +147,8 @@ func DefaultConfig() Config {
 		SessionIdle:          12 * time.Hour,
 		SessionLifetime:      7 * 24 * time.Hour,
 		AuditRetention:       365 * 24 * time.Hour,
+		OIDCRoleClaim:        "role",
+		OIDCDefaultRole:      "viewer",
 		NotifyTimeout:        10 * time.Second,
 		RateLimit:            10,
 		RateBurst:            20,
@@ -205,6 +220,18 @@ var serveOptions = []option{
 	}},
 	{"session-lifetime", "a dashboard session ends this long after sign-in", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.SessionLifetime, "session-lifetime", c.SessionLifetime, "")
+	}},
+	{"oidc-issuer", "OpenID Connect issuer URL for single sign-on (client secret: the secret OIDCClientSecret)", func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.OIDCIssuer, "oidc-issuer", c.OIDCIssuer, "")
+	}},
+	{"oidc-client-id", "client id of upmon at the OpenID Connect provider", func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.OIDCClientID, "oidc-client-id", c.OIDCClientID, "")
+	}},
+	{"oidc-role-claim", "ID token claim holding the role (owner, editor, viewer)", func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.OIDCRoleClaim, "oidc-role-claim", c.OIDCRoleClaim, "")
+	}},
+	{"oidc-default-role", "role of a new single sign-on user without a role claim", func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.OIDCDefaultRole, "oidc-default-role", c.OIDCDefaultRole, "")
 	}},
 	{"audit-retention", "how long audit records are kept", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.AuditRetention, "audit-retention", c.AuditRetention, "")
@@ -432,6 +459,15 @@ func (c *Config) Validate() error {
 	}
 	if len(c.APITokens)+len(c.ReadTokens) == 0 && !c.InsecureNoAuth && !loopbackAddr(c.Addr) {
 		return &UsageError{Msg: fmt.Sprintf("refusing to listen on %s without an access token: set UPMON_API_TOKEN (see docs/security.md) or pass --insecure-no-auth", c.Addr)}
+	}
+	if c.OIDCIssuer != "" && (c.OIDCClientID == "" || !strings.HasPrefix(c.OIDCIssuer, "https://") && !strings.HasPrefix(c.OIDCIssuer, "http://")) {
+		return bad("oidc-issuer", "must be an http(s) URL, with --oidc-client-id set")
+	}
+	if _, ok := api.ParseRole(c.OIDCDefaultRole); !ok {
+		return bad("oidc-default-role", "must be owner, editor or viewer")
+	}
+	if c.OIDCRoleClaim == "" {
+		return bad("oidc-role-claim", "must not be empty")
 	}
 	if c.AuditRetention < time.Hour {
 		return bad("audit-retention", "must be at least 1h")
