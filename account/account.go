@@ -100,6 +100,17 @@ func WithPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
+// ServiceTokenName is the Name of a caller using a service token
+// (--api-token, --read-token).
+const ServiceTokenName = "service token"
+
+// PrincipalFromOK returns the caller ctx carries and whether it carries
+// one at all.
+func PrincipalFromOK(ctx context.Context) (*Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(*Principal)
+	return p, ok && p != nil
+}
+
 // PrincipalFrom returns the caller ctx carries: an anonymous one (role
 // Anonymous, no user) when none is set.
 func PrincipalFrom(ctx context.Context) *Principal {

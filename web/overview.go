@@ -44,6 +44,11 @@ var flashes = map[string]string{
 	"checked": "Checked: ",
 	"saved":   "Settings saved.",
 	"same":    "No settings changed.",
+
+	"user-added":    "User added.",
+	"role-set":      "Role changed.",
+	"user-deleted":  "User deleted.",
+	"token-revoked": "Token revoked.",
 }
 
 // flash builds the notice named by ?msg=, naming the site from ?site=.
@@ -115,7 +120,7 @@ func (h *Handler) renderOverview(w http.ResponseWriter, r *http.Request, status 
 	if status == http.StatusOK {
 		d.Flash = h.flash(ctx, r)
 	}
-	h.render(w, r, status, "overview", d)
+	h.render(w, r, status, "overview", &d)
 }
 
 // wantsJSON reports whether the script (fetch) rather than a plain form

@@ -306,7 +306,7 @@ func (m *Main) wire() error {
 	m.Site.Register(m.api)
 	m.Monitor.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
-		CORSOrigins: cfg.CORSOrigins, Logger: log})
+		CORSOrigins: cfg.CORSOrigins, Logger: log, Accounts: m.Accounts})
 	m.Web.Register(m.api)
 	registerAdmin(m.api, m.broker)
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz", Access: api.Open}, http.HandlerFunc(m.healthz))

@@ -56,7 +56,9 @@ func (m *Main) auditWrapper(ep api.Endpoint, next http.Handler) http.Handler {
 // audited reports whether ep's calls are changes to record.
 func audited(ep api.Endpoint) bool {
 	role, _ := api.RequiredRole(ep)
-	if !ep.Mutating || role < api.Editor || ep.Service == account.ServiceName {
+	// Owner and self-service endpoints act through the accounts service,
+	// which records its own changes.
+	if !ep.Mutating || role < api.Editor || ep.Service == account.ServiceName || ep.Access == api.OwnerOnly || ep.Access == api.Self {
 		return false
 	}
 	p := ep.Path

@@ -21,7 +21,7 @@ const SessionCookie = "upmon_session"
 // Service tokens (--api-token, --read-token) act as built-in callers: a
 // read-write token is an owner (it always could use /admin/), a
 // read-only token a viewer.
-const serviceTokenName = "service token"
+const serviceTokenName = account.ServiceTokenName
 
 // auth authenticates requests: personal tokens and sessions of users
 // (the accounts service), the service tokens of the flags (compared in

@@ -15,7 +15,7 @@ import (
 
 var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{if .Setup}}Set up{{else}}Sign in{{end}} · upmon</title><link rel="stylesheet" href="/frontend/static/style.css"></head>
+<title>{{if .Setup}}Set up{{else}}Sign in{{end}} · upmon</title><link rel="stylesheet" href="/frontend/static/app.css"></head>
 <body><main class="login">
 <h1>upmon</h1>
 {{if .Setup}}<p>Create the first owner of this installation.</p>

@@ -137,7 +137,7 @@ func (m *Main) oidcCallback(w http.ResponseWriter, r *http.Request) {
 
 var ssoDonePage = template.Must(template.New("sso").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url={{.}}">
-<title>Signed in · upmon</title><link rel="stylesheet" href="/frontend/static/style.css"></head>
+<title>Signed in · upmon</title><link rel="stylesheet" href="/frontend/static/app.css"></head>
 <body><main class="login"><h1>upmon</h1><p>Signed in. <a id="continue" href="{{.}}">Continue</a></p></main></body></html>`))
 
 // oidcUser runs the callback's checks and returns the signed-in user and
