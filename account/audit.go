@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"upmon/platform/api"
 	"upmon/site"
 )
 
@@ -162,7 +161,7 @@ func maskedJSON(v any) string {
 	return string(Mask(b))
 }
 
-// secretKeys are the JSON keys whose values the audit log never holds:
+// secretKeyWords are the fragments of the JSON keys whose values the audit log never holds:
 // site headers, request bodies, push tokens, channel credentials and
 // passwords.
 var secretKeyWords = []string{"push_url", "password", "secret", "token", "webhook", "headers", "body", "credential", "api_key", "apikey", "key"}
@@ -219,11 +218,3 @@ type Auditor interface {
 }
 
 var _ Auditor = (*Service)(nil)
-
-// roleOf parses a stored role, viewer for anything unreadable.
-func roleOf(s string) api.Role {
-	if r, ok := api.ParseRole(s); ok {
-		return r
-	}
-	return api.Viewer
-}
