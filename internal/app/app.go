@@ -126,6 +126,13 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if m.accDB, err = sqldb.Open(ctx, dbCfg, account.ServiceName, account.Migrations()); err != nil {
 		return err
 	}
+	var users int
+	if err := m.accDB.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&users); err != nil {
+		return fmt.Errorf("count users: %w", err)
+	}
+	if err := cfg.exposureError(users); err != nil {
+		return err
+	}
 
 	m.broker, err = pubsub.Open(ctx, pubsub.Config{
 		URL:      cfg.NATSURL,

@@ -457,9 +457,6 @@ func (c *Config) Validate() error {
 	if c.RateLimit <= 0 || c.RateBurst < 1 {
 		return bad("rate-limit", "must be positive, with --rate-burst at least 1")
 	}
-	if len(c.APITokens)+len(c.ReadTokens) == 0 && !c.InsecureNoAuth && !loopbackAddr(c.Addr) {
-		return &UsageError{Msg: fmt.Sprintf("refusing to listen on %s without an access token: set UPMON_API_TOKEN (see docs/security.md) or pass --insecure-no-auth", c.Addr)}
-	}
 	if c.OIDCIssuer != "" && (c.OIDCClientID == "" || !strings.HasPrefix(c.OIDCIssuer, "https://") && !strings.HasPrefix(c.OIDCIssuer, "http://")) {
 		return bad("oidc-issuer", "must be an http(s) URL, with --oidc-client-id set")
 	}
@@ -496,6 +493,16 @@ func (c *Config) Validate() error {
 		return bad("log-level", "must be debug, info, warn or error")
 	}
 	return nil
+}
+
+// exposureError refuses a non-loopback --addr without access control:
+// no service token, no user (users counts them) and no --insecure-no-auth.
+func (c Config) exposureError(users int) error {
+	if len(c.APITokens)+len(c.ReadTokens) > 0 || users > 0 || c.InsecureNoAuth || loopbackAddr(c.Addr) {
+		return nil
+	}
+	return &UsageError{Msg: fmt.Sprintf("refusing to listen on %s without an access token or an account: "+
+		"create an owner (upmon users add NAME --email E --role owner), set UPMON_API_TOKEN (see docs/security.md) or pass --insecure-no-auth", c.Addr)}
 }
 
 // loopbackAddr reports whether a listen address is on loopback only.
