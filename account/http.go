@@ -14,6 +14,7 @@ func (s *Service) Register(srv *api.Server) {
 	api.Register(srv, ServiceName, api.OwnerOnly, "GET /users/{id}", s.GetUser)
 	api.Register(srv, ServiceName, api.OwnerOnly, "PATCH /users/{id}", s.PatchUser)
 	api.Register(srv, ServiceName, api.OwnerOnly, "DELETE /users/{id}", s.DeleteUser)
+	api.Register(srv, ServiceName, api.OwnerOnly, "GET /users/{id}/sessions", s.userSessions)
 	api.Register(srv, ServiceName, api.OwnerOnly, "DELETE /users/{id}/sessions", s.endUserSessions)
 	api.Register(srv, ServiceName, api.Self, "GET /me", s.Me)
 	api.Register(srv, ServiceName, api.Self, "GET /me/sessions", s.mySessions)
@@ -105,6 +106,17 @@ func (s *Service) endMySession(ctx context.Context, p *SessionID) (*Empty, error
 		return nil, errSignedInUser
 	}
 	return &Empty{}, s.EndSessionByID(ctx, who.UserID, p.ID)
+}
+
+func (s *Service) userSessions(ctx context.Context, p *UserID) (*Sessions, error) {
+	if _, err := s.GetUser(ctx, p); err != nil {
+		return nil, err
+	}
+	list, err := s.ListSessions(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &Sessions{Sessions: list}, nil
 }
 
 func (s *Service) endUserSessions(ctx context.Context, p *UserID) (*Ended, error) {

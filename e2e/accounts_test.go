@@ -154,6 +154,16 @@ func TestAccountsOverHTTP(t *testing.T) {
 	if strings.Count(body, `"id"`) != 2 || !strings.Contains(body, `"current":true`) {
 		t.Fatalf("GET /me/sessions = %s", body)
 	}
+	var eddie struct{ Users []account.User }
+	_, body = owner.do("GET", "/users", "", "")
+	_ = json.Unmarshal([]byte(body), &eddie)
+	for _, u := range eddie.Users {
+		if u.Name == "eddie" {
+			if _, list := owner.do("GET", "/users/"+itoa(u.ID)+"/sessions", "", ""); strings.Count(list, `"id"`) != 2 {
+				t.Fatalf("owner lists eddie's sessions: %s", list)
+			}
+		}
+	}
 	if resp, body := ed.do("DELETE", "/me/sessions", "", ""); resp.StatusCode != 200 || !strings.Contains(body, `"ended":2`) {
 		t.Fatalf("log out everywhere = %d %s", resp.StatusCode, body)
 	}
