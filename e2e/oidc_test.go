@@ -68,6 +68,13 @@ func TestOIDCSignOn(t *testing.T) {
 	if _, _, me := get(t, b2, m.URL()+"/me"); !strings.Contains(me, `"role":"viewer"`) {
 		t.Fatalf("without a role claim: %s", me)
 	}
+	// A list claim: the highest valid role in it.
+	idp.set("", map[string]any{"sub": "subject-3", "role": []any{"viewer", "owner", "admin"}})
+	b3 := ssoBrowser(t)
+	get(t, b3, m.URL()+"/oidc/login")
+	if _, _, me := get(t, b3, m.URL()+"/me"); !strings.Contains(me, `"role":"owner"`) {
+		t.Fatalf("with a list role claim: %s", me)
+	}
 	if resp, _ := doAuth(t, "GET", m.URL()+"/users", rwToken, ""); resp != 200 {
 		t.Fatalf("GET /users: %d", resp)
 	}

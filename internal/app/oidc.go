@@ -197,11 +197,32 @@ func (o *oidcLogin) identity(idt *oidc.IDToken) (account.OIDCIdentity, error) {
 	}
 	str := func(k string) string { s, _ := claims[k].(string); return s }
 	verified, _ := claims["email_verified"].(bool)
-	role, _ := api.ParseRole(str(o.roleClaim))
+	role := claimRole(claims[o.roleClaim])
 	name := str("preferred_username")
 	if name == "" {
 		name = str("name")
 	}
 	return account.OIDCIdentity{Issuer: idt.Issuer, Subject: idt.Subject, Email: str("email"), EmailVerified: verified,
 		Name: name, Role: role}, nil
+}
+
+// claimRole reads a role claim: a string, or a list of strings (the
+// highest role in it); Anonymous when it holds no valid role.
+func claimRole(v any) api.Role {
+	switch x := v.(type) {
+	case string:
+		r, _ := api.ParseRole(x)
+		return r
+	case []any:
+		best := api.Anonymous
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				if r, ok := api.ParseRole(s); ok && r > best {
+					best = r
+				}
+			}
+		}
+		return best
+	}
+	return api.Anonymous
 }
