@@ -226,7 +226,8 @@ func TestAuditMasksAndPages(t *testing.T) {
 	ctx := as(api.Owner, 7)
 	s.Record(ctx, "site.update", "site/1",
 		map[string]any{"url": "https://bob:hunter2@example.com/?token=abc", "headers": map[string]string{"Authorization": "Bearer x"}},
-		map[string]any{"push_token": "p0sh", "name": "shop", "password": "pw"})
+		map[string]any{"push_token": "p0sh", "name": "shop", "password": "pw", "routing_key": "rk-s3cret", "keyword": "ok",
+			"channel": map[string]any{"webhook_url": "https://hooks.example/abc", "Authorization": "Bearer zz"}})
 	for i := range 5 {
 		c.advance(time.Hour)
 		s.Record(ctx, "user.add", "user/u"+string(rune('a'+i)), nil, nil)
@@ -237,14 +238,14 @@ func TestAuditMasksAndPages(t *testing.T) {
 	}
 	e := page.Entries[0]
 	all := string(e.Before) + string(e.After)
-	for _, secret := range []string{"hunter2", "abc", "Bearer", "p0sh", `"pw"`} {
+	for _, secret := range []string{"hunter2", "abc", "Bearer", "p0sh", `"pw"`, "rk-s3cret", "hooks.example"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("audit record holds %q: %s", secret, all)
 		}
 	}
-	var after map[string]string
+	var after map[string]any
 	_ = json.Unmarshal(e.After, &after)
-	if after["name"] != "shop" || e.Actor != "uowner" || e.ActorID != 7 || e.Address != "127.0.0.1" {
+	if after["name"] != "shop" || after["keyword"] != "ok" || e.Actor != "uowner" || e.ActorID != 7 || e.Address != "127.0.0.1" {
 		t.Fatalf("record %+v after %v", e, after)
 	}
 	p1, _ := s.Audit(ctx, &account.AuditParams{Limit: 4})

@@ -161,13 +161,17 @@ func maskedJSON(v any) string {
 	return string(Mask(b))
 }
 
-// secretKeyWords are the fragments of the JSON keys whose values the audit log never holds:
-// site headers, request bodies, push tokens, channel credentials and
-// passwords.
-var secretKeyWords = []string{"push_url", "password", "secret", "token", "webhook", "headers", "body", "credential", "api_key", "apikey", "key"}
+// secretKeyWords are the fragments of the JSON keys whose values the
+// audit log never holds: site headers, request bodies, push tokens,
+// channel credentials and passwords. A key ending in "key" (api_key,
+// routing_key) is one too; "keyword" is not.
+var secretKeyWords = []string{"push_url", "password", "secret", "token", "webhook", "headers", "body", "credential", "auth"}
 
 func isSecretKey(k string) bool {
 	k = strings.ToLower(k)
+	if strings.HasSuffix(k, "key") {
+		return true
+	}
 	for _, w := range secretKeyWords {
 		if strings.Contains(k, w) {
 			return true

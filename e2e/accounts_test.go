@@ -141,6 +141,14 @@ func TestAccountsOverHTTP(t *testing.T) {
 	if strings.Contains(body, "s3cr3t") || strings.Contains(body, "hunter2") || strings.Contains(body, tok.Token) {
 		t.Fatalf("the audit log holds a secret: %s", body)
 	}
+	owner.do("DELETE", "/site/"+itoa(st.ID), "", "")
+	_, body = owner.do("GET", "/audit?action=site.delete", "", "")
+	var del account.AuditPage
+	_ = json.Unmarshal([]byte(body), &del)
+	if len(del.Entries) != 1 || del.Entries[0].Actor != "ada" || !strings.Contains(string(del.Entries[0].Before), `"shop"`) ||
+		del.Entries[0].After != nil || strings.Contains(body, "hunter2") {
+		t.Fatalf("audit of a delete: %s", body)
+	}
 	if _, body := owner.do("GET", "/audit?action=user", "", ""); !strings.Contains(body, `"user.add"`) || !strings.Contains(body, `"actor":"ada"`) {
 		t.Fatalf("user changes not audited: %s", body)
 	}

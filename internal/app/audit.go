@@ -37,10 +37,9 @@ func (m *Main) auditWrapper(ep api.Endpoint, next http.Handler) http.Handler {
 		}
 		var after any
 		switch {
-		case r.PathValue("siteID") != "":
-			if a := m.snapshot(r); a != nil {
-				after = a
-			}
+		case r.Method != http.MethodDelete && !strings.HasSuffix(ep.Path, "/delete") && before != nil:
+			after = m.snapshot(r)
+		case r.Method == http.MethodDelete || strings.HasSuffix(ep.Path, "/delete"):
 		case json.Valid(rec.body.Bytes()) && rec.body.Len() > 0:
 			after = json.RawMessage(rec.body.Bytes())
 		default:
@@ -77,19 +76,53 @@ func actionOf(ep api.Endpoint) string {
 	return ep.Service + "." + verb
 }
 
-// snapshot returns the site a request names, as a viewer sees it
-// (secrets redacted by the site service), or nil.
+// snapshot returns the object a change request names, as a viewer sees
+// it (secrets redacted by its service), or nil: for the dashboard's site
+// forms the site; for PATCH, PUT and DELETE of the API what GET of the
+// same path answers (sites, and any service's resource with a GET).
 func (m *Main) snapshot(r *http.Request) any {
-	id, err := strconv.ParseInt(r.PathValue("siteID"), 10, 64)
-	if err != nil || id <= 0 {
+	ctx := site.WithAccess(r.Context(), site.AccessRead)
+	if strings.HasPrefix(r.URL.Path, "/frontend/") {
+		id, err := strconv.ParseInt(r.PathValue("siteID"), 10, 64)
+		if err != nil || id <= 0 {
+			return nil
+		}
+		st, err := m.Site.Get(ctx, &site.GetParams{ID: id})
+		if err != nil {
+			return nil
+		}
+		return st.RedactedFor(site.AccessRead)
+	}
+	switch r.Method {
+	case http.MethodPatch, http.MethodPut, http.MethodDelete:
+	default:
 		return nil
 	}
-	st, err := m.Site.Get(r.Context(), &site.GetParams{ID: id})
+	get, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL.Path, nil)
 	if err != nil {
 		return nil
 	}
-	return st.RedactedFor(site.AccessRead)
+	get.RemoteAddr = r.RemoteAddr
+	rec := &bodyRecorder{ResponseWriter: discard{}, status: http.StatusOK}
+	m.api.ServeHTTP(rec, get)
+	if rec.status != http.StatusOK || !json.Valid(rec.body.Bytes()) || rec.body.Len() == 0 {
+		return nil
+	}
+	return json.RawMessage(bytes.Clone(rec.body.Bytes()))
 }
+
+// discard is a ResponseWriter that keeps nothing (bodyRecorder keeps
+// what snapshot needs).
+type discard struct{}
+
+// Header implements http.ResponseWriter.
+func (discard) Header() http.Header { return http.Header{} }
+
+// Write implements http.ResponseWriter.
+func (discard) Write(b []byte) (int, error) { return len(b), nil }
+
+// WriteHeader implements http.ResponseWriter.
+func (discard) WriteHeader(int) {}
 
 // readBack reads a request's body (up to api.MaxBodyBytes) and puts it
 // back for the handler.
