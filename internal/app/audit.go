@@ -61,7 +61,7 @@ func audited(ep api.Endpoint) bool {
 		return false
 	}
 	p := ep.Path
-	return !strings.HasPrefix(p, "/check") && !strings.HasSuffix(p, "/check") && !strings.HasPrefix(p, "/admin/deadletters/")
+	return !strings.HasPrefix(p, "/check") && !strings.HasSuffix(p, "/check")
 }
 
 // actionOf names a change: "site.create", "monitor.delete", ….
