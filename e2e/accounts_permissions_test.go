@@ -35,10 +35,10 @@ func permissionUsers(t *testing.T, m *app.Main) map[api.Role]int64 {
 
 var pathParam = regexp.MustCompile(`\{[^}]*\}`)
 
-// concretePath fills a route pattern's parameters with values that name
+// permissionPath fills a route pattern's parameters with values that name
 // something that exists where it matters (a site) and harmless values
 // elsewhere.
-func concretePath(pattern string, siteID int64, targetURL string, userID int64) string {
+func permissionPath(pattern string, siteID int64, targetURL string, userID int64) string {
 	p := strings.ReplaceAll(pattern, "{$}", "")
 	if p == "/frontend/" {
 		p = "/frontend/no-such-page"
@@ -131,7 +131,7 @@ func TestPermissionTable(t *testing.T) {
 			if ep.Path == "/frontend/events" {
 				continue // a stream: its rule is checked through /frontend/state.json's, same Access
 			}
-			req, _ := http.NewRequest(method, m.URL()+concretePath(ep.Path, site.ID, target.URL, spare.ID), strings.NewReader(""))
+			req, _ := http.NewRequest(method, m.URL()+permissionPath(ep.Path, site.ID, target.URL, spare.ID), strings.NewReader(""))
 			if role != api.Anonymous {
 				// A fresh session per request: /logout and "log out
 				// everywhere" end the one they are called with.

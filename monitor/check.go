@@ -83,9 +83,20 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 	defer cancel()
 	defer context.AfterFunc(s.stopping, cancel)()
 	now := s.opts.Now().UTC()
-	var res Result
+	var (
+		res      Result
+		pushWait int64
+	)
 	if st.Kind == site.KindPush {
-		r, deadline, skip, err := s.evalPush(ctx, st, now)
+		var (
+			r        Result
+			deadline int64
+			skip     bool
+		)
+		err := s.schedDB.Do(ctx, func(ctx context.Context) (err error) {
+			r, deadline, skip, err = s.evalPush(ctx, st, now)
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -93,8 +104,9 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 			if scheduled && deadline > 0 {
 				// Not due yet: release the claim and look again at the
 				// deadline itself.
-				if _, err := s.db.ExecContext(ctx, `UPDATE site_state SET lease_until = 0, next_check_at = $1 WHERE site_id = $2`,
-					deadline, st.ID); err != nil {
+				if err := s.schedDB.Do(ctx, func(ctx context.Context) error {
+					return releasePushClaim(ctx, s.db, st.ID, deadline)
+				}); err != nil {
 					return nil, dbError("push deadline", err)
 				}
 				s.wakeScheduler()
@@ -102,6 +114,9 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 			return s.lastResult(ctx, st)
 		}
 		res = r
+		// Record the miss only if no push commits before the record's
+		// transaction does (it checks again under the row lock).
+		pushWait = (st.Interval.D() + st.Grace.D()).Milliseconds()
 	} else {
 		res = s.prober.Check(ctx, SpecOf(st))
 	}
@@ -109,9 +124,13 @@ func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) 
 		return nil, ErrAbandoned
 	}
 	s.metrics.duration.Observe(res.Latency.Seconds())
-	p, err := s.record(st, now, res, scheduled)
-	if err != nil {
+	p := &pending{st: st, at: now, res: res, scheduled: scheduled, pushWait: pushWait}
+	if err := s.enqueue(p); err != nil {
 		return nil, err
+	}
+	if p.skipped {
+		s.wakeScheduler()
+		return s.lastResult(ctx, st)
 	}
 	return &CheckResult{
 		SiteID:     st.ID,

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net"
+	"reflect"
 	"sync"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"upmon/platform/api"
 	"upmon/platform/sqldb"
+	"upmon/platform/stall"
 	"upmon/site"
 )
 
@@ -90,6 +92,10 @@ type Options struct {
 	Resolver string
 	// DenyPrivate refuses DNS answers the outbound policy refuses.
 	DenyPrivate bool
+	// DBStall bounds the database calls of the scheduler (component
+	// "scheduler") and of the schedule sync ("schedule-sync") and reports
+	// those cut off; nil gives each call stall.DefaultTimeout.
+	DBStall *stall.Set
 }
 
 // Recorded describes a committed check, for live views.
@@ -146,6 +152,8 @@ type Service struct {
 	schedDone  chan struct{}
 	inflight   sync.WaitGroup
 	stmts      stmtCache // prepared statements of the write path
+	schedDB    *stall.Watch
+	syncDB     *stall.Watch
 }
 
 // Start starts the batching writer and, when schedule is true, the
@@ -228,6 +236,9 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 	if opts.RollupRetention <= 0 {
 		opts.RollupRetention = 400 * 24 * time.Hour
 	}
+	if opts.DBStall == nil {
+		opts.DBStall = stall.NewSet(0, nil)
+	}
 	stopping, stop := context.WithCancel(context.Background())
 	var sqlDB *sql.DB
 	if db != nil {
@@ -248,6 +259,8 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		log:        opts.Logger,
 		metrics:    newMetrics(opts.Registerer),
 		hooks:      opts.Hooks,
+		schedDB:    opts.DBStall.Watch("scheduler"),
+		syncDB:     opts.DBStall.Watch("schedule-sync"),
 	}
 }
 
@@ -256,7 +269,8 @@ func (s *Service) DB() *sqldb.DB { return s.db }
 
 // Register adds the service's public endpoints to srv.
 func (s *Service) Register(srv *api.Server) {
-	srv.HandlePrefix("/ping/", api.Endpoint{Service: ServiceName, Method: "GET", Path: "/ping/{url...}"}, s.pingHandler(srv))
+	srv.HandlePrefix("/ping/", api.Endpoint{Service: ServiceName, Method: "GET", Path: "/ping/{url...}",
+		Methods: []string{"GET", "POST"}, Response: reflect.TypeFor[PingResponse]()}, s.pingHandler(srv))
 	api.Register(srv, ServiceName, api.Public, "POST /check/{siteID}", s.Check)
 	// A sweep of every site may take longer than an ordinary request.
 	api.RegisterWithTimeout(srv, ServiceName, api.Public, "POST /check-all", 0, s.CheckAll)
@@ -269,8 +283,9 @@ func (s *Service) Register(srv *api.Server) {
 	api.Register(srv, ServiceName, api.Public, "POST /maintenance", s.AddMaintenance)
 	api.Register(srv, ServiceName, api.Public, "GET /maintenance", s.ListMaintenance)
 	api.Register(srv, ServiceName, api.Public, "DELETE /maintenance/{id}", s.DeleteMaintenance)
-	srv.Handle(api.Endpoint{Service: ServiceName, Method: "POST", Path: "/push/{token}", Access: api.Push}, s.pushHandler(srv))
-	srv.Handle(api.Endpoint{Service: ServiceName, Method: "GET", Path: "/push/{token}", Access: api.Push}, s.pushHandler(srv))
+	push := reflect.TypeFor[PushResponse]()
+	srv.Handle(api.Endpoint{Service: ServiceName, Method: "POST", Path: "/push/{token}", Access: api.Push, Response: push}, s.pushHandler(srv))
+	srv.Handle(api.Endpoint{Service: ServiceName, Method: "GET", Path: "/push/{token}", Access: api.Push, Response: push}, s.pushHandler(srv))
 }
 
 type metrics struct {

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/net/icmp"
+
 	"upmon/platform/netguard"
 	"upmon/site"
 )
@@ -57,11 +59,14 @@ type Prober struct {
 	// between checks; the fresh one opens a new connection every time.
 	clients [2][2]*http.Client
 	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	// icmpListen opens ICMP sockets; nil means icmp.ListenPacket (tests
+	// replace it to refuse one kind of socket).
+	icmpListen func(network, address string) (*icmp.PacketConn, error)
 }
 
 // Spec says what to check and how; see SpecOf.
 type Spec struct {
-	// Kind is http, tcp, dns or push.
+	// Kind is http, tcp, dns, icmp, grpc, websocket or push.
 	Kind string
 	// URL is the site URL as stored.
 	URL string
@@ -73,7 +78,10 @@ type Spec struct {
 	Expected [][2]int
 	// FollowRedirects follows up to MaxRedirects redirects.
 	FollowRedirects bool
-	// Keyword must appear in the body (or must not, with KeywordAbsent).
+	// WSSend is sent after a websocket handshake.
+	WSSend string
+	// Keyword must appear in the body, or in a websocket's first reply
+	// (or must not, with KeywordAbsent).
 	Keyword       string
 	KeywordAbsent bool
 	// JSONPath are assertions on a JSON body.
@@ -105,6 +113,7 @@ func SpecOf(st *site.Site) Spec {
 		MaxLatency:      st.MaxLatency.D(),
 		Reuse:           st.ReuseConnections,
 		Retries:         st.Retries,
+		WSSend:          st.WSSend,
 	}
 	for _, e := range st.ExpectedStatus {
 		if lo, hi, ok := site.ParseStatusRange(e); ok {
@@ -249,6 +258,12 @@ func (p *Prober) attempt(ctx context.Context, sp Spec) Result {
 		return p.checkTCP(ctx, sp)
 	case site.KindDNS:
 		return p.checkDNS(ctx, sp)
+	case site.KindICMP:
+		return p.checkICMP(ctx, sp)
+	case site.KindGRPC:
+		return p.checkGRPC(ctx, sp)
+	case site.KindWebSocket:
+		return p.checkWebSocket(ctx, sp)
 	}
 	return p.checkHTTP(ctx, sp)
 }

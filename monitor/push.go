@@ -32,14 +32,9 @@ func (s *Service) pushHandler(srv *api.Server) http.Handler {
 			return
 		}
 		now := s.opts.Now().UTC()
-		if _, err := s.record(st, now, Result{Up: true, Attempts: 1}, false); err != nil {
+		// The up result and the restarted deadline are one transaction.
+		if err := s.enqueue(&pending{st: st, at: now, res: Result{Up: true, Attempts: 1}, push: true}); err != nil {
 			srv.WriteError(w, r, err)
-			return
-		}
-		if _, err := s.db.ExecContext(ctx,
-			`UPDATE site_state SET last_push_at = $1, next_check_at = $1 + interval_ms WHERE site_id = $2`,
-			now.UnixMilli(), st.ID); err != nil {
-			srv.WriteError(w, r, dbError("push", err))
 			return
 		}
 		api.WriteJSON(w, http.StatusOK, &PushResponse{OK: true, SiteID: st.ID})

@@ -36,7 +36,13 @@ func (s *Service) schedule() {
 			err   error
 		)
 		if free > 0 {
-			sites, err = s.claimDue(s.stopping, now, min(free, 500))
+			err = s.schedDB.Do(s.stopping, func(ctx context.Context) error {
+				sites, err = s.claimDue(ctx, now, min(free, 500))
+				return err
+			})
+		}
+		if err != nil && s.stopping.Err() != nil {
+			return // stopping: not a failure
 		}
 		if err != nil {
 			failures++
@@ -97,12 +103,15 @@ func (s *Service) untilNextDue(now time.Time) time.Duration {
 	// among sites already due but leased (a check slower than its
 	// interval), the earliest lease to run out.
 	var next, lease *int64
-	err := s.db.QueryRowContext(s.stopping,
-		`SELECT MIN(next_check_at) FROM site_state WHERE next_check_at > $1`, ms).Scan(&next)
-	if err == nil {
-		err = s.db.QueryRowContext(s.stopping,
+	err := s.schedDB.Do(s.stopping, func(ctx context.Context) error {
+		err := s.db.QueryRowContext(ctx,
+			`SELECT MIN(next_check_at) FROM site_state WHERE next_check_at > $1`, ms).Scan(&next)
+		if err != nil {
+			return err
+		}
+		return s.db.QueryRowContext(ctx,
 			`SELECT MIN(lease_until) FROM site_state WHERE next_check_at <= $1 AND lease_until > $1`, ms).Scan(&lease)
-	}
+	})
 	if err != nil {
 		return s.opts.PollInterval
 	}
@@ -121,14 +130,12 @@ func (s *Service) untilNextDue(now time.Time) time.Duration {
 
 // claimDue claims up to limit due sites.
 func (s *Service) claimDue(ctx context.Context, now time.Time, limit int) ([]claimed, error) {
-	ms := now.UnixMilli()
-	rows, err := s.db.QueryContext(ctx, `UPDATE site_state SET lease_until = $1 + lease_ms,
-		next_check_at = CASE WHEN next_check_at + interval_ms > $1 THEN next_check_at + interval_ms
-		                     ELSE $1 + interval_ms - (($1 - next_check_at) % interval_ms) END
-		WHERE site_id IN (SELECT site_id FROM site_state
-		                  WHERE next_check_at <= $1 AND lease_until <= $1 AND paused = FALSE AND interval_ms > 0
-		                  ORDER BY next_check_at LIMIT $2`+s.db.Dialect.SkipLocked()+`)
-		RETURNING site_id, interval_ms, next_check_at`, ms, limit)
+	return claimDueIn(ctx, s.db, s.db.Dialect.SkipLocked(), now, limit)
+}
+
+// claimDueIn runs the claim (claimSQL) on db, a database or a transaction.
+func claimDueIn(ctx context.Context, db execer, skipLocked string, now time.Time, limit int) ([]claimed, error) {
+	rows, err := db.QueryContext(ctx, claimSQL(skipLocked), now.UnixMilli(), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +156,11 @@ func (s *Service) claimDue(ctx context.Context, now time.Time, limit int) ([]cla
 // runScheduled checks one claimed site.
 func (s *Service) runScheduled(c claimed) {
 	ctx := s.stopping
-	st, err := s.sites.Get(ctx, &site.GetParams{ID: c.id})
+	var st *site.Site
+	err := s.schedDB.Do(ctx, func(ctx context.Context) (err error) {
+		st, err = s.sites.Get(ctx, &site.GetParams{ID: c.id})
+		return err
+	})
 	if api.IsCode(err, api.NotFound) {
 		_ = s.Forget(ctx, c.id) // deleted while we were not listening
 		return

@@ -19,6 +19,10 @@ type Hooks struct {
 	// AfterCommit, if set, runs after a check's transaction commits and
 	// before the relay is woken.
 	AfterCommit func(siteID int64)
+	// AfterSiteList, if set, runs in a check-all sweep after the site
+	// list is read and before the schedule is reconciled with it (a slow
+	// sweep, for race tests).
+	AfterSiteList func()
 	// TLSClientConfig, if set, replaces the TLS configuration of checks
 	// (tests trust the certificate authority of their https sites).
 	TLSClientConfig *tls.Config
@@ -33,21 +37,35 @@ type pending struct {
 	at        time.Time
 	res       Result
 	scheduled bool // the scheduler's claimed check: clears the lease
-	done      chan error
-	state     siteState // the state after it was applied
-	events    int       // outbox events written
+	push      bool // a push: also restarts the push deadline
+	// pushWait, when not 0, makes this a push monitor's missed-deadline
+	// check: it is recorded only if, inside the transaction, no push
+	// arrived within pushWait ms before at (else skipped is set).
+	pushWait int64
+	skipped  bool
+	done     chan error
+	state    siteState // the state after it was applied
+	events   int       // outbox events written
 }
 
 // record writes one check through the batching writer and waits until it
 // is committed.
 func (s *Service) record(st *site.Site, at time.Time, res Result, scheduled bool) (*pending, error) {
-	p := &pending{st: st, at: at.UTC(), res: res, scheduled: scheduled, done: make(chan error, 1)}
+	p := &pending{st: st, at: at.UTC(), res: res, scheduled: scheduled}
+	return p, s.enqueue(p)
+}
+
+// enqueue writes p through the batching writer and waits until it is
+// committed.
+func (s *Service) enqueue(p *pending) error {
+	p.done = make(chan error, 1)
+	st := p.st
 	select {
 	case s.recq[st.ID%int64(len(s.recq))] <- p:
 	case <-s.writerDone:
-		return nil, ErrAbandoned
+		return ErrAbandoned
 	}
-	return p, <-p.done
+	return <-p.done
 }
 
 // writer commits queued checks in batches: one transaction for up to
@@ -98,7 +116,7 @@ func (s *Service) writeBatch(batch []*pending) {
 func (s *Service) finish(batch []*pending, err error) {
 	events := 0
 	for _, p := range batch {
-		if err == nil {
+		if err == nil && !p.skipped {
 			if p.res.Up {
 				s.metrics.checks.WithLabelValues("up").Inc()
 			} else {
@@ -114,7 +132,7 @@ func (s *Service) finish(batch []*pending, err error) {
 		s.opts.OnEvent()
 	}
 	for _, p := range batch {
-		if err == nil && s.opts.OnRecorded != nil {
+		if err == nil && !p.skipped && s.opts.OnRecorded != nil {
 			s.opts.OnRecorded(recordedOf(p))
 		}
 		p.done <- err
@@ -138,6 +156,9 @@ func (s *Service) commit(batch []*pending) error {
 			p.events = 0
 			if err := s.recordOne(ctx, tx, p, windows); err != nil {
 				return err
+			}
+			if p.skipped {
+				continue
 			}
 			rollups.add(p.st.ID, p.at, p.res)
 		}
@@ -165,6 +186,9 @@ func checkState(r Result) string {
 func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows []maintenanceWindow) error {
 	st, r := p.st, p.res
 	atMS := p.at.UnixMilli()
+	if err := s.pushStep(ctx, tx, p); err != nil || p.skipped {
+		return err
+	}
 	var days any
 	if r.TLSDaysLeft != nil {
 		days = *r.TLSDaysLeft
@@ -243,14 +267,14 @@ func (s *Service) recordOne(ctx context.Context, tx *sql.Tx, p *pending, windows
 			certEvent = &CertExpiringEvent{Site: ref, DaysLeft: d, Threshold: newCert, ExpiresAt: r.TLSExpires.UTC(), CheckedAt: p.at}
 		}
 	}
-	leaseClause := ""
+	schedClause := ""
 	if p.scheduled {
-		leaseClause = ", lease_until = 0"
+		schedClause = leaseClearClause
 	}
 	if _, err := s.stmts.exec(ctx, tx,
 		`UPDATE site_state SET up = $1, degraded = $2, last_up = $3, checked_at = $4, seq = $5, dseq = $6,
 		 fail_streak = $7, ok_streak = $8, slow_streak = $9, fast_streak = $10, cert_notified = $11, recent = $12,
-		 state = $13, latency_ms = $14, status_code = $15, error = $16, notified_up = $17`+leaseClause+` WHERE site_id = $18`,
+		 state = $13, latency_ms = $14, status_code = $15, error = $16, notified_up = $17`+schedClause+` WHERE site_id = $18`,
 		next.Up, next.Degraded, next.LastUp, next.CheckedAt, next.Seq, next.DSeq,
 		next.FailStreak, next.OKStreak, next.SlowStreak, next.FastStreak, newCert, appendRecent(recent, p.at, r),
 		next.State(), r.Latency.Milliseconds(), r.StatusCode, r.Err, notifiedUp, st.ID); err != nil {
@@ -316,34 +340,6 @@ func (s *Service) trackIncident(ctx context.Context, tx *sql.Tx, siteID, atMS in
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE incidents SET ended_at = $1, end_reason = $2 WHERE site_id = $3 AND ended_at IS NULL`, atMS, reason, siteID)
 	return err
-}
-
-// ensureState creates the site's state row if missing: a site never
-// checked counts as up (the tutorial's rule).
-func (s *Service) ensureState(ctx context.Context, tx *sql.Tx, st *site.Site, at time.Time) error {
-	_, err := tx.ExecContext(ctx,
-		`INSERT INTO site_state (site_id, up, checked_at, seq, latency_ms, status_code, error, kind, interval_ms, lease_ms, paused, next_check_at)
-		 VALUES ($1, TRUE, 0, 0, 0, 0, '', $2, $3, $4, $5, $6) ON CONFLICT (site_id) DO NOTHING`,
-		st.ID, st.Kind, st.Interval.D().Milliseconds(), leaseOf(st).Milliseconds(), st.Paused,
-		at.Add(st.Interval.D()).UnixMilli())
-	return err
-}
-
-// leaseOf is how long a scheduled check of st may take before another
-// replica may assume it died and check again: the longest the check can
-// run (every attempt timing out, with the delays between retries) plus a
-// margin for reading the site, committing the result and clock skew
-// between replicas. The margin is one timeout, at least 1 s and at most
-// 5 s: a fixed 5 s made a replica killed mid-check leave its sites
-// unchecked for 5 s past the timeout, far longer than a short interval.
-// A claim also moves next_check_at one interval on, so a live replica's
-// slow commit that outlasts the lease is checked again no sooner than
-// its next slot, and a dead replica's sites wait max(interval, lease).
-func leaseOf(st *site.Site) time.Duration {
-	t := st.Timeout.D()
-	retryDelay := min(time.Second, max(t/4, 100*time.Millisecond))
-	margin := min(max(t, time.Second), 5*time.Second)
-	return time.Duration(st.Retries+1)*t + time.Duration(st.Retries)*retryDelay + margin
 }
 
 // SiteStatus is one site's latest check in /status.

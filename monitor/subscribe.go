@@ -24,6 +24,7 @@ type Topics struct {
 // forget-site drops a deleted site's state and history.
 func (s *Service) Subscribe(t Topics) error {
 	if _, err := pubsub.NewSubscription(t.Added, "check-site", pubsub.SubscriptionConfig[*site.AddedEvent]{
+		Service: ServiceName,
 		Handler: s.onSiteAdded,
 		// A bulk import adds thousands at once; each handler mostly waits
 		// on the target and on the batching writer.
@@ -32,6 +33,7 @@ func (s *Service) Subscribe(t Topics) error {
 		return err
 	}
 	if _, err := pubsub.NewSubscription(t.Updated, "sync-site", pubsub.SubscriptionConfig[*site.UpdatedEvent]{
+		Service: ServiceName,
 		Handler: func(ctx context.Context, ev *site.UpdatedEvent) error {
 			st, err := s.sites.Get(ctx, &site.GetParams{ID: ev.SiteID})
 			if api.IsCode(err, api.NotFound) {
@@ -46,6 +48,7 @@ func (s *Service) Subscribe(t Topics) error {
 		return err
 	}
 	_, err := pubsub.NewSubscription(t.Deleted, "forget-site", pubsub.SubscriptionConfig[*site.DeletedEvent]{
+		Service: ServiceName,
 		Handler: func(ctx context.Context, ev *site.DeletedEvent) error {
 			return s.Forget(ctx, ev.SiteID)
 		},

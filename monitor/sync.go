@@ -35,111 +35,139 @@ func spread(id, intervalMS int64) int64 {
 // row is first due within one interval; a changed interval takes effect
 // at once; pausing stops the checks.
 func (s *Service) SyncSite(ctx context.Context, st *site.Site) error {
-	return s.syncSites(ctx, []*site.Site{st}, false)
+	return s.syncSites(ctx, []*site.Site{st}, nil)
 }
 
 // Sync reconciles every site's schedule with the site list and forgets
 // sites that no longer exist. The check-all cron job runs it each tick.
+//
+// It reads the ids of the schedule rows before the site list, and deletes
+// only rows in that earlier set whose site is missing from the list: a
+// row's site existed when the row was made and ids are never reused, so
+// such a site was deleted. A site added (and scheduled) while the sweep
+// runs is not in the earlier set and keeps its row and its sequence.
 func (s *Service) Sync(ctx context.Context) error {
+	var known map[int64]bool
+	err := s.syncDB.Do(ctx, func(ctx context.Context) (err error) {
+		known, err = s.scheduledIDs(ctx)
+		return err
+	})
+	if err != nil {
+		return dbError("sync schedule", err)
+	}
 	list, err := s.sites.List(ctx, &site.ListParams{})
 	if err != nil {
 		return err
 	}
-	return s.syncSites(ctx, list.Sites, true)
+	if h := s.hooks.AfterSiteList; h != nil {
+		h()
+	}
+	return s.syncSites(ctx, list.Sites, known)
+}
+
+// scheduledIDs returns the site ids that have a schedule row now.
+func (s *Service) scheduledIDs(ctx context.Context) (map[int64]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT site_id FROM site_state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out[id] = true
+	}
+	return out, rows.Err()
 }
 
 type schedRow struct {
 	kind            string
 	interval, lease int64
 	paused          bool
-	next            int64
 }
 
-func (s *Service) syncSites(ctx context.Context, sites []*site.Site, all bool) error {
+// readSchedules reads the schedule settings of sites (one site, a site
+// added or changed, reads only its own row: the whole table would make
+// adding n sites cost O(n²)). The rows read only skip unchanged sites:
+// every write is computed from the row as it is then (schedule.go).
+func readSchedules(ctx context.Context, tx *sql.Tx, sites []*site.Site, single bool) (map[int64]schedRow, error) {
+	q, args := `SELECT site_id, kind, interval_ms, lease_ms, paused FROM site_state`, []any(nil)
+	if single && len(sites) == 1 {
+		q, args = q+` WHERE site_id = $1`, []any{sites[0].ID}
+	}
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	have := map[int64]schedRow{}
+	for rows.Next() {
+		var id int64
+		var r schedRow
+		if err := rows.Scan(&id, &r.kind, &r.interval, &r.lease, &r.paused); err != nil {
+			return nil, err
+		}
+		have[id] = r
+	}
+	return have, rows.Err()
+}
+
+// syncSites applies sites' settings to their schedule rows; with known
+// (a sweep), rows in known whose site is not in sites are deleted.
+func (s *Service) syncSites(ctx context.Context, sites []*site.Site, known map[int64]bool) error {
 	now := s.opts.Now().UnixMilli()
 	changed := false
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+	bounded, cancel := s.syncDB.Context(ctx)
+	defer cancel()
+	err := s.db.InTx(bounded, func(tx *sql.Tx) error {
+		ctx := bounded
 		changed = false
-		// One site (a site added or changed) reads only its own row: the
-		// whole table would make adding n sites cost O(n²).
-		q, args := `SELECT site_id, kind, interval_ms, lease_ms, paused, next_check_at FROM site_state`, []any(nil)
-		if !all && len(sites) == 1 {
-			q, args = q+` WHERE site_id = $1`, []any{sites[0].ID}
-		}
-		rows, err := tx.QueryContext(ctx, q, args...)
+		have, err := readSchedules(ctx, tx, sites, known == nil)
 		if err != nil {
-			return err
-		}
-		have := map[int64]schedRow{}
-		for rows.Next() {
-			var id int64
-			var r schedRow
-			if err := rows.Scan(&id, &r.kind, &r.interval, &r.lease, &r.paused, &r.next); err != nil {
-				rows.Close()
-				return err
-			}
-			have[id] = r
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		seen := make(map[int64]bool, len(sites))
 		for _, st := range sites {
 			seen[st.ID] = true
 			iv, lease := scheduleOf(st)
+			push := st.Kind == site.KindPush
 			cur, ok := have[st.ID]
+			if ok && cur.kind == st.Kind && cur.interval == iv && cur.lease == lease && cur.paused == st.Paused {
+				continue
+			}
 			// A push monitor's deadline counts from its creation (and
 			// from an unpause) until its first push.
 			var pushFrom int64
-			if st.Kind == site.KindPush {
+			if push {
 				pushFrom = now
 			}
+			var did bool
 			if !ok {
-				_, err := tx.ExecContext(ctx,
-					`INSERT INTO site_state (site_id, up, checked_at, seq, latency_ms, status_code, error, kind, interval_ms, lease_ms, paused, next_check_at, last_push_at)
-					 VALUES ($1, TRUE, 0, 0, 0, 0, '', $2, $3, $4, $5, $6, $7) ON CONFLICT (site_id) DO NOTHING`,
-					st.ID, st.Kind, iv, lease, st.Paused, now+spread(st.ID, iv), pushFrom)
-				if err != nil {
+				if did, err = insertSchedule(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, now+spread(st.ID, iv), pushFrom); err != nil {
 					return err
 				}
-				changed = true
-				continue
 			}
-			if cur.kind == st.Kind && cur.interval == iv && cur.lease == lease && cur.paused == st.Paused {
-				continue
+			if !did {
+				did, err = applySettings(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, push, now)
 			}
-			next := cur.next
-			if iv != cur.interval || (cur.paused && !st.Paused) {
-				// A new interval or an unpause takes effect now.
-				next = min(max(cur.next, now), now+iv)
-				if cur.paused && !st.Paused {
-					next = now
-				}
-			}
-			if _, err := tx.ExecContext(ctx,
-				`UPDATE site_state SET kind = $1, interval_ms = $2, lease_ms = $3, paused = $4, next_check_at = $5 WHERE site_id = $6`,
-				st.Kind, iv, lease, st.Paused, next, st.ID); err != nil {
+			if err != nil {
 				return err
 			}
-			if pushFrom != 0 && cur.paused && !st.Paused {
-				if _, err := tx.ExecContext(ctx, `UPDATE site_state SET last_push_at = $1 WHERE site_id = $2`, pushFrom, st.ID); err != nil {
-					return err
-				}
-			}
-			changed = true
+			changed = changed || did
 		}
-		if all {
-			for id := range have {
-				if !seen[id] {
-					if _, err := tx.ExecContext(ctx, `DELETE FROM site_state WHERE site_id = $1`, id); err != nil {
-						return err
-					}
+		for id := range known {
+			if !seen[id] {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM site_state WHERE site_id = $1`, id); err != nil {
+					return err
 				}
 			}
 		}
 		return nil
 	})
+	s.syncDB.Observe(ctx, bounded, err)
 	if err != nil {
 		return dbError("sync schedule", err)
 	}

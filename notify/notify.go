@@ -33,6 +33,9 @@ const (
 	EventLocationLost Event = "location-lost"
 	// EventLocationBack: a probing location sees the site again.
 	EventLocationBack Event = "location-back"
+	// EventAcknowledged: someone acknowledged the site's open incident
+	// (sent only to kinds that track incidents, such as PagerDuty).
+	EventAcknowledged Event = "acknowledged"
 )
 
 // Events lists every event, in documentation order.
@@ -92,6 +95,9 @@ type Message struct {
 	Test bool `json:"test"`
 	// Group lists the sites of a grouped storm message.
 	Group []GroupEntry `json:"group"`
+	// Text, when set (a channel's template), replaces the rendered text:
+	// its first line is the subject, the rest the details.
+	Text string `json:"text,omitempty"`
 }
 
 // GroupEntry is one site of a grouped message, with its latest state.

@@ -26,6 +26,10 @@ func Subject(m Message) string {
 }
 
 func subject(m Message) string {
+	if m.Text != "" {
+		first, _, _ := strings.Cut(m.Text, "\n")
+		return first
+	}
 	if len(m.Group) > 0 {
 		return fmt.Sprintf("%d sites changed state", len(m.Group))
 	}
@@ -45,6 +49,8 @@ func subject(m Message) string {
 		return l + " is down from a location"
 	case EventLocationBack:
 		return l + " is back up from every location"
+	case EventAcknowledged:
+		return "The incident of " + l + " was acknowledged"
 	}
 	return l + ": " + string(m.Event)
 }
@@ -66,6 +72,13 @@ func ExpiresIn(expires, now time.Time) string {
 // the previous state lasted, the certificate's expiry, the incident link,
 // the time; a grouped message lists its sites instead.
 func Details(m Message) []string {
+	if m.Text != "" {
+		_, rest, _ := strings.Cut(m.Text, "\n")
+		if rest == "" {
+			return nil
+		}
+		return strings.Split(rest, "\n")
+	}
 	if len(m.Group) > 0 {
 		out := make([]string, 0, len(m.Group))
 		for _, g := range m.Group {

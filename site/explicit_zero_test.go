@@ -17,6 +17,8 @@ var zeroOf = map[string]string{
 	"expected_status": `[]`, "follow_redirects": `false`, "keyword": `""`, "keyword_mode": `""`,
 	"json_path": `[]`, "max_latency": `"0s"`, "failure_threshold": `0`, "success_threshold": `0`,
 	"retries": `0`, "paused": `false`, "tags": `[]`, "grace": `"0s"`, "reuse_connections": `false`,
+	"ws_send":  `""`,
+	"channels": `[]`,
 }
 
 // refusedZero are the settings whose zero lies outside their documented
@@ -43,7 +45,7 @@ func TestExplicitZeroIsRefusedOrKept(t *testing.T) {
 	base, err := addJSON(svc, `{"url":"https://example.com","interval":"30s","timeout":"2s","method":"POST",`+
 		`"headers":{"X-A":"1"},"body":"b","expected_status":["200"],"follow_redirects":true,"keyword":"k",`+
 		`"keyword_mode":"absent","json_path":[{"path":"$","op":"exists"}],"max_latency":"1s","failure_threshold":3,`+
-		`"success_threshold":2,"retries":1,"paused":true,"tags":["x"],"grace":"1m","reuse_connections":true}`)
+		`"success_threshold":2,"retries":1,"paused":true,"tags":["x"],"grace":"1m","reuse_connections":true,"ws_send":"w"}`)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -161,6 +161,19 @@ func PublicURL(u string) string {
 			return ""
 		}
 		return "tcp://" + p.Host
+	case strings.HasPrefix(lower, "icmp:"):
+		h, err := ParseICMP(u)
+		if err != nil {
+			return ""
+		}
+		return "icmp:" + h
+	case strings.HasPrefix(lower, "grpc://"), strings.HasPrefix(lower, "grpcs://"),
+		strings.HasPrefix(lower, "ws://"), strings.HasPrefix(lower, "wss://"):
+		p, err := url.Parse(u)
+		if err != nil || p.Host == "" {
+			return ""
+		}
+		return strings.ToLower(p.Scheme) + "://" + p.Host + p.Path
 	}
 	p, err := CheckURL(u)
 	if err != nil {
@@ -195,6 +208,9 @@ func (s Settings) redacted() Settings {
 	}
 	if s.Body != "" {
 		s.Body = Redacted
+	}
+	if s.WSSend != "" {
+		s.WSSend = Redacted
 	}
 	return s
 }

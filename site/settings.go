@@ -20,7 +20,16 @@ const (
 	KindTCP  = "tcp"
 	KindDNS  = "dns"
 	KindPush = "push"
+	// KindICMP is an ICMP echo (ping) check of icmp:host.
+	KindICMP = "icmp"
+	// KindGRPC is a grpc.health.v1 check of grpc:// or grpcs://host:port.
+	KindGRPC = "grpc"
+	// KindWebSocket is a WebSocket handshake check of ws:// or wss://.
+	KindWebSocket = "websocket"
 )
+
+// MaxWSSendBytes is the longest ws_send message.
+const MaxWSSendBytes = 16 << 10
 
 // Duration is a time.Duration that travels as a Go duration string
 // ("30s", "2m").
@@ -47,6 +56,13 @@ func (d Duration) String() string {
 
 // MarshalJSON encodes d as a duration string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// OpenAPISchema describes d as the API encodes it (see MarshalJSON), for
+// the generated OpenAPI document.
+func (Duration) OpenAPISchema() map[string]any {
+	return map[string]any{"type": "string", "description": "a duration such as \"30s\", \"5m\" or \"1h\"",
+		"examples": []any{"30s", "5m", "1h"}}
+}
 
 // UnmarshalJSON decodes a duration string.
 func (d *Duration) UnmarshalJSON(b []byte) error {
@@ -114,6 +130,13 @@ type Settings struct {
 	// (cheaper); off, every check opens a fresh connection, so DNS, TCP
 	// and TLS are tested each time.
 	ReuseConnections bool `json:"reuse_connections"`
+	// WSSend is a text message a websocket check sends after the
+	// handshake; the keyword is then looked for in the first reply.
+	WSSend string `json:"ws_send"`
+	// Channels are the ids of the notification channels the site's
+	// events go to; empty: the default channels (and channels whose tags
+	// match the site's).
+	Channels []int64 `json:"channels"`
 }
 
 // Defaults are the values zero settings take.
@@ -159,6 +182,9 @@ func (s Settings) Filled(d Defaults) Settings {
 	}
 	if s.Tags == nil {
 		s.Tags = []string{}
+	}
+	if s.Channels == nil {
+		s.Channels = []int64{}
 	}
 	return s
 }
@@ -252,8 +278,22 @@ func (s *Settings) Validate() error {
 			return api.FieldError(fmt.Sprintf("tags[%d]", i), "must be 1-50 letters, digits or _.:- starting with a letter or digit")
 		}
 	}
+	if len(s.Channels) > 50 {
+		return api.FieldError("channels", "at most 50 channels")
+	}
+	for i, c := range s.Channels {
+		if c <= 0 {
+			return api.FieldError(fmt.Sprintf("channels[%d]", i), "must be a channel id")
+		}
+	}
 	if s.Grace < 0 || s.Grace.D() > maxDur {
 		return api.FieldError("grace", "must be between 0 and 24h")
+	}
+	if len(s.WSSend) > MaxWSSendBytes || !utf8.ValidString(s.WSSend) {
+		return api.FieldError("ws_send", "must be valid UTF-8 of at most %d bytes", MaxWSSendBytes)
+	}
+	if strings.Contains(s.WSSend, Redacted) {
+		return api.FieldError("ws_send", errHoldsRedacted)
 	}
 	return nil
 }

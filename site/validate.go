@@ -27,7 +27,8 @@ var DNSRecordTypes = map[string]bool{"A": true, "AAAA": true, "CNAME": true, "MX
 // surrounding white space trimmed. It must be non-empty, at most
 // MaxURLBytes, valid UTF-8 without white space or control characters, and
 // one of: http(s):// with a host, scheme-less (https is then implied),
-// tcp://host:port, or dns:name[?type=A&expect=…&server=host:port].
+// tcp://host:port, dns:name[?type=A&expect=…&server=host:port],
+// icmp:host, grpc(s)://host:port[?service=name] or ws(s)://host[/path].
 func ValidateURL(raw string) (string, error) {
 	u := strings.TrimSpace(raw)
 	if u == "" {
@@ -72,6 +73,25 @@ func KindOf(u string) (string, error) {
 			return "", err
 		}
 		return KindDNS, nil
+	case strings.HasPrefix(lower, "icmp:"):
+		if _, err := ParseICMP(u); err != nil {
+			return "", err
+		}
+		return KindICMP, nil
+	case strings.HasPrefix(lower, "grpc://"), strings.HasPrefix(lower, "grpcs://"):
+		if _, err := ParseGRPC(u); err != nil {
+			return "", err
+		}
+		return KindGRPC, nil
+	case strings.HasPrefix(lower, "ws://"), strings.HasPrefix(lower, "wss://"):
+		parsed, err := url.Parse(u)
+		if err != nil || parsed.Hostname() == "" {
+			return "", api.FieldError("url", "a websocket check is ws://host/path or wss://host/path")
+		}
+		if err := checkPort(parsed.Port(), false); err != nil {
+			return "", err
+		}
+		return KindWebSocket, nil
 	case strings.HasPrefix(lower, "push:"):
 		return "", api.FieldError("url", "push monitors are created with {\"kind\": \"push\", \"name\": …}")
 	}
@@ -95,7 +115,7 @@ func CheckURL(u string) (*url.URL, error) {
 	switch strings.ToLower(parsed.Scheme) {
 	case "http", "https":
 	default:
-		return nil, api.FieldError("url", "scheme must be http, https, tcp or dns")
+		return nil, api.FieldError("url", "scheme must be http, https, tcp, dns, icmp, grpc, grpcs, ws or wss")
 	}
 	if parsed.Hostname() == "" {
 		return nil, api.FieldError("url", "must have a host")
@@ -202,7 +222,7 @@ func (s *Service) newSite(p *AddParams) (*Site, error) {
 		var b [16]byte
 		_, _ = rand.Read(b[:])
 		st.PushToken = hex.EncodeToString(b[:])
-	case "", KindHTTP, KindTCP, KindDNS:
+	case "", KindHTTP, KindTCP, KindDNS, KindICMP, KindGRPC, KindWebSocket:
 		u, err := ValidateURL(p.URL)
 		if err != nil {
 			return nil, err
@@ -216,7 +236,7 @@ func (s *Service) newSite(p *AddParams) (*Site, error) {
 		}
 		st.URL, st.Kind = u, kind
 	default:
-		return nil, api.FieldError("kind", "must be http, tcp, dns or push")
+		return nil, api.FieldError("kind", "must be http, tcp, dns, icmp, grpc, websocket or push")
 	}
 	return st, nil
 }
@@ -237,7 +257,19 @@ func (s *Service) checkPolicy(u, kind string) error {
 		if t.Server != "" {
 			host, _, _ = net.SplitHostPort(t.Server)
 		}
-	case KindTCP:
+	case KindICMP:
+		h, err := ParseICMP(u)
+		if err != nil {
+			return err
+		}
+		host = h
+	case KindGRPC:
+		t, err := ParseGRPC(u)
+		if err != nil {
+			return err
+		}
+		host, _, _ = net.SplitHostPort(t.Addr)
+	case KindTCP, KindWebSocket:
 		parsed, err := url.Parse(u)
 		if err != nil {
 			return api.FieldError("url", "is not a valid URL")

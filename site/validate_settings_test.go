@@ -170,7 +170,7 @@ func TestAddAcceptsEverySettingAndFillsDefaults(t *testing.T) {
 	want := `{"id":1,"url":"https://example.com/health","name":"","kind":"http","interval":"5m","timeout":"10s","method":"GET",` +
 		`"headers":{},"body":"","expected_status":["200-399"],"follow_redirects":true,"keyword":"","keyword_mode":"contains",` +
 		`"json_path":[],"max_latency":"0s","failure_threshold":1,"success_threshold":1,"retries":0,"paused":false,"tags":[],` +
-		`"grace":"0s","reuse_connections":false}`
+		`"grace":"0s","reuse_connections":false,"ws_send":"","channels":[]}`
 	if got != want {
 		t.Fatalf("defaults filled in:\n got %s\nwant %s", got, want)
 	}
@@ -186,7 +186,7 @@ func TestAddAcceptsEverySettingAndFillsDefaults(t *testing.T) {
 		`"headers":{"Authorization":"Bearer x","X-Env":"prod"},"body":"{\"ping\":true}","expected_status":["200-299","301"],` +
 		`"follow_redirects":false,"keyword":"ok","keyword_mode":"absent","json_path":[{"path":"$.status","op":"==","value":"UP"},` +
 		`{"path":"$.checks[0].ms","op":"<","value":250},{"path":"$.db","op":"exists"}],"max_latency":"1.5s","failure_threshold":3,` +
-		`"success_threshold":2,"retries":2,"paused":true,"tags":["prod","eu-west.1"],"grace":"0s","reuse_connections":true}`
+		`"success_threshold":2,"retries":2,"paused":true,"tags":["prod","eu-west.1"],"grace":"0s","reuse_connections":true,"channels":[3,4]}`
 	st, err = addJSON(svc, full)
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +196,7 @@ func TestAddAcceptsEverySettingAndFillsDefaults(t *testing.T) {
 		`"headers":{"Authorization":"Bearer x","X-Env":"prod"},"body":"{\"ping\":true}","expected_status":["200-299","301"],` +
 		`"follow_redirects":false,"keyword":"ok","keyword_mode":"absent","json_path":[{"path":"$.status","op":"==","value":"UP"},` +
 		`{"path":"$.checks[0].ms","op":"<","value":250},{"path":"$.db","op":"exists"}],"max_latency":"1.5s","failure_threshold":3,` +
-		`"success_threshold":2,"retries":2,"paused":true,"tags":["prod","eu-west.1"],"grace":"0s","reuse_connections":true}`
+		`"success_threshold":2,"retries":2,"paused":true,"tags":["prod","eu-west.1"],"grace":"0s","reuse_connections":true,"ws_send":"","channels":[3,4]}`
 	if got != want {
 		t.Fatalf("every setting:\n got %s\nwant %s", got, want)
 	}

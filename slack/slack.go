@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +26,9 @@ import (
 // SecretName is the secret holding the webhook URL (environment override
 // SLACK_WEBHOOK_URL).
 const SecretName = "SlackWebhookURL"
+
+// ServiceName is the slack service's name in the catalog.
+const ServiceName = "slack"
 
 // SubscriptionName is the subscription on uptime-transition.
 const SubscriptionName = "slack-notification"
@@ -65,6 +67,15 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Hooks are test fault-injection points.
 	Hooks Hooks
+	// MaxTracked is how many sites (per event kind) the service remembers
+	// the last posted event of, to drop stale ones; the least recently
+	// notified are forgotten first. Default DefaultMaxTracked.
+	MaxTracked int
+	// Routed, if set, reports that a site is routed to notification
+	// channels of its own: the webhook (the implicit default Slack
+	// channel) then skips its problems (down, degraded), but still tells
+	// of their end.
+	Routed func(ctx context.Context, siteID int64) bool
 }
 
 // Service is the slack service.
@@ -73,9 +84,10 @@ type Service struct {
 	client *http.Client
 	log    *slog.Logger
 	sent   *prometheus.CounterVec
-
-	mu      sync.Mutex
-	lastSeq map[seqKey]int64
+	// tracked and evicted meter the sequence map.
+	tracked prometheus.Gauge
+	evicted prometheus.Counter
+	seqs    *seqs
 }
 
 // New returns the slack service.
@@ -85,6 +97,9 @@ func New(opts Options) *Service {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.MaxTracked <= 0 {
+		opts.MaxTracked = DefaultMaxTracked
 	}
 	s := &Service{
 		opts: opts,
@@ -103,10 +118,14 @@ func New(opts Options) *Service {
 		log: opts.Logger,
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "upmon", Name: "slack_notifications_total",
 			Help: "Slack notification attempts, by result."}, []string{"result"}),
-		lastSeq: map[seqKey]int64{},
+		tracked: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: "upmon", Name: "slack_seq_tracked",
+			Help: "Sites (per event kind) whose last posted event the slack service remembers to drop stale ones."}),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "upmon", Name: "slack_seq_evicted_total",
+			Help: "Sites forgotten by the slack service's stale-event check because it remembered its maximum."}),
 	}
+	s.seqs = newSeqs(opts.MaxTracked, s.tracked, s.evicted)
 	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(s.sent)
+		opts.Registerer.MustRegister(s.sent, s.tracked, s.evicted)
 	}
 	if opts.WebhookURL == "" {
 		s.log.Info("slack notifications disabled: no " + SecretName + " secret (set it with `upmon secret set " + SecretName + "` or SLACK_WEBHOOK_URL)")
@@ -139,6 +158,7 @@ func siteKey(ref *site.Ref) string {
 // One site's notifications go out one at a time, in order.
 func (s *Service) Subscribe(t Topics) error {
 	if _, err := pubsub.NewSubscription(t.Transitions, SubscriptionName, pubsub.SubscriptionConfig[*monitor.TransitionEvent]{
+		Service:     ServiceName,
 		Handler:     s.handle,
 		OrderingKey: func(ev *monitor.TransitionEvent) string { return siteKey(ev.Site) },
 	}); err != nil {
@@ -146,6 +166,7 @@ func (s *Service) Subscribe(t Topics) error {
 	}
 	if t.Degraded != nil {
 		if _, err := pubsub.NewSubscription(t.Degraded, "slack-degraded", pubsub.SubscriptionConfig[*monitor.DegradedEvent]{
+			Service:     ServiceName,
 			Handler:     s.handleDegraded,
 			OrderingKey: func(ev *monitor.DegradedEvent) string { return siteKey(ev.Site) },
 		}); err != nil {
@@ -154,6 +175,7 @@ func (s *Service) Subscribe(t Topics) error {
 	}
 	if t.Certs != nil {
 		if _, err := pubsub.NewSubscription(t.Certs, "slack-cert", pubsub.SubscriptionConfig[*monitor.CertExpiringEvent]{
+			Service: ServiceName,
 			Handler: s.handleCert,
 		}); err != nil {
 			return err
@@ -217,6 +239,10 @@ func (s *Service) handle(ctx context.Context, ev *monitor.TransitionEvent) error
 	if ev == nil || ev.Site == nil {
 		return pubsub.Permanent(errors.New("transition event without a site"))
 	}
+	if !ev.Up && s.routedElsewhere(ctx, ev.Site) {
+		s.sent.WithLabelValues("routed_elsewhere").Inc()
+		return nil
+	}
 	return s.deliver(ctx, "transition", ev.ID, ev.Site, ev.Seq, ev.Maintenance, Text(ev))
 }
 
@@ -224,12 +250,20 @@ func (s *Service) handleDegraded(ctx context.Context, ev *monitor.DegradedEvent)
 	if ev == nil || ev.Site == nil {
 		return pubsub.Permanent(errors.New("degraded event without a site"))
 	}
+	if ev.Degraded && s.routedElsewhere(ctx, ev.Site) {
+		s.sent.WithLabelValues("routed_elsewhere").Inc()
+		return nil
+	}
 	return s.deliver(ctx, "degraded", ev.ID, ev.Site, ev.Seq, ev.Maintenance, DegradedText(ev))
 }
 
 func (s *Service) handleCert(ctx context.Context, ev *monitor.CertExpiringEvent) error {
 	if ev == nil || ev.Site == nil {
 		return pubsub.Permanent(errors.New("cert event without a site"))
+	}
+	if s.routedElsewhere(ctx, ev.Site) {
+		s.sent.WithLabelValues("routed_elsewhere").Inc()
+		return nil
 	}
 	return s.deliver(ctx, "cert", ev.ID, ev.Site, 0, false, CertText(ev))
 }
@@ -260,39 +294,41 @@ func (s *Service) deliver(ctx context.Context, kind, id string, ref *site.Ref, s
 		}
 	}
 	key := seqKey{kind, ref.ID}
-	if s.stale(key, seq) {
+	if s.seqs.stale(key, seq) {
 		s.sent.WithLabelValues("stale").Inc()
 		return nil
 	}
 	if err := s.Notify(ctx, &NotifyParams{Text: text}); err != nil {
 		return err
 	}
-	s.markSent(key, seq)
+	s.seqs.markSent(key, seq)
 	if h := s.opts.Hooks.AfterNotify; h != nil {
 		h(id)
 	}
 	return nil
 }
 
-type seqKey struct {
-	kind string
-	site int64
+func (s *Service) routedElsewhere(ctx context.Context, ref *site.Ref) bool {
+	return s.Enabled() && s.opts.Routed != nil && s.opts.Routed(ctx, ref.ID)
 }
 
-// stale reports whether a newer event of the same kind and site was
-// already delivered by this process.
-func (s *Service) stale(k seqKey, seq int64) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return seq > 0 && s.lastSeq[k] >= seq
-}
-
-func (s *Service) markSent(k seqKey, seq int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if seq > s.lastSeq[k] {
-		s.lastSeq[k] = seq
-	}
+// Register routes the tutorial's test endpoint, POST /slack.Notify
+// ({"Text": "…"}): it posts the text to the webhook and answers {}. It is
+// an admin endpoint: loopback only, or a read-write token once tokens are
+// configured.
+func (s *Service) Register(srv *api.Server) {
+	api.Register(srv, "slack", api.Admin, "POST /slack.Notify", func(ctx context.Context, p *NotifyParams) (*struct{}, error) {
+		if !s.Enabled() {
+			return nil, api.Errorf(api.FailedPrecondition, "no Slack webhook: set the "+SecretName+" secret")
+		}
+		if strings.TrimSpace(p.Text) == "" {
+			return nil, api.FieldError("Text", "is required")
+		}
+		if err := s.Notify(ctx, p); err != nil {
+			return nil, api.Errorf(api.Unavailable, "%s", err.Error())
+		}
+		return &struct{}{}, nil
+	})
 }
 
 // Notify posts p.Text to the webhook. It is private to the process: never

@@ -49,6 +49,7 @@ var flashes = map[string]string{
 	"role-set":      "Role changed.",
 	"user-deleted":  "User deleted.",
 	"token-revoked": "Token revoked.",
+	"acked":         "Incident acknowledged: reminders stop.",
 }
 
 // flash builds the notice named by ?msg=, naming the site from ?site=.

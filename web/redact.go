@@ -35,6 +35,9 @@ func viewSettings(ctx context.Context, st SiteSettings) SiteSettings {
 	if st.Body != "" {
 		st.Body = site.Redacted
 	}
+	if st.WSSend != "" {
+		st.WSSend = site.Redacted
+	}
 	return st
 }
 

@@ -24,8 +24,10 @@ type settingsForm struct {
 	FailureThreshold, SuccessThreshold, Retries                    string
 	Paused                                                         bool
 	Tags                                                           string
-	Err                                                            map[string]string
-	Placeholder                                                    map[string]string
+	// WSSend is shown for websocket sites, and in the add form (Kind "").
+	WSSend, Kind string
+	Err          map[string]string
+	Placeholder  map[string]string
 }
 
 // methods are the HTTP methods a check may use.
@@ -87,6 +89,7 @@ var formFields = []struct {
 	{"failure_threshold", func(f *settingsForm) string { return f.FailureThreshold }},
 	{"success_threshold", func(f *settingsForm) string { return f.SuccessThreshold }},
 	{"paused", func(f *settingsForm) string { return strconv.FormatBool(f.Paused) }},
+	{"ws_send", func(f *settingsForm) string { return strings.ReplaceAll(f.WSSend, "\r\n", "\n") }},
 }
 
 // settingsChange is the change a posted settings form makes to was, the
@@ -112,7 +115,7 @@ func formFromSettings(s SiteSettings) settingsForm {
 		Name: s.Name, Interval: fmtDur(s.Interval), Timeout: fmtDur(s.Timeout), Method: s.Method,
 		Body: s.Body, FollowRedirects: s.FollowRedirects, Keyword: s.Keyword, KeywordMode: s.KeywordMode,
 		JSONPath: formatAssertions(s.JSONPath), MaxLatency: fmtDur(s.MaxLatency), Paused: s.Paused,
-		Tags: strings.Join(s.Tags, ", "), Err: map[string]string{},
+		Tags: strings.Join(s.Tags, ", "), Err: map[string]string{}, WSSend: s.WSSend, Kind: s.Kind,
 	}
 	if f.Method == "" {
 		f.Method = "GET"
@@ -148,10 +151,11 @@ func parseSettingsForm(r *http.Request) (SiteSettings, settingsForm) {
 		KeywordMode: v("keyword_mode"), JSONPath: r.PostFormValue("json_path"), MaxLatency: v("max_latency"),
 		FailureThreshold: v("failure_threshold"), SuccessThreshold: v("success_threshold"), Retries: v("retries"),
 		Paused: checked(r, "paused"), Tags: v("tags"), Err: map[string]string{},
+		WSSend: strings.ReplaceAll(r.PostFormValue("ws_send"), "\r\n", "\n"),
 	}
 	s := SiteSettings{
 		Name: f.Name, Method: f.Method, Body: f.Body, FollowRedirects: f.FollowRedirects,
-		Keyword: f.Keyword, KeywordMode: f.KeywordMode, Paused: f.Paused,
+		Keyword: f.Keyword, KeywordMode: f.KeywordMode, Paused: f.Paused, WSSend: f.WSSend,
 	}
 	dur := func(field, raw string) time.Duration {
 		if raw == "" {

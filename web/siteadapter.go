@@ -19,7 +19,9 @@ type SiteSettingsStore struct {
 
 // SettingsOf implements SettingsSource.
 func (a SiteSettingsStore) SettingsOf(s *site.Site) SiteSettings {
-	return siteSettings(s.Name, s.Settings)
+	out := siteSettings(s.Name, s.Settings)
+	out.Kind = s.Kind
+	return out
 }
 
 // StoredSettings implements SettingsSource with the site service's
@@ -46,7 +48,7 @@ func siteSettings(name string, st site.Settings) SiteSettings {
 		FollowRedirects: st.FollowRedirects == nil || *st.FollowRedirects,
 		Keyword:         st.Keyword, KeywordMode: st.KeywordMode, MaxLatency: st.MaxLatency.D(),
 		FailureThreshold: st.FailureThreshold, SuccessThreshold: st.SuccessThreshold, Retries: st.Retries,
-		Paused: st.Paused, Tags: st.Tags,
+		Paused: st.Paused, Tags: st.Tags, WSSend: st.WSSend,
 	}
 	for _, as := range st.JSONPath {
 		out.JSONPath = append(out.JSONPath, Assertion{Path: as.Path, Op: as.Op, Value: as.Value})
@@ -124,6 +126,7 @@ func settingsJSON(c SettingsChange) map[string]any {
 		"retries":           count(s.Retries),
 		"paused":            s.Paused,
 		"tags":              orNull(s.Tags, len(s.Tags) == 0),
+		"ws_send":           orNull(s.WSSend, s.WSSend == ""),
 	}
 	out := make(map[string]any, len(c.Fields))
 	for _, f := range c.Fields {

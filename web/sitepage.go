@@ -55,6 +55,10 @@ type incidentView struct {
 	Ongoing         bool
 	Duration        string
 	Reason          string
+	// AckIncident is the open incident's id for the acknowledge button
+	// (empty: no channel was told of it); Acked is when it was.
+	AckIncident     string
+	AckedISO, Acked string
 }
 
 func (h *Handler) sitePage(w http.ResponseWriter, r *http.Request) {
@@ -152,6 +156,7 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		} else {
 			d.Settings = h.withPlaceholders(formFromSettings(viewSettings(ctx, stored)))
 		}
+		d.Settings.Kind = st.Kind
 	}
 	d.Row = h.row(&e, now)
 	if ov != nil && !ov.CheckedAt.IsZero() {
@@ -203,6 +208,7 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 			}
 			d.Incidents = append(d.Incidents, v)
 		}
+		h.ackState(ctx, id, d.Incidents)
 	}
 	h.render(w, r, status, "site", &d)
 }

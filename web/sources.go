@@ -122,6 +122,11 @@ type SiteSettings struct {
 	Paused bool `json:"paused"`
 	// Tags group and filter sites.
 	Tags []string `json:"tags"`
+	// WSSend is the message a websocket check sends after the handshake.
+	WSSend string `json:"ws_send"`
+	// Kind is the site's check kind ("" when not known, as in the add
+	// form); the form shows ws_send only for websocket sites and there.
+	Kind string `json:"-"`
 }
 
 // Assertion is one JSON-path check on a response body, such as

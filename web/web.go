@@ -48,6 +48,12 @@ type Options struct {
 	// Accounts serves the users, tokens and audit pages; nil leaves
 	// them out.
 	Accounts AccountsSource
+	// Architecture draws the picture of /frontend/architecture; nil
+	// leaves the page out.
+	Architecture ArchitectureSource
+	// Alerts shows and acknowledges open incidents (the channels
+	// service); nil hides the acknowledge button.
+	Alerts AlertSource
 }
 
 // Handler serves the dashboard (/frontend/), the public status page
@@ -122,10 +128,12 @@ func (h *Handler) Register(srv *api.Server) {
 	post("/frontend/sites/{siteID}/delete", h.deleteSite)
 	post("/frontend/sites/{siteID}/check", h.checkSite)
 	post("/frontend/sites/{siteID}/settings", h.saveSettings)
+	post("/frontend/sites/{siteID}/ack", h.ackIncident)
 	open("/status-page", h.statusPage)
 	open("/badge/{siteID}/status.svg", h.statusBadge)
 	open("/badge/{siteID}/uptime.svg", h.uptimeBadge)
 	h.registerAccounts(srv)
+	h.registerArchitecture(srv)
 }
 
 // form caps a form's body like the API's (api.MaxBodyBytes) and parses
@@ -258,7 +266,7 @@ var funcs = template.FuncMap{
 func (h *Handler) parseTemplates() {
 	layout := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/parts.html"))
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"overview", "site", "confirm", "status", "error", "users", "tokens", "audit"} {
+	for _, name := range []string{"overview", "site", "confirm", "status", "error", "users", "tokens", "audit", "architecture"} {
 		t := template.Must(template.Must(layout.Clone()).ParseFS(templateFiles, "templates/"+name+".html"))
 		h.pages[name] = t
 	}

@@ -17,15 +17,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"upmon/account"
+	"upmon/channels"
 	"upmon/internal/version"
 	"upmon/monitor"
+	"upmon/notify"
+	"upmon/notify/kinds"
 	"upmon/platform/api"
+	"upmon/platform/catalog"
 	"upmon/platform/cron"
 	"upmon/platform/netguard"
 	"upmon/platform/outbox"
 	"upmon/platform/pubsub"
 	"upmon/platform/secrets"
 	"upmon/platform/sqldb"
+	"upmon/platform/stall"
 	"upmon/site"
 	"upmon/slack"
 	"upmon/web"
@@ -58,11 +63,16 @@ type Main struct {
 	siteDB   *sqldb.DB
 	monDB    *sqldb.DB
 	accDB    *sqldb.DB
+	chanDB   *sqldb.DB
 	broker   *pubsub.Broker
 	secrets  *secrets.Store
 	sched    *cron.Scheduler
 	relays   []*outbox.Relay
+	stalls   *stall.Set
 	api      *api.Server
+	declared *catalog.Registry
+	replica  string
+	openapi  map[string]any
 	auth     *auth
 	login    *loginThrottle
 	oidc     *oidcLogin // nil without --oidc-issuer
@@ -76,6 +86,8 @@ type Main struct {
 	Site    *site.Service
 	Monitor *monitor.Service
 	Slack   *slack.Service
+	// Channels is the notification channels service, available after Open.
+	Channels *channels.Service
 	// Web is the dashboard, available after Open.
 	Web *web.Handler
 
@@ -133,6 +145,9 @@ func (m *Main) Open(ctx context.Context) (err error) {
 	if err := cfg.exposureError(users); err != nil {
 		return err
 	}
+	if m.chanDB, err = sqldb.Open(ctx, dbCfg, "channels", channels.Migrations()); err != nil {
+		return err
+	}
 
 	m.broker, err = pubsub.Open(ctx, pubsub.Config{
 		URL:      cfg.NATSURL,
@@ -144,9 +159,11 @@ func (m *Main) Open(ctx context.Context) (err error) {
 			MaxBackoff:  cfg.RetryMaxBackoff,
 			MaxAttempts: cfg.RetryMaxAttempts,
 		},
-		AckDeadline: cfg.AckDeadline,
-		Logger:      log,
-		Registerer:  m.registry,
+		AckDeadline:      cfg.AckDeadline,
+		DeadLetterMax:    cfg.DeadLetterMax,
+		DeadLetterMaxAge: cfg.DeadLetterMaxAge,
+		Logger:           log,
+		Registerer:       m.registry,
 	})
 	if err != nil {
 		return err
@@ -167,6 +184,7 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		r.Start(m.rootCtx)
 	}
 	m.Monitor.Start(true)
+	m.Channels.Start()
 	if err := m.Monitor.Sync(ctx); err != nil {
 		log.Warn("initial schedule sync failed; the check-all job will retry", "err", err)
 	}
@@ -174,13 +192,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		log.Warn("live updates from other replicas are off", "err", err)
 	}
 	m.sched.Start(m.rootCtx)
+	m.startFlows()
 	return m.serve()
 }
 
 // wire builds the services, topics, subscriptions, relays and routes.
 func (m *Main) wire() error {
 	cfg, log := m.Config, m.Logger
+	m.declared, m.replica = &catalog.Registry{}, replicaID()
 
+	m.stalls = stall.NewSet(cfg.DBTimeout, m.registry)
 	siteRelay := m.newRelay(m.siteDB)
 	monRelay := m.newRelay(m.monDB)
 	m.Site = site.New(m.siteDB, site.Options{
@@ -209,7 +230,9 @@ func (m *Main) wire() error {
 		Dialer:               dialer,
 		Resolver:             cfg.DNSResolver,
 		DenyPrivate:          cfg.DenyPrivateTargets,
+		DBStall:              m.stalls,
 	})
+	m.declared.Uses(monitor.ServiceName, site.ServiceName, "monitor.Sites")
 
 	added, err := pubsub.NewTopic[*site.AddedEvent](m.broker, site.TopicSiteAdded, pubsub.TopicConfig{})
 	if err != nil {
@@ -246,7 +269,10 @@ func (m *Main) wire() error {
 		return err
 	}
 
-	webhook, _ := m.secrets.Get(slack.SecretName)
+	if err := m.wireChannels(channels.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
+		return err
+	}
+	webhook, _ := m.declared.Secret(m.secrets, slack.ServiceName, slack.SecretName)
 	m.Slack = slack.New(slack.Options{
 		WebhookURL: webhook,
 		Timeout:    cfg.NotifyTimeout,
@@ -254,7 +280,10 @@ func (m *Main) wire() error {
 		Logger:     log,
 		Registerer: m.registry,
 		Hooks:      m.Hooks.Slack,
+		MaxTracked: cfg.NotifySeqMax,
+		Routed:     m.Channels.NamesChannels,
 	})
+	m.declared.Uses(slack.ServiceName, site.ServiceName, "slack.Sites")
 	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
 		return err
 	}
@@ -265,6 +294,7 @@ func (m *Main) wire() error {
 		if err != nil {
 			return fmt.Errorf("cron lock: %w", err)
 		}
+		nl.SetHolder(m.replica)
 		locker = nl
 	}
 	m.sched = cron.New(cron.Config{Locker: locker, Logger: log, Registerer: m.registry})
@@ -274,6 +304,10 @@ func (m *Main) wire() error {
 		Title:    "Check all sites (reconcile the schedule)",
 		Every:    cfg.CheckInterval,
 		Endpoint: m.Monitor.SyncJob,
+		// A sweep of many sites may outlast a short period; its database
+		// calls have their own deadline (--db-timeout).
+		Timeout: max(cfg.CheckInterval, time.Minute),
+		Service: monitor.ServiceName,
 	}); err != nil {
 		return err
 	}
@@ -283,6 +317,7 @@ func (m *Main) wire() error {
 		Title:    "Prune expired sessions and audit records past --audit-retention",
 		Every:    time.Hour,
 		Endpoint: m.Accounts.PruneJob,
+		Service:  account.ServiceName,
 	}); err != nil {
 		return err
 	}
@@ -290,6 +325,7 @@ func (m *Main) wire() error {
 		Title:    "Prune checks and rollups past their retention",
 		Every:    time.Hour,
 		Endpoint: m.Monitor.PruneJob,
+		Service:  monitor.ServiceName,
 	}); err != nil {
 		return err
 	}
@@ -303,22 +339,56 @@ func (m *Main) wire() error {
 	m.api.AddGuard(m.auth.guard)
 	m.api.AddWrapper(m.auditWrapper)
 	m.api.AddGuard(newLimiter(cfg.RateLimit, cfg.RateBurst).guard)
+	oidcSecret, _ := m.declared.Secret(m.secrets, account.ServiceName, OIDCSecretName)
 	if cfg.OIDCIssuer != "" {
-		secret, _ := m.secrets.Get(OIDCSecretName)
-		m.oidc = newOIDCLogin(cfg, secret, m.publicURL())
+		m.oidc = newOIDCLogin(cfg, oidcSecret, m.publicURL())
 	}
 	m.registerLogin()
 	m.registerOIDC()
 	m.Accounts.Register(m.api)
 	m.Site.Register(m.api)
 	m.Monitor.Register(m.api)
+	m.Channels.Register(m.api)
+	m.Slack.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
-		CORSOrigins: cfg.CORSOrigins, Logger: log, Accounts: m.Accounts})
+		CORSOrigins: cfg.CORSOrigins, Logger: log, Accounts: m.Accounts, Architecture: m.liveDiagram, Alerts: m.Channels})
 	m.Web.Register(m.api)
+	m.declared.Uses(web.ServiceName, site.ServiceName, "web.SiteSource")
+	m.declared.Uses(web.ServiceName, monitor.ServiceName, "web.MonitorSource")
+	m.declared.Uses(web.ServiceName, account.ServiceName, "web.Accounts")
 	registerAdmin(m.api, m.broker)
+	m.registerCatalog()
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz", Access: api.Open}, http.HandlerFunc(m.healthz))
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/metrics"}, m.metricsHandler())
-	return nil
+	return m.buildOpenAPI()
+}
+
+// wireChannels builds the notification channels service and its router
+// subscriptions on the monitor's topics.
+func (m *Main) wireChannels(t channels.Topics) error {
+	cfg := m.Config
+	reg, err := kinds.Registry()
+	if err != nil {
+		return err
+	}
+	httpOpts := notify.HTTPOptions{Timeout: cfg.NotifyTimeout, UserAgent: version.UserAgent()}
+	if cfg.DenyPrivateTargets {
+		// A channel's URL is user input too: the same outbound policy as checks.
+		httpOpts.Transport = &http.Transport{Proxy: nil, DialContext: netguard.Dialer(cfg.NotifyTimeout),
+			TLSHandshakeTimeout: cfg.NotifyTimeout, ResponseHeaderTimeout: cfg.NotifyTimeout,
+			MaxIdleConnsPerHost: 4, IdleConnTimeout: 90 * time.Second, ForceAttemptHTTP2: true}
+	}
+	m.Channels = channels.New(m.chanDB, channels.Options{
+		Kinds:       reg,
+		Env:         notify.Env{HTTP: notify.NewHTTPClient(httpOpts)},
+		Sites:       m.Site,
+		Retry:       channels.Retry{MinBackoff: cfg.RetryMinBackoff, MaxBackoff: cfg.RetryMaxBackoff, MaxAttempts: cfg.RetryMaxAttempts},
+		SendTimeout: cfg.NotifyTimeout,
+		PublicURL:   m.publicURL(),
+		Logger:      m.Logger,
+		Metrics:     channels.NewMetrics(m.registry),
+	})
+	return m.Channels.Subscribe(t)
 }
 
 func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
@@ -327,6 +397,7 @@ func (m *Main) newRelay(db *sqldb.DB) *outbox.Relay {
 		Logger:     m.Logger,
 		Registerer: m.registry,
 		Hooks:      m.Hooks.Outbox,
+		Stall:      m.stalls.Watch("outbox." + db.Name),
 	})
 	m.relays = append(m.relays, r)
 	return r
@@ -381,6 +452,10 @@ func (m *Main) Handler() http.Handler { return m.auth.withAccess(m.api) }
 // its declared access (after Open).
 func (m *Main) Endpoints() []api.Endpoint { return m.api.Endpoints() }
 
+// API returns the typed API server (after Open): its registered endpoints
+// and routing, for tools and tests that describe what is served.
+func (m *Main) API() *api.Server { return m.api }
+
 // Broker returns the event broker (after Open).
 func (m *Main) Broker() *pubsub.Broker { return m.broker }
 
@@ -407,6 +482,9 @@ func (m *Main) close() error {
 	if m.Monitor != nil {
 		m.Monitor.Stop()
 	}
+	if m.Channels != nil {
+		m.Channels.Stop()
+	}
 	if m.http != nil {
 		_ = m.http.Close()
 		<-m.serveDone
@@ -424,7 +502,7 @@ func (m *Main) close() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, db := range []*sqldb.DB{m.accDB, m.monDB, m.siteDB} {
+	for _, db := range []*sqldb.DB{m.accDB, m.chanDB, m.monDB, m.siteDB} {
 		if db != nil {
 			if err := db.Close(); err != nil {
 				errs = append(errs, err)

@@ -64,10 +64,13 @@ func audited(ep api.Endpoint) bool {
 	return !strings.HasPrefix(p, "/check") && !strings.HasSuffix(p, "/check")
 }
 
-// actionOf names a change: "site.create", "monitor.delete", ….
+// actionOf names a change: "site.create", "monitor.delete",
+// "channels.ack", ….
 func actionOf(ep api.Endpoint) string {
 	verb := "create"
 	switch {
+	case strings.HasSuffix(ep.Path, "/ack"):
+		verb = "ack" // an incident's acknowledgement (API and dashboard)
 	case ep.Method == http.MethodDelete || strings.HasSuffix(ep.Path, "/delete"):
 		verb = "delete"
 	case ep.Method == http.MethodPatch || ep.Method == http.MethodPut || strings.HasSuffix(ep.Path, "/settings"):

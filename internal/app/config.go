@@ -48,6 +48,15 @@ type Config struct {
 	// process left unacknowledged is redelivered a little after it.
 	// Default 30 s.
 	AckDeadline time.Duration
+	// DeadLetterMax is how many dead letters are kept; storing one more
+	// drops the oldest. Default 10000.
+	DeadLetterMax int
+	// DeadLetterMaxAge is how long a dead letter is kept. Default 30 days.
+	DeadLetterMaxAge time.Duration
+	// NotifySeqMax is how many sites' last notified transition the slack
+	// service remembers to drop stale events; the least recently notified
+	// are forgotten first. Default 10000.
+	NotifySeqMax int
 	// SchedulerConcurrency is the most scheduled checks in flight at once
 	// in this process. Default 4096.
 	SchedulerConcurrency int
@@ -66,6 +75,11 @@ type Config struct {
 	// NotifyTimeout bounds one POST to a notification channel (Slack).
 	// Default 10 s.
 	NotifyTimeout time.Duration
+	// DBTimeout bounds each database call on the hot path (scheduler
+	// claims, outbox relay passes, the schedule sync), so a half-open
+	// connection stalls them for this long, not for the TCP timeout; a
+	// call cut off is reported on /healthz and /metrics. Default 5 s.
+	DBTimeout time.Duration
 	// ReadTimeout bounds reading a whole request, body included, so a
 	// body that trickles is cut off. Default 20 s.
 	ReadTimeout time.Duration
@@ -139,6 +153,9 @@ func DefaultConfig() Config {
 		RetryMaxBackoff:  10 * time.Minute,
 		RetryMaxAttempts: 100,
 		AckDeadline:      30 * time.Second,
+		DeadLetterMax:    10000,
+		DeadLetterMaxAge: 30 * 24 * time.Hour,
+		NotifySeqMax:     10000,
 		ShutdownTimeout:  10 * time.Second,
 		LogLevel:         "info",
 
@@ -150,6 +167,7 @@ func DefaultConfig() Config {
 		OIDCRoleClaim:        "role",
 		OIDCDefaultRole:      "viewer",
 		NotifyTimeout:        10 * time.Second,
+		DBTimeout:            5 * time.Second,
 		RateLimit:            10,
 		RateBurst:            20,
 		SchedulerConcurrency: 4096,
@@ -190,6 +208,15 @@ var serveOptions = []option{
 	}},
 	{"ack-deadline", "deadline of one event delivery; unacknowledged events are redelivered a little after it", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.AckDeadline, "ack-deadline", c.AckDeadline, "")
+	}},
+	{"deadletter-max", "most dead letters kept; one more drops the oldest", func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.DeadLetterMax, "deadletter-max", c.DeadLetterMax, "")
+	}},
+	{"deadletter-max-age", "how long a dead letter is kept", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.DeadLetterMaxAge, "deadletter-max-age", c.DeadLetterMaxAge, "")
+	}},
+	{"notify-seq-max", "most sites whose last notification is remembered to drop stale events", func(fs *flag.FlagSet, c *Config) {
+		fs.IntVar(&c.NotifySeqMax, "notify-seq-max", c.NotifySeqMax, "")
 	}},
 	{"scheduler-concurrency", "most scheduled checks in flight at once", func(fs *flag.FlagSet, c *Config) {
 		fs.IntVar(&c.SchedulerConcurrency, "scheduler-concurrency", c.SchedulerConcurrency, "")
@@ -253,6 +280,9 @@ var serveOptions = []option{
 	}},
 	{"notify-timeout", "time limit of one POST to Slack", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.NotifyTimeout, "notify-timeout", c.NotifyTimeout, "")
+	}},
+	{"db-timeout", "time limit of one database call of the scheduler, outbox relays and schedule sync", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.DBTimeout, "db-timeout", c.DBTimeout, "")
 	}},
 	{"read-timeout", "time limit for reading a request, body included", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "")
@@ -434,6 +464,15 @@ func (c *Config) Validate() error {
 	if c.AckDeadline <= 0 {
 		return bad("ack-deadline", "must be positive")
 	}
+	if c.DeadLetterMax < 1 {
+		return bad("deadletter-max", "must be at least 1")
+	}
+	if c.DeadLetterMaxAge < time.Minute {
+		return bad("deadletter-max-age", "must be at least 1m")
+	}
+	if c.NotifySeqMax < 1 {
+		return bad("notify-seq-max", "must be at least 1")
+	}
 	if c.SchedulerConcurrency < 1 || c.SchedulerConcurrency > 100000 {
 		return bad("scheduler-concurrency", "must be between 1 and 100000")
 	}
@@ -474,6 +513,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NotifyTimeout <= 0 {
 		return bad("notify-timeout", "must be positive")
+	}
+	if c.DBTimeout < 10*time.Millisecond {
+		return bad("db-timeout", "must be at least 10ms")
 	}
 	if c.ReadTimeout < 100*time.Millisecond {
 		return bad("read-timeout", "must be at least 100ms")

@@ -21,8 +21,10 @@ type HealthResponse struct {
 	Checks map[string]string `json:"checks"`
 }
 
-// healthz reports the databases, the broker and the outbox relays; 200
-// when all are fine, 503 otherwise.
+// healthz reports the databases, the broker, the outbox relays and the
+// hot-path database calls ("stall.<component>" is "stalled" while the
+// component's latest call ran past --db-timeout); 200 when all are fine,
+// 503 otherwise.
 func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
@@ -37,9 +39,18 @@ func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	set("database.site", m.siteDB.Ping(ctx))
 	set("database.monitor", m.monDB.Ping(ctx))
+	set("database.channels", m.chanDB.Ping(ctx))
+	set("database.account", m.accDB.Ping(ctx))
 	set("broker", m.broker.Health(ctx))
 	for _, rl := range m.relays {
 		set("outbox."+rl.Name(), rl.Err())
+	}
+	for _, c := range m.stalls.Components() {
+		resp.Checks["stall."+c] = "ok"
+	}
+	for _, c := range m.stalls.Stalled() {
+		resp.Status = "unavailable"
+		resp.Checks["stall."+c] = "stalled"
 	}
 	status := http.StatusOK
 	if resp.Status != "ok" {

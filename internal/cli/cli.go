@@ -55,6 +55,10 @@ Usage:
   upmon users list                       list users and their roles
   upmon users set-role NAME ROLE         change a user's role
   upmon users reset-password NAME        set a new password (standard input); ends their sessions
+  upmon gen diagram [--out FILE]         draw the architecture from the catalog as SVG
+                                         (default docs/architecture.svg)
+  upmon channels list [--server URL]     list notification channels with their delivery status
+  upmon channels test [--server URL] ID  send a test message through a channel
   upmon version                          print the version
   upmon help                             print this help
 
@@ -85,6 +89,10 @@ func Run(ctx context.Context, stdio IO, args []string) int {
 		err = importCmd(ctx, stdio, args[1:])
 	case "users":
 		err = usersCmd(ctx, stdio, args[1:])
+	case "gen":
+		err = genCmd(ctx, stdio, args[1:])
+	case "channels":
+		err = channelsCmd(ctx, stdio, args[1:])
 	default:
 		err = &app.UsageError{Msg: fmt.Sprintf("unknown command %q (run `upmon help`)", args[0])}
 	}

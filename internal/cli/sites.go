@@ -42,7 +42,8 @@ import (
 
 // sitesFile is the document `upmon sites export` writes.
 type sitesFile struct {
-	Sites []siteEntry `yaml:"sites"`
+	Channels []channelEntry `yaml:"channels,omitempty"`
+	Sites    []siteEntry    `yaml:"sites"`
 }
 
 // siteEntry is one exported site; empty fields are left out.
@@ -68,6 +69,8 @@ type siteEntry struct {
 	Tags             []string          `yaml:"tags,omitempty,flow"`
 	Grace            string            `yaml:"grace,omitempty"`
 	ReuseConnections bool              `yaml:"reuse_connections,omitempty"`
+	WSSend           string            `yaml:"ws_send,omitempty"`
+	Channels         []string          `yaml:"channels,omitempty,flow"`
 }
 
 // assertionEntry is one exported json_path assertion.
@@ -176,9 +179,12 @@ func sitesCmd(ctx context.Context, stdio IO, args []string) error {
 		if err != nil {
 			return err
 		}
-		sum, err := importSites(ctx, c, rest[0], data)
+		sum, err := importSites(ctx, c, rest[0], data, stdio.Env)
 		if err != nil {
 			return err
+		}
+		if sum.channelsAdded+sum.channelsUpdated > 0 {
+			fmt.Fprintf(stdio.Stdout, "channels: %d added, %d updated\n", sum.channelsAdded, sum.channelsUpdated)
 		}
 		fmt.Fprintf(stdio.Stdout, "%d added, %d updated, %d unchanged\n", sum.added, sum.updated, sum.unchanged)
 		return nil
@@ -192,12 +198,17 @@ func exportSites(ctx context.Context, c *sitesClient, w io.Writer) error {
 	if err := c.do(ctx, http.MethodGet, "/site", nil, &list); err != nil {
 		return err
 	}
-	doc := sitesFile{Sites: make([]siteEntry, 0, len(list.Sites))}
+	chans, names, err := exportChannels(ctx, c)
+	if err != nil {
+		return err
+	}
+	doc := sitesFile{Channels: chans, Sites: make([]siteEntry, 0, len(list.Sites))}
 	for _, st := range list.Sites {
 		e, err := entryOf(st)
 		if err != nil {
 			return fmt.Errorf("site %d: %w", st.ID, err)
 		}
+		e.Channels = channelNames(st.Channels, names)
 		doc.Sites = append(doc.Sites, e)
 	}
 	var body bytes.Buffer
@@ -210,14 +221,14 @@ func exportSites(ctx context.Context, c *sitesClient, w io.Writer) error {
 		return err
 	}
 	var buf bytes.Buffer
-	buf.WriteString("# upmon sites: apply with `upmon sites import FILE` (sites are matched by url, push monitors by name)\n")
+	buf.WriteString("# upmon sites: apply with `upmon sites import FILE` (sites are matched by url, push monitors by name;\n# channels by name, their secrets read from the ${VARIABLES} named)\n")
 	if bytes.Contains(body.Bytes(), []byte(site.Redacted)) {
 		// A read-only token sees secrets as the marker; import refuses it.
 		buf.WriteString("# exported with a read-only token: header values, bodies and URL credentials show as " + site.Redacted +
 			";\n# import refuses them until the real values are put back\n")
 	}
 	buf.Write(body.Bytes())
-	_, err := w.Write(buf.Bytes())
+	_, err = w.Write(buf.Bytes())
 	return err
 }
 
@@ -235,6 +246,7 @@ func entryOf(st *site.Site) (siteEntry, error) {
 		Retries:          s.Retries,
 		Paused:           s.Paused,
 		ReuseConnections: s.ReuseConnections,
+		WSSend:           s.WSSend,
 	}
 	if st.Kind == site.KindPush {
 		e.Kind = site.KindPush
@@ -305,7 +317,10 @@ func scalarOf(raw json.RawMessage) (any, error) {
 }
 
 // importSummary counts what an import did.
-type importSummary struct{ added, updated, unchanged int }
+type importSummary struct {
+	added, updated, unchanged      int
+	channelsAdded, channelsUpdated int
+}
 
 // plannedSite is one validated entry of a sites file.
 type plannedSite struct {
@@ -314,15 +329,24 @@ type plannedSite struct {
 	fields  map[string]any // the entry, as JSON values
 	params  site.AddParams // the entry, decoded as the API decodes it
 	present map[string]bool
+	// channels are the names of the site's channels (nil: none given).
+	channels []string
 }
 
 // importSites validates every entry of a sites file, then creates the
 // sites the server lacks and patches those that differ. Nothing is sent
 // unless every entry is valid.
-func importSites(ctx context.Context, c *sitesClient, file string, data []byte) (importSummary, error) {
+func importSites(ctx context.Context, c *sitesClient, file string, data []byte, env []string) (importSummary, error) {
 	var sum importSummary
 	plan, err := parseSitesFile(file, data)
 	if err != nil {
+		return sum, err
+	}
+	chanPlan, err := parseChannelsOf(file, data, env)
+	if err != nil {
+		return sum, err
+	}
+	if err := routeSites(ctx, c, plan, chanPlan, &sum); err != nil {
 		return sum, err
 	}
 	var list site.ListResponse
@@ -386,7 +410,7 @@ func parseSitesFile(file string, data []byte) ([]*plannedSite, error) {
 		return nil, fmt.Errorf("%s: empty (the file holds a sites list)", file)
 	}
 	for k := range top {
-		if k != "sites" {
+		if k != "sites" && k != "channels" {
 			return nil, fmt.Errorf("%s: unknown top-level key %q (the file holds a sites list)", file, k)
 		}
 	}
@@ -402,7 +426,14 @@ func parseSitesFile(file string, data []byte) ([]*plannedSite, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s: %s: must be a mapping of settings", file, label)
 		}
+		names, err := takeChannelNames(entry)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", file, label, err)
+		}
 		p, err := planEntry(entry)
+		if p != nil {
+			p.channels = names
+		}
 		if p != nil && p.key != "" {
 			label += " (" + p.key + ")"
 		}

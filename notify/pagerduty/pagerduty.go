@@ -122,11 +122,16 @@ type Link struct {
 
 // Events returns the events that deliver m: a trigger for a problem, a
 // resolve for its end; a test-send triggers an info event and resolves it
-// at once; a grouped message gives one event per site.
+// at once; an acknowledgement acknowledges; a grouped message gives one
+// event per site.
 func (c *Channel) Events(m notify.Message) []Event {
 	var out []Event
 	for _, one := range notify.Split(m) {
 		key := notify.IncidentKey(one)
+		if one.Event == notify.EventAcknowledged {
+			out = append(out, Event{RoutingKey: c.s.RoutingKey, EventAction: "acknowledge", DedupKey: key})
+			continue
+		}
 		if one.Event.Problem() || one.Test {
 			out = append(out, c.trigger(one, key))
 		}

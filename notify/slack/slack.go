@@ -89,8 +89,17 @@ func (c *Channel) Send(ctx context.Context, m notify.Message) error {
 }
 
 // Text is the Slack text of m: the tutorial's first line for down and up,
-// the reason on the second line.
+// the reason on the second line; a channel template's text (m.Text) as
+// given, its first line in bold.
 func Text(m notify.Message) string {
+	if m.Text != "" {
+		lines := strings.Split(m.Text, "\n")
+		lines[0] = "*" + Escape(lines[0]) + "*"
+		for i := 1; i < len(lines); i++ {
+			lines[i] = Escape(lines[i])
+		}
+		return strings.Join(lines, "\n")
+	}
 	if len(m.Group) > 0 {
 		lines := []string{"*" + Escape(notify.Subject(m)) + "*"}
 		for _, g := range m.Group {

@@ -63,6 +63,13 @@ type Endpoint struct {
 	Access Access
 	// Mutating is true for methods that change state.
 	Mutating bool
+	// Request and Response are the Go types of a typed endpoint
+	// (Register); both are nil for raw handlers (pages, streams) unless
+	// the handler declares the JSON it answers with in Response.
+	Request, Response reflect.Type
+	// Methods lists, for a HandlePrefix route (which matches any method),
+	// the methods its handler answers; it documents, it does not route.
+	Methods []string
 }
 
 // Server routes HTTP requests to typed endpoints and answers unknown routes
@@ -198,7 +205,8 @@ func RegisterWithTimeout[Req, Resp any](s *Server, service string, access Access
 		panic("api: pattern must be \"METHOD /path\": " + pattern)
 	}
 	binder := newBinder(reflect.TypeFor[Req]())
-	s.Handle(Endpoint{Service: service, Method: method, Path: path, Access: access},
+	s.Handle(Endpoint{Service: service, Method: method, Path: path, Access: access,
+		Request: reflect.TypeFor[Req](), Response: reflect.TypeFor[Resp]()},
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			req := new(Req)
 			if err := DecodeBody(w, r, req); err != nil {

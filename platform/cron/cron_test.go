@@ -380,3 +380,51 @@ func TestParentContextCancelStopsJobs(t *testing.T) {
 		}
 	})
 }
+
+// A run that hangs (a database call on a dead connection) is cut off at
+// its timeout, by default one period, so the next tick runs.
+func TestRunIsBoundedByTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+		want    time.Duration // how long a hanging run lasts
+	}{
+		{"default is one period", 0, time.Minute},
+		{"explicit", 10 * time.Second, 10 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+				clock := newClock(start)
+				s := New(Config{Now: clock.Now})
+				var (
+					mu    sync.Mutex
+					lasts []time.Duration
+					errs  []error
+				)
+				MustJob(t, s, "hang", JobConfig{Every: time.Minute, Timeout: tc.timeout, Endpoint: func(ctx context.Context) error {
+					began := clock.Now()
+					<-ctx.Done()
+					mu.Lock()
+					lasts = append(lasts, clock.Now().Sub(began))
+					errs = append(errs, ctx.Err())
+					mu.Unlock()
+					return ctx.Err()
+				}})
+				s.Start(t.Context())
+				defer s.Stop()
+				sleepUntil(clock, start.Add(4*time.Minute+30*time.Second))
+				mu.Lock()
+				defer mu.Unlock()
+				if len(lasts) < 2 {
+					t.Fatalf("%d runs ended by 00:04:30, want at least two runs cut off", len(lasts))
+				}
+				for i, d := range lasts {
+					if d != tc.want || !errors.Is(errs[i], context.DeadlineExceeded) {
+						t.Errorf("run %d lasted %v (%v), want %v and a deadline", i, d, errs[i], tc.want)
+					}
+				}
+			})
+		})
+	}
+}

@@ -29,9 +29,16 @@ type JobConfig struct {
 	// 24h exactly; runs happen at UTC multiples of it (every 5m: :00, :05, …).
 	Every time.Duration
 	// Endpoint is called once per claimed tick, with a context that is
-	// cancelled when the scheduler stops. A returned error (or a panic) is
-	// logged and counted.
+	// cancelled when the scheduler stops or Timeout passes. A returned
+	// error (or a panic) is logged and counted.
 	Endpoint func(ctx context.Context) error
+	// Timeout bounds one run: its context ends after Timeout, so a run
+	// stuck on a dead connection gives way to the next tick. Default (0):
+	// Every.
+	Timeout time.Duration
+	// Service names the service whose work the job does, for the catalog
+	// and the architecture picture.
+	Service string
 }
 
 // Job is a periodic job registered with a Scheduler.
@@ -40,8 +47,11 @@ type Job struct {
 	name     string
 	title    string
 	every    time.Duration
+	timeout  time.Duration
 	endpoint func(ctx context.Context) error
 	running  atomic.Bool
+	last     lastRun
+	service  string
 }
 
 // NewJob validates cfg and adds a job called name to s. The name is lowercase
@@ -58,7 +68,13 @@ func NewJob(s *Scheduler, name string, cfg JobConfig) (*Job, error) {
 	if cfg.Endpoint == nil {
 		return nil, fmt.Errorf("cron: job %q: Endpoint is nil", name)
 	}
-	j := &Job{s: s, name: name, title: cfg.Title, every: cfg.Every, endpoint: cfg.Endpoint}
+	if cfg.Timeout < 0 {
+		return nil, fmt.Errorf("cron: job %q: negative Timeout", name)
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = cfg.Every
+	}
+	j := &Job{s: s, name: name, title: cfg.Title, every: cfg.Every, timeout: cfg.Timeout, endpoint: cfg.Endpoint, service: cfg.Service}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -185,8 +201,11 @@ func (j *Job) fire(ctx context.Context, wg *sync.WaitGroup, tick time.Time) {
 // run calls the endpoint once and records the outcome.
 func (j *Job) run(ctx context.Context, tick time.Time) {
 	start := j.s.now()
+	ctx, cancel := context.WithTimeout(ctx, j.timeout)
 	err := j.call(ctx)
+	cancel()
 	end := j.s.now()
+	j.last.record(tick, end, err)
 	j.s.metrics.ran(j.name, err == nil, end)
 	if err != nil {
 		j.s.log.Error("cron: run failed", "job", j.name, "tick", tick, "duration", end.Sub(start), "err", err)

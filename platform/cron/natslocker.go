@@ -22,7 +22,8 @@ const (
 // tick creates the key "<job>.<tick in Unix nanoseconds>", which succeeds for
 // exactly one caller cluster-wide. Keys expire after an hour.
 type NATSLocker struct {
-	kv jetstream.KeyValue
+	kv     jetstream.KeyValue
+	holder string // see SetHolder
 }
 
 // NATSLockerOption configures NewNATSLocker.
@@ -64,7 +65,7 @@ func NewNATSLocker(js jetstream.JetStream, bucket string, opts ...NATSLockerOpti
 // if it already existed.
 func (l *NATSLocker) Claim(ctx context.Context, job string, tick time.Time) (bool, error) {
 	key := job + "." + strconv.FormatInt(tick.UnixNano(), 10)
-	_, err := l.kv.Create(ctx, key, []byte(tick.UTC().Format(time.RFC3339Nano)))
+	_, err := l.kv.Create(ctx, key, claimValue(tick, l.holder))
 	switch {
 	case err == nil:
 		return true, nil

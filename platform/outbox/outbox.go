@@ -11,14 +11,26 @@
 //	CREATE TABLE outbox (id {{ID}}, event_id TEXT NOT NULL UNIQUE,
 //	    topic TEXT NOT NULL, payload TEXT NOT NULL, created_at BIGINT NOT NULL);
 //
-// Rows are relayed in insertion order by one relay at a time per database
-// (an advisory lock on PostgreSQL; SQLite has a single process), so events
-// about one site reach the broker in the order they were committed.
+// Rows are relayed in insertion order by one relay at a time per database,
+// so events about one site reach the broker in the order they were
+// committed. A pass reads a batch, publishes it, then deletes the
+// published rows in a short transaction of its own: the broker is never
+// called while a transaction is open, so a slow broker never holds
+// SQLite's write lock (every check's commit would wait for it) nor a
+// PostgreSQL row lock. On PostgreSQL, one relay at a time holds a
+// session-level advisory lock for its whole pass (read, publish, delete),
+// on a connection of its own; another replica's relay skips the pass. On
+// SQLite (one process per database file) the passes of a relay never
+// overlap.
+//
+// Every database call has a deadline (Config.Stall), so a half-open
+// connection stalls a pass for seconds, not for the TCP timeout.
 package outbox
 
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +42,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"upmon/platform/sqldb"
+	"upmon/platform/stall"
 )
 
 // Insert adds an event to the outbox within tx.
@@ -73,13 +86,16 @@ type PublishFunc func(ctx context.Context, id string, payload []byte) error
 // Hooks lets tests stop the relay at a precise point to simulate a crash.
 type Hooks struct {
 	// AfterPublish, if set, runs after a row is published and before it
-	// is deleted; a non-nil error aborts the batch (the row stays).
+	// is deleted; a non-nil error aborts the pass as a crash would: no
+	// row of the batch is deleted.
 	AfterPublish func(eventID string) error
 }
 
 // Config configures a Relay.
 type Config struct {
-	// DB is the service database holding the outbox table.
+	// DB is the service database holding the outbox table. A process
+	// runs one Relay per database: on SQLite, passes are kept apart by
+	// the Relay itself.
 	DB *sqldb.DB
 	// Publishers maps topic names to their publish functions.
 	Publishers map[string]PublishFunc
@@ -94,6 +110,9 @@ type Config struct {
 	Registerer prometheus.Registerer
 	// Hooks are fault-injection points for tests.
 	Hooks Hooks
+	// Stall bounds each database call of the relay and reports the ones
+	// cut off; nil gives each call stall.DefaultTimeout.
+	Stall *stall.Watch
 }
 
 // Relay moves outbox rows to the broker.
@@ -105,6 +124,7 @@ type Relay struct {
 	errs    prometheus.Counter
 	mu      sync.Mutex
 	lastErr error
+	passMu  sync.Mutex // one pass at a time
 	wg      sync.WaitGroup
 	cancel  context.CancelFunc
 }
@@ -224,76 +244,146 @@ type row struct {
 	payload string
 }
 
-// errNotLeader means another replica holds the relay lock.
-var errNotLeader = errors.New("outbox: another relay is active")
-
 // RelayOnce publishes up to one batch of rows in order and deletes them. It
-// returns how many rows it relayed.
+// returns how many rows it relayed. Rows published before a publish
+// failure are deleted; the failed row and those after it stay for the
+// next pass.
 func (r *Relay) RelayOnce(ctx context.Context) (int, error) {
-	db := r.cfg.DB
-	n := 0
-	err := db.InTx(ctx, func(tx *sql.Tx) error {
-		if db.Dialect == sqldb.Postgres {
-			var ok bool
-			if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1)`, lockKey(db.Name)).Scan(&ok); err != nil {
-				return err
-			}
-			if !ok {
-				return errNotLeader
-			}
+	r.passMu.Lock()
+	defer r.passMu.Unlock()
+	release, leader, err := r.lead(ctx)
+	if err != nil || !leader {
+		return 0, err
+	}
+	defer release()
+	batch, err := r.readBatch(ctx)
+	if err != nil {
+		return 0, err
+	}
+	sent, pubErr := r.publish(ctx, batch)
+	if errors.Is(pubErr, errHook) {
+		return 0, pubErr
+	}
+	if sent > 0 {
+		if err := r.markSent(ctx, batch[:sent]); err != nil {
+			return 0, err
 		}
-		rows, err := tx.QueryContext(ctx,
+		r.relayed.Add(float64(sent))
+	}
+	if pubErr != nil {
+		return sent, pubErr
+	}
+	r.refreshBacklog(ctx)
+	return sent, nil
+}
+
+// errHook wraps an AfterPublish error.
+var errHook = errors.New("outbox: after-publish hook")
+
+// lead takes the relay lock: on PostgreSQL a session-level advisory lock
+// held on a connection of its own until release (false when another
+// relay holds it); on SQLite nothing beyond passMu.
+func (r *Relay) lead(ctx context.Context) (release func(), ok bool, err error) {
+	db := r.cfg.DB
+	if db.Dialect != sqldb.Postgres {
+		return func() {}, true, nil
+	}
+	var conn *sql.Conn
+	err = r.cfg.Stall.Do(ctx, func(ctx context.Context) error {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		conn = c
+		return conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1)`, lockKey(db.Name)).Scan(&ok)
+	})
+	if err != nil || !ok {
+		if conn != nil {
+			discard(conn, err != nil)
+		}
+		return nil, false, err
+	}
+	return func() {
+		// Unlock even when the pass's context is cancelled (Stop). The
+		// unlock answering says nothing about the pass's calls, so it is
+		// bounded but not observed.
+		uctx, cancel := r.cfg.Stall.Context(context.WithoutCancel(ctx))
+		defer cancel()
+		var unlocked bool
+		err := conn.QueryRowContext(uctx, `SELECT pg_advisory_unlock($1)`, lockKey(db.Name)).Scan(&unlocked)
+		discard(conn, err != nil || !unlocked)
+	}, true, nil
+}
+
+// discard returns conn to the pool, or closes it when it may still hold
+// the relay lock (a session lock would outlive the pass on a pooled
+// connection and stop every relay).
+func discard(conn *sql.Conn, bad bool) {
+	if bad {
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	_ = conn.Close()
+}
+
+// readBatch reads the oldest rows, outside any write transaction.
+func (r *Relay) readBatch(ctx context.Context) ([]row, error) {
+	var batch []row
+	err := r.cfg.Stall.Do(ctx, func(ctx context.Context) error {
+		batch = batch[:0]
+		rows, err := r.cfg.DB.QueryContext(ctx,
 			`SELECT id, event_id, topic, payload FROM outbox ORDER BY id LIMIT $1`, r.cfg.Batch)
 		if err != nil {
 			return err
 		}
-		var batch []row
+		defer rows.Close()
 		for rows.Next() {
 			var x row
 			if err := rows.Scan(&x.id, &x.eventID, &x.topic, &x.payload); err != nil {
-				rows.Close()
 				return err
 			}
 			batch = append(batch, x)
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+		return rows.Err()
+	})
+	return batch, err
+}
+
+// publish publishes the batch in order, the event id as the broker's
+// dedup key, and returns how many rows were published before an error.
+func (r *Relay) publish(ctx context.Context, batch []row) (int, error) {
+	for i, x := range batch {
+		pub, ok := r.cfg.Publishers[x.topic]
+		if !ok {
+			return i, fmt.Errorf("outbox: no publisher for topic %q", x.topic)
 		}
-		for _, x := range batch {
-			pub, ok := r.cfg.Publishers[x.topic]
-			if !ok {
-				return fmt.Errorf("outbox: no publisher for topic %q", x.topic)
+		if err := pub(ctx, x.eventID, []byte(x.payload)); err != nil {
+			return i, fmt.Errorf("publish %s: %w", x.topic, err)
+		}
+		if h := r.cfg.Hooks.AfterPublish; h != nil {
+			if err := h(x.eventID); err != nil {
+				return i, fmt.Errorf("%w: %w", errHook, err)
 			}
-			if err := pub(ctx, x.eventID, []byte(x.payload)); err != nil {
-				return fmt.Errorf("publish %s: %w", x.topic, err)
-			}
-			if h := r.cfg.Hooks.AfterPublish; h != nil {
-				if err := h(x.eventID); err != nil {
+		}
+	}
+	return len(batch), nil
+}
+
+// markSent deletes published rows in one short transaction.
+func (r *Relay) markSent(ctx context.Context, sent []row) error {
+	return r.cfg.Stall.Do(ctx, func(ctx context.Context) error {
+		return r.cfg.DB.InTx(ctx, func(tx *sql.Tx) error {
+			for _, x := range sent {
+				if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = $1`, x.id); err != nil {
 					return err
 				}
 			}
-			if _, err := tx.ExecContext(ctx, `DELETE FROM outbox WHERE id = $1`, x.id); err != nil {
-				return err
-			}
-			n++
-		}
-		return nil
+			return nil
+		})
 	})
-	if errors.Is(err, errNotLeader) {
-		err = nil
-		n = 0
-	}
-	if err == nil {
-		r.relayed.Add(float64(n))
-		r.refreshBacklog(ctx)
-	}
-	return n, err
 }
 
 func (r *Relay) refreshBacklog(ctx context.Context) {
-	var c int64
-	if err := r.cfg.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&c); err == nil {
+	if c, err := r.Backlog(ctx); err == nil {
 		r.backlog.Set(float64(c))
 	}
 }
@@ -301,7 +391,9 @@ func (r *Relay) refreshBacklog(ctx context.Context) {
 // Backlog returns the number of rows waiting to be published.
 func (r *Relay) Backlog(ctx context.Context) (int64, error) {
 	var c int64
-	err := r.cfg.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&c)
+	err := r.cfg.Stall.Do(ctx, func(ctx context.Context) error {
+		return r.cfg.DB.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox`).Scan(&c)
+	})
 	return c, err
 }
 

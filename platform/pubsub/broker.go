@@ -36,6 +36,9 @@ type Broker struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	metrics *metrics
+	// openedAt is when Open was called; a stream created after it was
+	// (re)created while this process runs (see deliverPolicy).
+	openedAt time.Time
 
 	connClosed chan struct{}
 	// connected is closed and replaced whenever the connection is
@@ -80,6 +83,7 @@ func Open(ctx context.Context, cfg Config) (*Broker, error) {
 		cfg:        cfg,
 		log:        cfg.Logger.With("component", "pubsub"),
 		metrics:    newMetrics(cfg.Registerer),
+		openedAt:   time.Now(),
 		connClosed: make(chan struct{}),
 		connected:  make(chan struct{}),
 		closeGrace: closeGrace,

@@ -28,6 +28,10 @@ const (
 	DefaultDuplicateWindow = time.Hour
 	// DefaultMaxConcurrency is the default SubscriptionConfig.MaxConcurrency.
 	DefaultMaxConcurrency = 16
+	// DefaultDeadLetterMax is the default Config.DeadLetterMax.
+	DefaultDeadLetterMax = 10000
+	// DefaultDeadLetterMaxAge is the default Config.DeadLetterMaxAge.
+	DefaultDeadLetterMaxAge = 30 * 24 * time.Hour
 )
 
 // Config configures the broker. Zero values mean defaults.
@@ -52,6 +56,11 @@ type Config struct {
 	Retry RetryPolicy
 	// AckDeadline is the default handler deadline (default 30s).
 	AckDeadline time.Duration
+	// DeadLetterMax is how many dead letters the store keeps (default
+	// 10000); storing one more drops the oldest.
+	DeadLetterMax int
+	// DeadLetterMaxAge is how long a dead letter is kept (default 30 days).
+	DeadLetterMaxAge time.Duration
 	// Logger receives the broker's logs; nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the broker's metrics; nil registers them nowhere.
@@ -133,6 +142,15 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.AckDeadline == 0 {
 		cfg.AckDeadline = DefaultAckDeadline
+	}
+	if cfg.DeadLetterMax < 0 || cfg.DeadLetterMaxAge < 0 {
+		return cfg, errors.New("pubsub: DeadLetterMax and DeadLetterMaxAge must not be negative")
+	}
+	if cfg.DeadLetterMax == 0 {
+		cfg.DeadLetterMax = DefaultDeadLetterMax
+	}
+	if cfg.DeadLetterMaxAge == 0 {
+		cfg.DeadLetterMaxAge = DefaultDeadLetterMaxAge
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)

@@ -17,6 +17,9 @@ import (
 // maxErrorText caps the error text stored with a dead letter.
 const maxErrorText = 4 << 10
 
+// listTimeout bounds one attempt at listing the dead letters.
+const listTimeout = 5 * time.Second
+
 // DeadLetter is a message a subscription gave up on.
 type DeadLetter struct {
 	// ID identifies the entry, for Replay. It is derived from the topic,
@@ -81,27 +84,6 @@ func deadLetterID(topic, sub, msgID string) string {
 	return uuid.NewSHA1(deadLetterNS, []byte(topic+"\x00"+sub+"\x00"+msgID)).String()
 }
 
-func (b *Broker) bucketName() string { return b.cfg.Prefix + "_deadletters" }
-
-// deadLetters returns the dead-letter bucket, creating it if needed.
-func (b *Broker) deadLetters(ctx context.Context) (jetstream.KeyValue, error) {
-	if kv := b.deadLetterKV.Load(); kv != nil {
-		return *kv, nil
-	}
-	kv, err := b.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:      b.bucketName(),
-		Description: "upmon pubsub dead letters",
-		History:     1,
-		Storage:     jetstream.FileStorage,
-		Replicas:    b.cfg.Replicas,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("pubsub: create dead-letter bucket %s: %w", b.bucketName(), err)
-	}
-	b.deadLetterKV.Store(&kv)
-	return kv, nil
-}
-
 // deadLetter stores a dead letter for the message.
 func (s *subscription) deadLetter(meta Meta, data []byte, cause error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), opTimeout)
@@ -129,6 +111,7 @@ func (s *subscription) deadLetter(meta Meta, data []byte, cause error) error {
 	if err != nil {
 		return err
 	}
+	s.b.countDrop(ctx)
 	if _, err := kv.Put(ctx, rec.ID, val); err != nil {
 		// The bucket may be gone (NATS lost its state): create it again
 		// next time.
@@ -144,10 +127,34 @@ func (b *Broker) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 	if b.nc.IsClosed() {
 		return nil, ErrClosed
 	}
-	kv, err := b.deadLetters(ctx)
-	if err != nil {
-		return nil, err
+	// A listing waits for the entries the store held when it began; one
+	// that expires (DeadLetterMaxAge) meanwhile never arrives: list again
+	// then, within ctx. If NATS lost the bucket, create it again, once.
+	recreated := false
+	for {
+		kv, err := b.deadLetters(ctx)
+		if err != nil {
+			return nil, err
+		}
+		lctx, cancel := context.WithTimeout(ctx, listTimeout)
+		out, err := b.listDeadLetters(lctx, kv)
+		cancel()
+		switch {
+		case err == nil || ctx.Err() != nil:
+			return out, err
+		case errors.Is(err, context.DeadlineExceeded):
+			b.log.Debug("dead-letter listing stalled; listing again")
+		case !recreated:
+			recreated = true
+			b.deadLetterKV.Store(nil)
+		default:
+			return nil, err
+		}
 	}
+}
+
+// listDeadLetters lists the entries of kv, oldest first.
+func (b *Broker) listDeadLetters(ctx context.Context, kv jetstream.KeyValue) ([]DeadLetter, error) {
 	w, err := kv.WatchAll(ctx, jetstream.IgnoreDeletes())
 	if err != nil {
 		return nil, fmt.Errorf("pubsub: list dead letters: %w", err)
@@ -228,38 +235,4 @@ func (b *Broker) Replay(ctx context.Context, id string) error {
 	}
 	b.log.Info("dead letter replayed", "topic", rec.Topic, "subscription", rec.Subscription, "id", rec.MessageID)
 	return nil
-}
-
-// removeDeadLetter deletes the entry id if it is still at revision rev. If
-// the replayed message has already failed again, the entry has a newer
-// revision and stays.
-func (b *Broker) removeDeadLetter(ctx context.Context, kv jetstream.KeyValue, id string, rev uint64) error {
-	err := kv.Delete(ctx, id, jetstream.LastRevision(rev))
-	var apiErr *jetstream.APIError
-	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-		return nil
-	}
-	return err
-}
-
-// countDeadLetters returns the number of dead letters in the bucket.
-func (b *Broker) countDeadLetters(ctx context.Context) (int, error) {
-	kv := b.deadLetterKV.Load()
-	if kv == nil {
-		return 0, errors.New("pubsub: dead-letter bucket not ready")
-	}
-	keys, err := (*kv).ListKeys(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer func() { _ = keys.Stop() }()
-	n := 0
-	for range keys.Keys() {
-		n++
-	}
-	if err := ctx.Err(); err != nil { // the lister stops silently on ctx
-		return 0, err
-	}
-	return n, nil
 }

@@ -36,16 +36,48 @@
 //
 // Streams and consumers are created with CreateOrUpdate calls, so replicas
 // starting together converge on the same configuration. A consumer is
-// durable, with explicit acks and deliver-new policy; every process that
-// declares the subscription pulls from it, so each message is handled by one
-// of them.
+// durable, with explicit acks; every process that declares the subscription
+// pulls from it, so each message is handled by one of them.
+//
+// # Lost broker state
+//
+// A NATS that restarts with an empty store (or whose streams are deleted)
+// loses streams and consumers while the processes run. Whichever comes
+// first re-creates them: a publish finding no stream re-creates it together
+// with the consumers of the subscriptions declared in its process, before
+// storing the message; a consume loop whose pull fails re-creates its
+// stream and consumer. No event published after the loss may be missed, so
+// the deliver policy of a consumer that does not exist is chosen by its
+// stream's age: on a stream created after the broker was opened (hence
+// re-created while this process runs, holding only messages published
+// since) the consumer delivers everything in it; on an older stream it is a
+// newly declared subscription and delivers new messages only, not the
+// topic's history. An existing consumer keeps its policy and position, so
+// an ordinary restart redelivers nothing. (The comparison is of the
+// server's clock with this process's: a NATS whose clock is behind by more
+// than the time between a process's start and a loss of state could choose
+// deliver-new.)
 //
 // # Consuming
 //
-// Each subscription runs one loop that pulls as many messages as it has free
-// handler slots (MaxConcurrency) and runs each handler in its own goroutine.
-// Pulling only for free slots means no message waits in a client buffer while
-// its ack timer runs. When pulling fails (NATS restarted, consumer or stream
+// Each subscription runs one loop that pulls as many messages as it may
+// hold and runs each handler in its own goroutine. Without an ordering key
+// it holds MaxConcurrency messages, each with its handler running. With an
+// ordering key, messages of one key wait in that key's lane, one handler
+// at a time, so the subscription holds up to 2×MaxConcurrency messages
+// while at most MaxConcurrency handlers run. Every held message is kept
+// alive from the moment it is fetched until it is settled: InProgress
+// every third of the ack wait, whether its handler runs or it waits in a
+// lane, so the server never redelivers a message a live process holds
+// (which another replica would handle again). Messages not held stay in
+// the stream, where no ack timer runs.
+//
+// One key holds at most MaxConcurrency/2 messages (at least one), so a
+// flapping site with a slow notifier cannot fill the subscription: the
+// others' messages are still fetched and run at once. A message fetched
+// while its key holds its share is released at once (NakWithDelay, 1 s)
+// and comes back behind those of its key held meanwhile; such releases are
+// not counted as attempts by the process that made them. When pulling fails (NATS restarted, consumer or stream
 // deleted) the loop backs off and re-creates stream and consumer, so an
 // external NATS going away and coming back needs no restart. Meanwhile
 // Health reports the problem and Publish fails; callers retry.
@@ -67,10 +99,17 @@
 // MaxDeliver is unlimited) so a message is never dropped because the
 // dead-letter store was briefly unavailable.
 //
+// The store is bounded: it keeps at most Config.DeadLetterMax entries,
+// dropping the oldest when one more is stored (the package configures the
+// bucket's stream itself, with discard-old, where a plain bucket would
+// refuse the new entry), for at most Config.DeadLetterMaxAge.
+//
 // DeadLetters lists the store; Replay publishes an entry to the replay
 // subject of its own subscription, so no other subscription of the topic
 // sees it, with a fresh Nats-Msg-Id (deduplication would drop the original)
-// and the original id in the Upmon-Msg-Id header, then removes the entry.
+// and the original id in the Upmon-Msg-Id header, then removes the entry
+// (and purges its delete marker, so that the bucket's message count is its
+// number of entries).
 // On nats-server older than 2.10, which lacks consumers with several filter
 // subjects, consumers see the whole stream and skip replays addressed to
 // other subscriptions.
@@ -87,9 +126,12 @@
 //
 // Metrics go to Config.Registerer (never the global registry):
 // upmon_pubsub_published_total{topic}, upmon_pubsub_delivered_total,
-// upmon_pubsub_retried_total and upmon_pubsub_deadlettered_total
-// {topic,subscription}, and the gauge upmon_pubsub_deadletters, read from
-// NATS at scrape time. Logs go to Config.Logger; message bodies are never
+// upmon_pubsub_retried_total, upmon_pubsub_deadlettered_total,
+// upmon_pubsub_redelivered_total (deliveries of a message delivered before:
+// retries, and ack waits that expired) and upmon_pubsub_lane_overflow_total
+// {topic,subscription}, the gauge upmon_pubsub_deadletters, read from the
+// bucket's stream state at scrape time (no keys are listed), and
+// upmon_pubsub_deadletters_dropped_total. Logs go to Config.Logger; message bodies are never
 // logged.
 //
 // Tests use package pubsubtest, which opens a broker on an embedded server,

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -34,11 +33,10 @@ func (s *subscription) handle(m jetstream.Msg) {
 		ID:           messageID(hdr),
 		Topic:        s.t.name,
 		Subscription: s.name,
-		Attempt:      int(md.NumDelivered),
+		Attempt:      max(1, int(md.NumDelivered)-s.lanes.released(md.Sequence.Stream)),
 		PublishedAt:  publishedAt(hdr, md.Timestamp),
 	}
 	log := s.b.log.With("topic", s.t.name, "subscription", s.name, "id", meta.ID, "attempt", meta.Attempt)
-	defer s.keepAlive(m)()
 
 	start := time.Now()
 	err = s.invoke(meta, m, log)
@@ -82,28 +80,6 @@ func (s *subscription) invoke(meta Meta, m jetstream.Msg, log *slog.Logger) (err
 		}
 	}()
 	return s.call(ctx, m.Data())
-}
-
-// keepAlive sends InProgress every half ack-wait until the returned stop
-// function is called, so that neither a handler overrunning its deadline
-// (ignoring its context) nor a slow dead-letter write gets the message
-// redelivered to another replica while this one still works on it.
-func (s *subscription) keepAlive(m jetstream.Msg) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(s.ackWait / 2)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				_ = m.InProgress()
-			}
-		}
-	})
-	return func() { close(done); wg.Wait() }
 }
 
 // ack acknowledges m and waits for the server to confirm, so that a handled

@@ -15,6 +15,10 @@ type metrics struct {
 	delivered    *prometheus.CounterVec
 	retried      *prometheus.CounterVec
 	deadLettered *prometheus.CounterVec
+	redelivered  *prometheus.CounterVec
+	laneOverflow *prometheus.CounterVec
+	// deadLettersDropped counts dead letters dropped from a full store.
+	deadLettersDropped prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,10 +29,18 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		return register(reg, c)
 	}
 	return &metrics{
+		deadLettersDropped: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "upmon", Subsystem: "pubsub", Name: "deadletters_dropped_total",
+			Help: "Dead letters dropped, oldest first, because the store held its maximum (counted by the process storing the newer one).",
+		})),
 		published:    counter("published_total", "Messages stored in a topic (duplicates excluded).", "topic"),
 		delivered:    counter("delivered_total", "Messages a subscription handled successfully.", "topic", "subscription"),
 		retried:      counter("retried_total", "Failed handler attempts that were scheduled for retry.", "topic", "subscription"),
 		deadLettered: counter("deadlettered_total", "Messages moved to the dead-letter store.", "topic", "subscription"),
+		redelivered: counter("redelivered_total", "Deliveries of a message delivered before: a retry after a failure, "+
+			"or a message whose ack wait expired while a process held it.", "topic", "subscription"),
+		laneOverflow: counter("lane_overflow_total", "Messages released for later because their ordering key "+
+			"already held its share of the subscription.", "topic", "subscription"),
 	}
 }
 
@@ -53,6 +65,8 @@ func (m *metrics) initSubscription(topic, sub string) {
 	m.delivered.WithLabelValues(topic, sub)
 	m.retried.WithLabelValues(topic, sub)
 	m.deadLettered.WithLabelValues(topic, sub)
+	m.redelivered.WithLabelValues(topic, sub)
+	m.laneOverflow.WithLabelValues(topic, sub)
 }
 
 // registerDeadLetterGauge registers upmon_pubsub_deadletters, the number of
@@ -63,7 +77,7 @@ func (m *metrics) registerDeadLetterGauge(reg prometheus.Registerer, b *Broker) 
 		return
 	}
 	register(reg, &deadLetterCollector{b: b, desc: prometheus.NewDesc(
-		"upmon_pubsub_deadletters", "Messages currently in the dead-letter store.", nil, nil)})
+		"upmon_pubsub_deadletters", "Messages currently in the dead-letter store (read from the store's state, no keys listed).", nil, nil)})
 }
 
 type deadLetterCollector struct {

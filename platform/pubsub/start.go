@@ -79,7 +79,7 @@ func (b *Broker) provision(ctx context.Context, subs []*subscription) error {
 	}
 	b.mu.Unlock()
 	for _, t := range topics {
-		if err := t.ensureStream(ctx); err != nil {
+		if _, err := t.ensureStream(ctx); err != nil {
 			return err
 		}
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,8 +38,13 @@ type SubscriptionConfig[T any] struct {
 	// were delivered, while messages with other keys run concurrently. A
 	// retried message goes behind those delivered meanwhile, so handlers
 	// that care must drop stale messages themselves (see the event's own
-	// sequence numbers).
+	// sequence numbers). Queued messages are kept alive; one key holds at
+	// most MaxConcurrency/2 of them (at least 1), further ones are released
+	// for a second, so a busy key does not delay the others.
 	OrderingKey func(msg T) string
+	// Service names the service that owns the subscription, for the
+	// catalog and the architecture picture.
+	Service string
 }
 
 // Subscription is a declared subscription to a Topic[T]: a durable JetStream
@@ -58,6 +62,7 @@ type subscription struct {
 	b           *Broker
 	t           *topic
 	name        string
+	service     string
 	retry       RetryPolicy
 	ackDeadline time.Duration
 	ackWait     time.Duration
@@ -66,8 +71,11 @@ type subscription struct {
 	// returned as a permanent error.
 	call func(ctx context.Context, data []byte) error
 	// key returns the ordering key of an encoded message, or nil.
-	key      func(data []byte) string
-	lanes    lanes
+	key   func(data []byte) string
+	lanes lanes
+	// busy bounds the handlers running at once for a keyed subscription,
+	// whose queued messages hold no handler.
+	busy     chan struct{}
 	consumer atomic.Pointer[jetstream.Consumer]
 	running  bool // guarded by b.mu
 }
@@ -75,8 +83,9 @@ type subscription struct {
 // NewSubscription declares the subscription name (lowercase letters, digits
 // and '-', e.g. "slack-notification") to t. Its durable consumer is created
 // by Broker.Start with deliver-new policy: it receives messages published
-// from then on, not the topic's history. Declared after Start, it begins
-// consuming at once.
+// from then on, not the topic's history (unless the stream itself is newer
+// than the broker: see the package documentation). Declared after Start,
+// it begins consuming at once.
 func NewSubscription[T any](t *Topic[T], name string, cfg SubscriptionConfig[T]) (*Subscription[T], error) {
 	b := t.t.b
 	if err := validName("subscription", name); err != nil {
@@ -103,6 +112,7 @@ func NewSubscription[T any](t *Topic[T], name string, cfg SubscriptionConfig[T])
 		b:           b,
 		t:           t.t,
 		name:        name,
+		service:     cfg.Service,
 		retry:       retry,
 		ackDeadline: cfg.AckDeadline,
 		// The server redelivers a message nobody acknowledged within
@@ -120,6 +130,7 @@ func NewSubscription[T any](t *Topic[T], name string, cfg SubscriptionConfig[T])
 		},
 	}
 	if ok := cfg.OrderingKey; ok != nil {
+		s.busy = make(chan struct{}, s.concurrency)
 		s.key = func(data []byte) string {
 			var msg T
 			if json.Unmarshal(data, &msg) != nil {
@@ -145,49 +156,13 @@ func NewSubscription[T any](t *Topic[T], name string, cfg SubscriptionConfig[T])
 	return &Subscription[T]{s: s}, nil
 }
 
-// consumerConfig is the durable consumer of the subscription. It filters on
-// the topic subject and its own replay subject only.
-func (s *subscription) consumerConfig() jetstream.ConsumerConfig {
-	return jetstream.ConsumerConfig{
-		Durable:        s.name,
-		Description:    "upmon subscription " + s.name + " to " + s.t.name,
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
-		AckPolicy:      jetstream.AckExplicitPolicy,
-		AckWait:        s.ackWait,
-		MaxDeliver:     -1, // the package dead-letters after MaxAttempts itself
-		FilterSubjects: []string{s.t.subject, s.t.replaySubject(s.name)},
-	}
-}
-
-// ensureConsumer creates or updates the stream and the durable consumer.
-func (s *subscription) ensureConsumer(ctx context.Context) (jetstream.Consumer, error) {
-	if err := s.t.ensureStream(ctx); err != nil {
-		return nil, err
-	}
-	cfg := s.consumerConfig()
-	c, err := s.b.js.CreateOrUpdateConsumer(ctx, s.t.stream, cfg)
-	if errors.Is(err, jetstream.ErrConsumerMultipleFilterSubjectsNotSupported) {
-		// nats-server before 2.10 has no FilterSubjects. The consumer then
-		// sees every replay subject of the topic, and handle skips those
-		// addressed to other subscriptions.
-		s.b.log.Debug("nats-server lacks multiple filter subjects; filtering replays client-side",
-			"topic", s.t.name, "subscription", s.name)
-		cfg.FilterSubjects = nil
-		c, err = s.b.js.CreateOrUpdateConsumer(ctx, s.t.stream, cfg)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("pubsub: create consumer %s on %s: %w", s.name, s.t.stream, err)
-	}
-	return c, nil
-}
-
-// run is the consume loop: it pulls as many messages as it has free handler
-// slots, hands each to a handler goroutine, and re-creates the consumer
+// run is the consume loop: it pulls as many messages as it may hold (see
+// capacity), hands each to dispatch, and re-creates the consumer
 // (and stream) whenever pulling fails, so it survives NATS restarts and
 // deleted consumers. It returns when the broker closes.
 func (s *subscription) run() {
 	ctx := s.b.runCtx
-	slots := make(chan struct{}, s.concurrency)
+	slots := make(chan struct{}, s.capacity())
 	var cons jetstream.Consumer
 	if c := s.consumer.Load(); c != nil {
 		cons = *c
@@ -240,15 +215,7 @@ func (s *subscription) run() {
 		got := 0
 		for m := range batch.Messages() {
 			got++
-			run := func() {
-				defer release(slots, 1)
-				s.handle(m)
-			}
-			if s.key != nil {
-				s.lanes.submit(s.key(m.Data()), s.b.handlers.Go, run)
-			} else {
-				s.b.handlers.Go(run)
-			}
+			s.dispatch(m, slots)
 		}
 		cancel()
 		release(slots, n-got)
@@ -296,41 +263,4 @@ func release(slots chan struct{}, n int) {
 // jitter spreads d by ±20% so replicas do not retry in lockstep.
 func jitter(d time.Duration) time.Duration {
 	return d - d/5 + rand.N(2*d/5+1)
-}
-
-// lanes runs functions with equal keys one after another, in submission
-// order, and functions with different keys concurrently.
-type lanes struct {
-	mu     sync.Mutex
-	queues map[string][]func() // present while a key's lane is running
-}
-
-// submit queues fn behind the running work of key, or starts a lane for
-// key with start.
-func (l *lanes) submit(key string, start func(func()), fn func()) {
-	l.mu.Lock()
-	if l.queues == nil {
-		l.queues = map[string][]func(){}
-	}
-	if q, busy := l.queues[key]; busy {
-		l.queues[key] = append(q, fn)
-		l.mu.Unlock()
-		return
-	}
-	l.queues[key] = nil
-	l.mu.Unlock()
-	start(func() {
-		for {
-			fn()
-			l.mu.Lock()
-			q := l.queues[key]
-			if len(q) == 0 {
-				delete(l.queues, key)
-				l.mu.Unlock()
-				return
-			}
-			fn, l.queues[key] = q[0], q[1:]
-			l.mu.Unlock()
-		}
-	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"time"
 
@@ -59,6 +60,8 @@ type topic struct {
 	// undeclared is set on the stand-in Replay uses for a topic this
 	// process did not declare: its stream is never created from here.
 	undeclared bool
+	// msgType is the Go type of the messages, for the catalog.
+	msgType reflect.Type
 }
 
 // NewTopic declares the topic name (lowercase letters, digits and '-', e.g.
@@ -87,6 +90,7 @@ func NewTopic[T any](b *Broker, name string, cfg TopicConfig) (*Topic[T], error)
 		stream:  b.cfg.Prefix + "_" + name,
 		subject: b.cfg.Prefix + "." + name,
 		subs:    map[string]bool{},
+		msgType: reflect.TypeFor[T](),
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -162,7 +166,9 @@ func (t *topic) publish(ctx context.Context, subject, id string, data []byte, hd
 	m.Header.Set(jetstream.MsgIDHeader, id)
 	ack, err := t.b.js.PublishMsg(ctx, m, jetstream.WithExpectStream(t.stream))
 	if errors.Is(err, jetstream.ErrNoStreamResponse) && !t.undeclared {
-		if err = t.ensureStream(ctx); err == nil {
+		// NATS lost the stream: re-create it together with this
+		// process's consumers of it, before storing anything in it.
+		if err = t.b.ensureTopic(ctx, t); err == nil {
 			ack, err = t.b.js.PublishMsg(ctx, m, jetstream.WithExpectStream(t.stream))
 		}
 	}
@@ -177,23 +183,58 @@ func (t *topic) publish(ctx context.Context, subject, id string, data []byte, hd
 	return nil
 }
 
-// ensureStream creates or updates the topic's stream. Its subjects are the
-// topic subject, for ordinary messages, and one replay subject per
-// subscription, so that Replay reaches a single subscription.
-func (t *topic) ensureStream(ctx context.Context) error {
-	_, err := t.b.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:        t.stream,
-		Description: "upmon topic " + t.name,
-		Subjects:    []string{t.subject, t.subject + ".replay.*"},
-		Retention:   jetstream.LimitsPolicy,
-		Storage:     jetstream.FileStorage,
-		Discard:     jetstream.DiscardOld,
-		MaxAge:      t.cfg.MaxAge,
-		Duplicates:  t.cfg.DuplicateWindow,
-		Replicas:    t.b.cfg.Replicas,
-	})
+// ensureStream creates or updates the topic's stream and returns when the
+// stream was created. Its subjects are the topic subject, for ordinary
+// messages, and one replay subject per subscription, so that Replay reaches
+// a single subscription.
+func (t *topic) ensureStream(ctx context.Context) (created time.Time, err error) {
+	st, err := ensureStreamConfig(ctx, t.b.js, t.streamConfig())
 	if err != nil {
-		return fmt.Errorf("pubsub: create stream %s: %w", t.stream, err)
+		return time.Time{}, fmt.Errorf("pubsub: create stream %s: %w", t.stream, err)
+	}
+	return st.CachedInfo().Created, nil
+}
+
+// streamConfig is the configuration of the topic's stream. Limits it does
+// not use are given as the server reports them (-1), so that an unchanged
+// stream compares equal and is not updated.
+func (t *topic) streamConfig() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:              t.stream,
+		Description:       "upmon topic " + t.name,
+		Subjects:          []string{t.subject, t.subject + ".replay.*"},
+		Retention:         jetstream.LimitsPolicy,
+		Storage:           jetstream.FileStorage,
+		Discard:           jetstream.DiscardOld,
+		MaxAge:            t.cfg.MaxAge,
+		Duplicates:        t.cfg.DuplicateWindow,
+		Replicas:          t.b.cfg.Replicas,
+		MaxMsgs:           -1,
+		MaxBytes:          -1,
+		MaxMsgSize:        -1,
+		MaxMsgsPerSubject: -1,
+		MaxConsumers:      -1,
+	}
+}
+
+// ensureTopic creates or updates t's stream and the consumers of the
+// subscriptions to it declared in this process.
+func (b *Broker) ensureTopic(ctx context.Context, t *topic) error {
+	b.mu.Lock()
+	var subs []*subscription
+	for _, s := range b.subscriptions {
+		if s.t == t {
+			subs = append(subs, s)
+		}
+	}
+	b.mu.Unlock()
+	if _, err := t.ensureStream(ctx); err != nil {
+		return err
+	}
+	for _, s := range subs {
+		if _, err := s.ensureConsumer(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }

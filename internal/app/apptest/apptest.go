@@ -143,6 +143,15 @@ type Slack struct {
 	header   http.Header
 	notify   chan struct{}
 	requests int
+	delay    time.Duration
+}
+
+// SetDelay makes every later request wait d before it is answered (after
+// it is recorded), playing a slow webhook.
+func (s *Slack) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
 }
 
 // Requests returns how many requests arrived, accepted or not.
@@ -219,10 +228,20 @@ func NewSlack(tb testing.TB) *Slack {
 			m.At = time.Now()
 			s.msgs = append(s.msgs, m)
 		}
+		delay := s.delay
 		s.mu.Unlock()
 		select {
 		case s.notify <- struct{}{}:
 		default:
+		}
+		if delay > 0 {
+			t := time.NewTimer(delay)
+			defer t.Stop()
+			select {
+			case <-t.C:
+			case <-r.Context().Done():
+				return
+			}
 		}
 		w.WriteHeader(code)
 		_, _ = io.WriteString(w, "ok")
