@@ -155,6 +155,8 @@ type Client struct {
 	hc     *http.Client
 	header http.Header
 
+	// Account calls the account service.
+	Account *AccountClient
 	// Channels calls the channels service.
 	Channels *ChannelsClient
 	// Monitor calls the monitor service.
@@ -168,6 +170,7 @@ type Client struct {
 }
 
 func (c *Client) init() {
+	c.Account = &AccountClient{c: c}
 	c.Channels = &ChannelsClient{c: c}
 	c.Monitor = &MonitorClient{c: c}
 	c.Platform = &PlatformClient{c: c}
@@ -175,10 +178,221 @@ func (c *Client) init() {
 	c.Slack = &SlackClient{c: c}
 }
 
+// AccountClient calls the endpoints of the account service.
+type AccountClient struct{ c *Client }
+
+// AddToken calls POST /tokens (operation account_post_tokens, access viewer).
+func (s *AccountClient) AddToken(ctx context.Context, p *AccountAddTokenParams) (*AccountToken, error) {
+	var values url.Values
+	var in any
+	if p != nil {
+		in = p
+	}
+	var out AccountToken
+	if err := s.c.Call(ctx, "POST", "/tokens", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AddUser calls POST /users (operation account_post_users, access owner).
+func (s *AccountClient) AddUser(ctx context.Context, p *AccountAddUserParams) (*AccountUser, error) {
+	var values url.Values
+	var in any
+	if p != nil {
+		in = p
+	}
+	var out AccountUser
+	if err := s.c.Call(ctx, "POST", "/users", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AccountAuditQuery holds the query parameters of AccountClient.Audit (the last given
+// is used); zero values are not sent.
+type AccountAuditQuery struct {
+	// Action is the query parameter "action".
+	Action string
+	// Actor is the query parameter "actor".
+	Actor string
+	// Before is the query parameter "before".
+	Before int64
+	// Limit is the query parameter "limit".
+	Limit int64
+	// Target is the query parameter "target".
+	Target string
+}
+
+// Audit calls GET /audit (operation account_get_audit, access owner).
+func (s *AccountClient) Audit(ctx context.Context, query ...AccountAuditQuery) (*AccountAuditPage, error) {
+	var values url.Values
+	for _, q := range query {
+		values = url.Values{}
+		if !isZero(q.Action) {
+			values.Set("action", fmt.Sprint(q.Action))
+		}
+		if !isZero(q.Actor) {
+			values.Set("actor", fmt.Sprint(q.Actor))
+		}
+		if !isZero(q.Before) {
+			values.Set("before", fmt.Sprint(q.Before))
+		}
+		if !isZero(q.Limit) {
+			values.Set("limit", fmt.Sprint(q.Limit))
+		}
+		if !isZero(q.Target) {
+			values.Set("target", fmt.Sprint(q.Target))
+		}
+	}
+	var in any
+	var out AccountAuditPage
+	if err := s.c.Call(ctx, "GET", "/audit", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteToken calls DELETE /tokens/{id} (operation account_delete_tokens_id, access viewer).
+func (s *AccountClient) DeleteToken(ctx context.Context, id int64) error {
+	var values url.Values
+	var in any
+	return s.c.Call(ctx, "DELETE", "/tokens/"+pathSegment(fmt.Sprint(id)), values, in, nil)
+}
+
+// DeleteUser calls DELETE /users/{id} (operation account_delete_users_id, access owner).
+func (s *AccountClient) DeleteUser(ctx context.Context, id int64) error {
+	var values url.Values
+	var in any
+	return s.c.Call(ctx, "DELETE", "/users/"+pathSegment(fmt.Sprint(id)), values, in, nil)
+}
+
+// EndMySession calls DELETE /me/sessions/{id} (operation account_delete_me_sessions_id, access viewer).
+func (s *AccountClient) EndMySession(ctx context.Context, id string) error {
+	var values url.Values
+	var in any
+	return s.c.Call(ctx, "DELETE", "/me/sessions/"+pathSegment(fmt.Sprint(id)), values, in, nil)
+}
+
+// EndMySessions calls DELETE /me/sessions (operation account_delete_me_sessions, access viewer).
+func (s *AccountClient) EndMySessions(ctx context.Context) (*AccountEnded, error) {
+	var values url.Values
+	var in any
+	var out AccountEnded
+	if err := s.c.Call(ctx, "DELETE", "/me/sessions", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// EndUserSessions calls DELETE /users/{id}/sessions (operation account_delete_users_id_sessions, access owner).
+func (s *AccountClient) EndUserSessions(ctx context.Context, id int64) (*AccountEnded, error) {
+	var values url.Values
+	var in any
+	var out AccountEnded
+	if err := s.c.Call(ctx, "DELETE", "/users/"+pathSegment(fmt.Sprint(id))+"/sessions", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// GetUser calls GET /users/{id} (operation account_get_users_id, access owner).
+func (s *AccountClient) GetUser(ctx context.Context, id int64) (*AccountUser, error) {
+	var values url.Values
+	var in any
+	var out AccountUser
+	if err := s.c.Call(ctx, "GET", "/users/"+pathSegment(fmt.Sprint(id)), values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// AccountListTokensQuery holds the query parameters of AccountClient.ListTokens (the last given
+// is used); zero values are not sent.
+type AccountListTokensQuery struct {
+	// All is the query parameter "all".
+	All bool
+}
+
+// ListTokens calls GET /tokens (operation account_get_tokens, access viewer).
+func (s *AccountClient) ListTokens(ctx context.Context, query ...AccountListTokensQuery) (*AccountTokens, error) {
+	var values url.Values
+	for _, q := range query {
+		values = url.Values{}
+		if !isZero(q.All) {
+			values.Set("all", fmt.Sprint(q.All))
+		}
+	}
+	var in any
+	var out AccountTokens
+	if err := s.c.Call(ctx, "GET", "/tokens", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// ListUsers calls GET /users (operation account_get_users, access owner).
+func (s *AccountClient) ListUsers(ctx context.Context) (*AccountUsers, error) {
+	var values url.Values
+	var in any
+	var out AccountUsers
+	if err := s.c.Call(ctx, "GET", "/users", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Me calls GET /me (operation account_get_me, access viewer).
+func (s *AccountClient) Me(ctx context.Context) (*AccountMe, error) {
+	var values url.Values
+	var in any
+	var out AccountMe
+	if err := s.c.Call(ctx, "GET", "/me", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// MySessions calls GET /me/sessions (operation account_get_me_sessions, access viewer).
+func (s *AccountClient) MySessions(ctx context.Context) (*AccountSessions, error) {
+	var values url.Values
+	var in any
+	var out AccountSessions
+	if err := s.c.Call(ctx, "GET", "/me/sessions", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// PatchUser calls PATCH /users/{id} (operation account_patch_users_id, access owner).
+func (s *AccountClient) PatchUser(ctx context.Context, id int64, p *AccountPatchUserParams) (*AccountUser, error) {
+	var values url.Values
+	var in any
+	if p != nil {
+		in = p
+	}
+	var out AccountUser
+	if err := s.c.Call(ctx, "PATCH", "/users/"+pathSegment(fmt.Sprint(id)), values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UserSessions calls GET /users/{id}/sessions (operation account_get_users_id_sessions, access owner).
+func (s *AccountClient) UserSessions(ctx context.Context, id int64) (*AccountSessions, error) {
+	var values url.Values
+	var in any
+	var out AccountSessions
+	if err := s.c.Call(ctx, "GET", "/users/"+pathSegment(fmt.Sprint(id))+"/sessions", values, in, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // ChannelsClient calls the endpoints of the channels service.
 type ChannelsClient struct{ c *Client }
 
-// Ack calls POST /site/{siteID}/incidents/{incident}/ack (operation channels_post_site_siteID_incidents_incident_ack, access write).
+// Ack calls POST /site/{siteID}/incidents/{incident}/ack (operation channels_post_site_siteID_incidents_incident_ack, access editor).
 func (s *ChannelsClient) Ack(ctx context.Context, siteID int64, incident string) (*ChannelsAckResponse, error) {
 	var values url.Values
 	var in any
@@ -189,7 +403,7 @@ func (s *ChannelsClient) Ack(ctx context.Context, siteID int64, incident string)
 	return &out, nil
 }
 
-// Create calls POST /channels (operation channels_post_channels, access write).
+// Create calls POST /channels (operation channels_post_channels, access editor).
 func (s *ChannelsClient) Create(ctx context.Context, p *ChannelsFields) (*ChannelsChannel, error) {
 	var values url.Values
 	var in any
@@ -203,7 +417,7 @@ func (s *ChannelsClient) Create(ctx context.Context, p *ChannelsFields) (*Channe
 	return &out, nil
 }
 
-// DeadLetters calls GET /channels/{id}/dead-letters (operation channels_get_channels_id_dead_letters, access read).
+// DeadLetters calls GET /channels/{id}/dead-letters (operation channels_get_channels_id_dead_letters, access viewer).
 func (s *ChannelsClient) DeadLetters(ctx context.Context, id int64) (*ChannelsDeadLettersResponse, error) {
 	var values url.Values
 	var in any
@@ -214,14 +428,14 @@ func (s *ChannelsClient) DeadLetters(ctx context.Context, id int64) (*ChannelsDe
 	return &out, nil
 }
 
-// Delete calls DELETE /channels/{id} (operation channels_delete_channels_id, access write).
+// Delete calls DELETE /channels/{id} (operation channels_delete_channels_id, access editor).
 func (s *ChannelsClient) Delete(ctx context.Context, id int64) error {
 	var values url.Values
 	var in any
 	return s.c.Call(ctx, "DELETE", "/channels/"+pathSegment(fmt.Sprint(id)), values, in, nil)
 }
 
-// Get calls GET /channels/{id} (operation channels_get_channels_id, access read).
+// Get calls GET /channels/{id} (operation channels_get_channels_id, access viewer).
 func (s *ChannelsClient) Get(ctx context.Context, id int64) (*ChannelsChannel, error) {
 	var values url.Values
 	var in any
@@ -232,7 +446,7 @@ func (s *ChannelsClient) Get(ctx context.Context, id int64) (*ChannelsChannel, e
 	return &out, nil
 }
 
-// List calls GET /channels (operation channels_get_channels, access read).
+// List calls GET /channels (operation channels_get_channels, access viewer).
 func (s *ChannelsClient) List(ctx context.Context) (*ChannelsListResponse, error) {
 	var values url.Values
 	var in any
@@ -243,7 +457,7 @@ func (s *ChannelsClient) List(ctx context.Context) (*ChannelsListResponse, error
 	return &out, nil
 }
 
-// ListKinds calls GET /channels/kinds (operation channels_get_channels_kinds, access read).
+// ListKinds calls GET /channels/kinds (operation channels_get_channels_kinds, access viewer).
 func (s *ChannelsClient) ListKinds(ctx context.Context) (*ChannelsKindsResponse, error) {
 	var values url.Values
 	var in any
@@ -254,7 +468,7 @@ func (s *ChannelsClient) ListKinds(ctx context.Context) (*ChannelsKindsResponse,
 	return &out, nil
 }
 
-// Replay calls POST /channels/{id}/dead-letters/replay (operation channels_post_channels_id_dead_letters_replay, access write).
+// Replay calls POST /channels/{id}/dead-letters/replay (operation channels_post_channels_id_dead_letters_replay, access editor).
 func (s *ChannelsClient) Replay(ctx context.Context, id int64) (*ChannelsReplayResponse, error) {
 	var values url.Values
 	var in any
@@ -265,7 +479,7 @@ func (s *ChannelsClient) Replay(ctx context.Context, id int64) (*ChannelsReplayR
 	return &out, nil
 }
 
-// SiteAlerts calls GET /site/{siteID}/alerts (operation channels_get_site_siteID_alerts, access read).
+// SiteAlerts calls GET /site/{siteID}/alerts (operation channels_get_site_siteID_alerts, access viewer).
 func (s *ChannelsClient) SiteAlerts(ctx context.Context, siteID int64) (*ChannelsSiteAlertsResponse, error) {
 	var values url.Values
 	var in any
@@ -276,7 +490,7 @@ func (s *ChannelsClient) SiteAlerts(ctx context.Context, siteID int64) (*Channel
 	return &out, nil
 }
 
-// Test calls POST /channels/{id}/test (operation channels_post_channels_id_test, access write).
+// Test calls POST /channels/{id}/test (operation channels_post_channels_id_test, access editor).
 func (s *ChannelsClient) Test(ctx context.Context, id int64) (*ChannelsTestResponse, error) {
 	var values url.Values
 	var in any
@@ -287,7 +501,7 @@ func (s *ChannelsClient) Test(ctx context.Context, id int64) (*ChannelsTestRespo
 	return &out, nil
 }
 
-// Update calls PATCH /channels/{id} (operation channels_patch_channels_id, access write).
+// Update calls PATCH /channels/{id} (operation channels_patch_channels_id, access editor).
 func (s *ChannelsClient) Update(ctx context.Context, id int64, p *ChannelsUpdateParams) (*ChannelsChannel, error) {
 	var values url.Values
 	var in any
@@ -304,7 +518,7 @@ func (s *ChannelsClient) Update(ctx context.Context, id int64, p *ChannelsUpdate
 // MonitorClient calls the endpoints of the monitor service.
 type MonitorClient struct{ c *Client }
 
-// AddMaintenance calls POST /maintenance (operation monitor_post_maintenance, access write).
+// AddMaintenance calls POST /maintenance (operation monitor_post_maintenance, access editor).
 func (s *MonitorClient) AddMaintenance(ctx context.Context, p *MonitorMaintenanceParams) (*MonitorMaintenance, error) {
 	var values url.Values
 	var in any
@@ -318,7 +532,7 @@ func (s *MonitorClient) AddMaintenance(ctx context.Context, p *MonitorMaintenanc
 	return &out, nil
 }
 
-// Check calls POST /check/{siteID} (operation monitor_post_check_siteID, access write).
+// Check calls POST /check/{siteID} (operation monitor_post_check_siteID, access editor).
 func (s *MonitorClient) Check(ctx context.Context, siteID int64) (*MonitorCheckResult, error) {
 	var values url.Values
 	var in any
@@ -329,7 +543,7 @@ func (s *MonitorClient) Check(ctx context.Context, siteID int64) (*MonitorCheckR
 	return &out, nil
 }
 
-// CheckAll calls POST /check-all (operation monitor_post_check_all, access write).
+// CheckAll calls POST /check-all (operation monitor_post_check_all, access editor).
 func (s *MonitorClient) CheckAll(ctx context.Context) (*MonitorCheckAllResult, error) {
 	var values url.Values
 	var in any
@@ -340,14 +554,14 @@ func (s *MonitorClient) CheckAll(ctx context.Context) (*MonitorCheckAllResult, e
 	return &out, nil
 }
 
-// DeleteMaintenance calls DELETE /maintenance/{id} (operation monitor_delete_maintenance_id, access write).
+// DeleteMaintenance calls DELETE /maintenance/{id} (operation monitor_delete_maintenance_id, access editor).
 func (s *MonitorClient) DeleteMaintenance(ctx context.Context, id int64) error {
 	var values url.Values
 	var in any
 	return s.c.Call(ctx, "DELETE", "/maintenance/"+pathSegment(fmt.Sprint(id)), values, in, nil)
 }
 
-// ListMaintenance calls GET /maintenance (operation monitor_get_maintenance, access read).
+// ListMaintenance calls GET /maintenance (operation monitor_get_maintenance, access viewer).
 func (s *MonitorClient) ListMaintenance(ctx context.Context) (*MonitorMaintenanceList, error) {
 	var values url.Values
 	var in any
@@ -358,7 +572,7 @@ func (s *MonitorClient) ListMaintenance(ctx context.Context) (*MonitorMaintenanc
 	return &out, nil
 }
 
-// Locations calls GET /locations (operation monitor_get_locations, access read).
+// Locations calls GET /locations (operation monitor_get_locations, access viewer).
 func (s *MonitorClient) Locations(ctx context.Context) (*MonitorLocationsResponse, error) {
 	var values url.Values
 	var in any
@@ -369,7 +583,7 @@ func (s *MonitorClient) Locations(ctx context.Context) (*MonitorLocationsRespons
 	return &out, nil
 }
 
-// Ping calls GET /ping/{url} (operation monitor_get_ping_url, access read).
+// Ping calls GET /ping/{url} (operation monitor_get_ping_url, access viewer).
 func (s *MonitorClient) Ping(ctx context.Context, urlParam string) (*MonitorPingResponse, error) {
 	var values url.Values
 	var in any
@@ -404,7 +618,7 @@ type MonitorSiteChecksQuery struct {
 	Since string
 }
 
-// SiteChecks calls GET /site/{siteID}/checks (operation monitor_get_site_siteID_checks, access read).
+// SiteChecks calls GET /site/{siteID}/checks (operation monitor_get_site_siteID_checks, access viewer).
 func (s *MonitorClient) SiteChecks(ctx context.Context, siteID int64, query ...MonitorSiteChecksQuery) (*MonitorChecksResponse, error) {
 	var values url.Values
 	for _, q := range query {
@@ -437,7 +651,7 @@ type MonitorSiteIncidentsQuery struct {
 	Limit int64
 }
 
-// SiteIncidents calls GET /site/{siteID}/incidents (operation monitor_get_site_siteID_incidents, access read).
+// SiteIncidents calls GET /site/{siteID}/incidents (operation monitor_get_site_siteID_incidents, access viewer).
 func (s *MonitorClient) SiteIncidents(ctx context.Context, siteID int64, query ...MonitorSiteIncidentsQuery) (*MonitorIncidentsResponse, error) {
 	var values url.Values
 	for _, q := range query {
@@ -463,7 +677,7 @@ type MonitorSiteLatencyQuery struct {
 	Window string
 }
 
-// SiteLatency calls GET /site/{siteID}/latency (operation monitor_get_site_siteID_latency, access read).
+// SiteLatency calls GET /site/{siteID}/latency (operation monitor_get_site_siteID_latency, access viewer).
 func (s *MonitorClient) SiteLatency(ctx context.Context, siteID int64, query ...MonitorSiteLatencyQuery) (*MonitorLatencyResponse, error) {
 	var values url.Values
 	for _, q := range query {
@@ -483,7 +697,7 @@ func (s *MonitorClient) SiteLatency(ctx context.Context, siteID int64, query ...
 	return &out, nil
 }
 
-// SiteLocations calls GET /site/{siteID}/locations (operation monitor_get_site_siteID_locations, access read).
+// SiteLocations calls GET /site/{siteID}/locations (operation monitor_get_site_siteID_locations, access viewer).
 func (s *MonitorClient) SiteLocations(ctx context.Context, siteID int64) (*MonitorSiteLocationsResponse, error) {
 	var values url.Values
 	var in any
@@ -501,7 +715,7 @@ type MonitorSiteUptimeQuery struct {
 	Window string
 }
 
-// SiteUptime calls GET /site/{siteID}/uptime (operation monitor_get_site_siteID_uptime, access read).
+// SiteUptime calls GET /site/{siteID}/uptime (operation monitor_get_site_siteID_uptime, access viewer).
 func (s *MonitorClient) SiteUptime(ctx context.Context, siteID int64, query ...MonitorSiteUptimeQuery) (*MonitorUptimeResponse, error) {
 	var values url.Values
 	for _, q := range query {
@@ -527,7 +741,7 @@ type MonitorStatusQuery struct {
 	Limit int64
 }
 
-// Status calls GET /status (operation monitor_get_status, access read).
+// Status calls GET /status (operation monitor_get_status, access viewer).
 func (s *MonitorClient) Status(ctx context.Context, query ...MonitorStatusQuery) (*MonitorStatusResponse, error) {
 	var values url.Values
 	for _, q := range query {
@@ -550,7 +764,7 @@ func (s *MonitorClient) Status(ctx context.Context, query ...MonitorStatusQuery)
 // PlatformClient calls the endpoints of the platform service.
 type PlatformClient struct{ c *Client }
 
-// Catalog calls GET /admin/catalog (operation platform_get_admin_catalog, access read).
+// Catalog calls GET /admin/catalog (operation platform_get_admin_catalog, access viewer).
 func (s *PlatformClient) Catalog(ctx context.Context) (*Catalog, error) {
 	var values url.Values
 	var in any
@@ -561,7 +775,7 @@ func (s *PlatformClient) Catalog(ctx context.Context) (*Catalog, error) {
 	return &out, nil
 }
 
-// ListDeadLetters calls GET /admin/deadletters (operation platform_get_admin_deadletters, access write).
+// ListDeadLetters calls GET /admin/deadletters (operation platform_get_admin_deadletters, access owner).
 func (s *PlatformClient) ListDeadLetters(ctx context.Context) (*AppDeadLettersResponse, error) {
 	var values url.Values
 	var in any
@@ -572,7 +786,7 @@ func (s *PlatformClient) ListDeadLetters(ctx context.Context) (*AppDeadLettersRe
 	return &out, nil
 }
 
-// ReplayDeadLetter calls POST /admin/deadletters/{id}/replay (operation platform_post_admin_deadletters_id_replay, access write).
+// ReplayDeadLetter calls POST /admin/deadletters/{id}/replay (operation platform_post_admin_deadletters_id_replay, access owner).
 func (s *PlatformClient) ReplayDeadLetter(ctx context.Context, id string) error {
 	var values url.Values
 	var in any
@@ -582,7 +796,7 @@ func (s *PlatformClient) ReplayDeadLetter(ctx context.Context, id string) error 
 // SiteClient calls the endpoints of the site service.
 type SiteClient struct{ c *Client }
 
-// Add calls POST /site (operation site_post_site, access write).
+// Add calls POST /site (operation site_post_site, access editor).
 func (s *SiteClient) Add(ctx context.Context, p *SiteAddParams) (*SiteAddResponse, error) {
 	var values url.Values
 	var in any
@@ -596,7 +810,7 @@ func (s *SiteClient) Add(ctx context.Context, p *SiteAddParams) (*SiteAddRespons
 	return &out, nil
 }
 
-// BulkAdd calls POST /site/bulk (operation site_post_site_bulk, access write).
+// BulkAdd calls POST /site/bulk (operation site_post_site_bulk, access editor).
 func (s *SiteClient) BulkAdd(ctx context.Context, p *SiteBulkAddParams) (*SiteBulkAddResponse, error) {
 	var values url.Values
 	var in any
@@ -610,14 +824,14 @@ func (s *SiteClient) BulkAdd(ctx context.Context, p *SiteBulkAddParams) (*SiteBu
 	return &out, nil
 }
 
-// Delete calls DELETE /site/{siteID} (operation site_delete_site_siteID, access write).
+// Delete calls DELETE /site/{siteID} (operation site_delete_site_siteID, access editor).
 func (s *SiteClient) Delete(ctx context.Context, siteID int64) error {
 	var values url.Values
 	var in any
 	return s.c.Call(ctx, "DELETE", "/site/"+pathSegment(fmt.Sprint(siteID)), values, in, nil)
 }
 
-// Get calls GET /site/{siteID} (operation site_get_site_siteID, access read).
+// Get calls GET /site/{siteID} (operation site_get_site_siteID, access viewer).
 func (s *SiteClient) Get(ctx context.Context, siteID int64) (*Site, error) {
 	var values url.Values
 	var in any
@@ -637,7 +851,7 @@ type SiteListQuery struct {
 	Limit int64
 }
 
-// List calls GET /site (operation site_get_site, access read).
+// List calls GET /site (operation site_get_site, access viewer).
 func (s *SiteClient) List(ctx context.Context, query ...SiteListQuery) (*SiteListResponse, error) {
 	var values url.Values
 	for _, q := range query {
@@ -657,7 +871,7 @@ func (s *SiteClient) List(ctx context.Context, query ...SiteListQuery) (*SiteLis
 	return &out, nil
 }
 
-// Patch calls PATCH /site/{siteID} (operation site_patch_site_siteID, access write).
+// Patch calls PATCH /site/{siteID} (operation site_patch_site_siteID, access editor).
 func (s *SiteClient) Patch(ctx context.Context, siteID int64, p *SitePatchParams) (*Site, error) {
 	var values url.Values
 	var in any
@@ -674,7 +888,7 @@ func (s *SiteClient) Patch(ctx context.Context, siteID int64, p *SitePatchParams
 // SlackClient calls the endpoints of the slack service.
 type SlackClient struct{ c *Client }
 
-// NotifyAll calls POST /slack.Notify (operation slack_post_slack_Notify, access write).
+// NotifyAll calls POST /slack.Notify (operation slack_post_slack_Notify, access owner).
 func (s *SlackClient) NotifyAll(ctx context.Context, p *SlackNotifyParams) error {
 	var values url.Values
 	var in any
@@ -682,6 +896,111 @@ func (s *SlackClient) NotifyAll(ctx context.Context, p *SlackNotifyParams) error
 		in = p
 	}
 	return s.c.Call(ctx, "POST", "/slack.Notify", values, in, nil)
+}
+
+// AccountAddTokenParams is the schema account.AddTokenParams.
+type AccountAddTokenParams struct {
+	ExpiresIn string `json:"expires_in,omitzero"`
+	Name      string `json:"name,omitzero"`
+	Role      string `json:"role,omitzero"`
+}
+
+// AccountAddUserParams is the schema account.AddUserParams.
+type AccountAddUserParams struct {
+	Email    string `json:"email,omitzero"`
+	Name     string `json:"name,omitzero"`
+	Password string `json:"password,omitzero"`
+	Role     string `json:"role,omitzero"`
+}
+
+// AccountAuditPage is the schema account.AuditPage.
+type AccountAuditPage struct {
+	Entries []AccountEntry `json:"entries"`
+	Next    int64          `json:"next,omitzero"`
+}
+
+// AccountEnded is the schema account.Ended.
+type AccountEnded struct {
+	Ended int64 `json:"ended"`
+}
+
+// AccountEntry is the schema account.Entry.
+type AccountEntry struct {
+	Action  string          `json:"action"`
+	Actor   string          `json:"actor"`
+	ActorID int64           `json:"actor_id"`
+	Address string          `json:"address"`
+	After   json.RawMessage `json:"after,omitzero"`
+	At      time.Time       `json:"at"`
+	Before  json.RawMessage `json:"before,omitzero"`
+	ID      int64           `json:"id"`
+	Target  string          `json:"target"`
+}
+
+// AccountMe is the schema account.Me.
+type AccountMe struct {
+	Name string      `json:"name"`
+	Role string      `json:"role"`
+	User AccountUser `json:"user,omitzero"`
+	Via  string      `json:"via"`
+}
+
+// AccountPatchUserParams is the schema account.PatchUserParams.
+type AccountPatchUserParams struct {
+	Email    *string `json:"email,omitzero"`
+	Name     *string `json:"name,omitzero"`
+	Password *string `json:"password,omitzero"`
+	Role     *string `json:"role,omitzero"`
+}
+
+// AccountSession is the schema account.Session.
+type AccountSession struct {
+	Address   string    `json:"address"`
+	CreatedAt time.Time `json:"created_at"`
+	Current   bool      `json:"current,omitzero"`
+	ID        string    `json:"id"`
+	SeenAt    time.Time `json:"seen_at"`
+	UserAgent string    `json:"user_agent"`
+	UserID    int64     `json:"user_id"`
+}
+
+// AccountSessions is the schema account.Sessions.
+type AccountSessions struct {
+	Sessions []AccountSession `json:"sessions"`
+}
+
+// AccountToken is the schema account.Token.
+type AccountToken struct {
+	CreatedAt  time.Time `json:"created_at"`
+	ExpiresAt  time.Time `json:"expires_at,omitzero"`
+	ID         int64     `json:"id"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	Name       string    `json:"name"`
+	Prefix     string    `json:"prefix"`
+	Role       string    `json:"role"`
+	Token      string    `json:"token,omitzero"`
+	UserID     int64     `json:"user_id"`
+}
+
+// AccountTokens is the schema account.Tokens.
+type AccountTokens struct {
+	Tokens []AccountToken `json:"tokens"`
+}
+
+// AccountUser is the schema account.User.
+type AccountUser struct {
+	CreatedAt time.Time `json:"created_at"`
+	Email     string    `json:"email"`
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Password  bool      `json:"password"`
+	Role      string    `json:"role"`
+	Sso       bool      `json:"sso"`
+}
+
+// AccountUsers is the schema account.Users.
+type AccountUsers struct {
+	Users []AccountUser `json:"users"`
 }
 
 // AppDeadLettersResponse is the schema app.DeadLettersResponse.

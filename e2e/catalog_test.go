@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"upmon/account"
 	"upmon/internal/app"
 	"upmon/internal/app/apptest"
 	"upmon/platform/catalog"
@@ -164,7 +165,7 @@ func TestCatalogListsEverything(t *testing.T) {
 	if cfg.DatabaseURL != "" {
 		engine = "postgres"
 	}
-	for _, svc := range []string{"site", "monitor"} {
+	for _, svc := range []string{"site", "monitor", "channels", "account"} {
 		d, ok := dbs[svc]
 		if !ok || d.Engine != engine || d.MigrationVersion == nil || *d.MigrationVersion < 1 {
 			t.Errorf("database of %s: %+v (engine %s)", svc, d, engine)
@@ -178,11 +179,13 @@ func TestCatalogListsEverything(t *testing.T) {
 	}
 }
 
-// TestCatalogAccessMatchesTheGuard checks, with tokens configured, that
-// the access the catalog gives each route is what the server enforces:
-// "none" and "push" routes answer without a token, "read" routes refuse
-// a request without one and answer a read-only token, "write" routes
-// refuse a read-only token. The catalog itself needs read access.
+// TestCatalogAccessMatchesTheGuard checks, with service tokens and users,
+// that the access the catalog gives each route is what the server
+// enforces: "none" and "push" routes answer without a credential; a route
+// needing a role refuses a caller without one, answers a caller holding
+// exactly that role (a viewer's read-only service token, an editor's
+// session, the owner's service token) and refuses the role below it with
+// 403. The catalog itself needs the viewer role.
 func TestCatalogAccessMatchesTheGuard(t *testing.T) {
 	t.Parallel()
 	cfg := apptest.Config(t)
@@ -205,11 +208,33 @@ func TestCatalogAccessMatchesTheGuard(t *testing.T) {
 		t.Fatalf("catalog with a read-only token: %d %v", resp.StatusCode, err)
 	}
 	resp.Body.Close()
+	// User 1 is the one the sample paths name (/users/1 is deleted).
+	if _, err := m.Accounts.AddUser(context.Background(), &account.AddUserParams{Name: "cat-spare", Email: "cat-spare@example.com", Role: "viewer"}); err != nil {
+		t.Fatal(err)
+	}
+	editor, err := m.Accounts.AddUser(context.Background(), &account.AddUserParams{Name: "cat-editor", Email: "cat-editor@example.com", Role: "editor"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A fresh session per request: /logout ends the one it is called with.
+	editorCookie := func() string {
+		c, err := m.Accounts.OpenSession(context.Background(), editor.ID, "", "127.0.0.1", "catalog-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return "cookie:" + c
+	}
+	as := map[string]func() string{
+		"viewer": func() string { return ro },
+		"editor": editorCookie,
+		"owner":  func() string { return rw },
+	}
+	below := map[string]string{"editor": "viewer", "owner": "editor"}
 
-	const needToken, readOnly = "a valid token is required", "this token is read-only"
+	const needCredential, needRole = "sign in or send a valid token", "this needs the "
 	// A dashboard page sends a browser without a session to sign in.
 	refused := func(answer string) bool {
-		return strings.Contains(answer, needToken) || strings.HasPrefix(answer, "303 ") && strings.Contains(answer, "/login?next=")
+		return strings.Contains(answer, needCredential) || strings.HasPrefix(answer, "303 ") && strings.Contains(answer, "/login?next=")
 	}
 	n := 0
 	for _, s := range cat.Services {
@@ -217,21 +242,22 @@ func TestCatalogAccessMatchesTheGuard(t *testing.T) {
 			n++
 			url := m.URL() + strings.ReplaceAll(concretePath(e.OpenAPIPath), "example.com", "127.0.0.1:1")
 			anon := guardAnswer(t, e.Method, url, "")
-			withRO := ""
-			if e.Access == catalog.RequiresRead || e.Access == catalog.RequiresWrite {
-				withRO = guardAnswer(t, e.Method, url, ro)
-			}
+			var with, withBelow string
 			var ok bool
 			switch e.Access {
 			case catalog.RequiresNone, catalog.RequiresPush:
 				ok = !refused(anon)
-			case catalog.RequiresRead:
-				ok = refused(anon) && !refused(withRO) && !strings.Contains(withRO, readOnly)
-			case catalog.RequiresWrite:
-				ok = refused(anon) && strings.Contains(withRO, readOnly)
+			case "viewer", "editor", "owner":
+				with = guardAnswer(t, e.Method, url, as[e.Access]())
+				ok = refused(anon) && !refused(with) && !strings.Contains(with, needRole)
+				if b, has := below[e.Access]; has {
+					withBelow = guardAnswer(t, e.Method, url, as[b]())
+					ok = ok && strings.HasPrefix(withBelow, "403 ") && strings.Contains(withBelow, needRole)
+				}
 			}
 			if !ok {
-				t.Errorf("%s %s: catalog says %q; without a token %q, read-only %q", e.Method, e.Path, e.Access, anon, withRO)
+				t.Errorf("%s %s: catalog says %q; without a credential %q, with that role %q, with the role below %q",
+					e.Method, e.Path, e.Access, anon, with, withBelow)
 			}
 		}
 	}
@@ -240,9 +266,10 @@ func TestCatalogAccessMatchesTheGuard(t *testing.T) {
 	}
 }
 
-// guardAnswer sends a request and returns the start of its answer (the
+// guardAnswer sends a request with a bearer token, or a session cookie
+// ("cookie:" and its value), and returns the start of its answer (the
 // headers of a stream are enough).
-func guardAnswer(t *testing.T, method, url, token string) string {
+func guardAnswer(t *testing.T, method, url, credential string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -250,8 +277,10 @@ func guardAnswer(t *testing.T, method, url, token string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
+	if c, ok := strings.CutPrefix(credential, "cookie:"); ok {
+		req.AddCookie(&http.Cookie{Name: app.SessionCookie, Value: c})
+	} else if credential != "" {
+		req.Header.Set("Authorization", "Bearer "+credential)
 	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noRedirect.Do(req)

@@ -12,7 +12,7 @@ import (
 )
 
 // signInBrowser signs the browser in with token through the sign-in form.
-func signInBrowser(b *browser, base, token string) {
+func signInBrowserToken(b *browser, base, token string) {
 	b.t.Helper()
 	b.do(chromedp.Navigate(base + "/login"))
 	b.waitFor(`!!document.getElementById("token")`, 10*time.Second)
@@ -48,7 +48,7 @@ func TestBrowserAPIExplorer(t *testing.T) {
 	target := apptest.NewTarget(t)
 
 	b := newBrowser(t, 1366, 900)
-	signInBrowser(b, base, cfg.APITokens[0])
+	signInBrowserToken(b, base, cfg.APITokens[0])
 	sendOp(b, base, "site_post_site", map[string]string{"f-body-url": target.URL + "/explored", "f-body-name": "explored"})
 	status := `document.getElementById("explorer").getAttribute("data-status")`
 	body := `document.getElementById("api-response").textContent`
@@ -92,7 +92,7 @@ func TestBrowserAPIExplorer(t *testing.T) {
 
 	// A read-only session: reads are sent, writes are not.
 	r := newBrowser(t, 1366, 900)
-	signInBrowser(r, base, cfg.ReadTokens[0])
+	signInBrowserToken(r, base, cfg.ReadTokens[0])
 	r.open(base + "/frontend/api?op=site_post_site")
 	r.waitFor(`document.getElementById("api-op").value === "site_post_site"`, 10*time.Second)
 	if !eval[bool](r, `document.getElementById("api-send").disabled && document.getElementById("api-denied").offsetParent !== null`) {

@@ -14,6 +14,7 @@ import (
 	"upmon/internal/app"
 	"upmon/internal/app/apptest"
 	"upmon/internal/version"
+	"upmon/platform/api"
 	"upmon/platform/catalog"
 )
 
@@ -53,7 +54,11 @@ func TestOpenAPIDocument(t *testing.T) {
 		Info    struct {
 			Version string `json:"version"`
 		} `json:"info"`
-		Paths      map[string]map[string]struct{ OperationID string } `json:"paths"`
+		Paths map[string]map[string]struct {
+			OperationID string
+			Access      string             `json:"x-upmon-access"`
+			Security    []map[string][]any `json:"security"`
+		} `json:"paths"`
 		Components struct {
 			SecuritySchemes map[string]struct{ Scheme string } `json:"securitySchemes"`
 		} `json:"components"`
@@ -64,7 +69,7 @@ func TestOpenAPIDocument(t *testing.T) {
 	if spec.OpenAPI != "3.1.0" || spec.Info.Version != version.String() {
 		t.Errorf("openapi %q, version %q; want 3.1.0, %q", spec.OpenAPI, spec.Info.Version, version.String())
 	}
-	for _, s := range []string{catalog.SchemeReadWrite, catalog.SchemeReadOnly} {
+	for _, s := range []string{catalog.SchemeServiceToken, catalog.SchemePersonalToken} {
 		if spec.Components.SecuritySchemes[s].Scheme != "bearer" {
 			t.Errorf("security scheme %s: %+v", s, spec.Components.SecuritySchemes[s])
 		}
@@ -94,6 +99,33 @@ func TestOpenAPIDocument(t *testing.T) {
 			ep, ok := srv.Route(req)
 			if !ok || catalog.OpenAPIPath(ep.Path) != path {
 				t.Errorf("/openapi.json has %s %s, but the server routes it to %q (found %v)", method, path, ep.Path, ok)
+			}
+			// The requirement is the guard's rule (api.RequiredRole),
+			// offered through every kind of credential.
+			want := "none"
+			if role, _ := api.RequiredRole(ep); ep.Access == api.Push {
+				want = "push"
+			} else if role != api.Anonymous {
+				want = role.String()
+			}
+			if op.Access != want {
+				t.Errorf("%s %s: x-upmon-access %q, the guard requires %q", method, path, op.Access, want)
+			}
+			var schemes []string
+			for _, req := range op.Security {
+				for name, roles := range req {
+					schemes = append(schemes, name)
+					if len(roles) != 1 || roles[0] != want {
+						t.Errorf("%s %s: scheme %s requires %v, want [%s]", method, path, name, roles, want)
+					}
+				}
+			}
+			if wantSchemes := 3; want == "none" || want == "push" {
+				if len(schemes) != 0 {
+					t.Errorf("%s %s needs %s but lists security %v", method, path, want, schemes)
+				}
+			} else if len(schemes) != wantSchemes {
+				t.Errorf("%s %s: security %v, want service token, personal token and session", method, path, schemes)
 			}
 		}
 	}

@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -169,9 +171,18 @@ func TestPublicReadAndLoopbackAdmin(t *testing.T) {
 	}
 }
 
+// TestRefuseNonLoopbackWithoutToken: a non-loopback --addr without a
+// token, an account or --insecure-no-auth does not start (before it
+// listens: nothing is bound); with an account it is allowed
+// (TestExposureRule in internal/app).
 func TestRefuseNonLoopbackWithoutToken(t *testing.T) {
-	_, _, err := app.ParseConfig("serve", []string{"--addr", "0.0.0.0:4000"}, nil)
-	if err == nil || !strings.Contains(err.Error(), "without an access token") {
+	cfg := apptest.Config(t)
+	cfg.Addr = "0.0.0.0:0"
+	m := app.New(cfg, nil)
+	err := m.Open(context.Background())
+	m.Close()
+	var ue *app.UsageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "without an access token or an account") {
 		t.Fatalf("err = %v", err)
 	}
 	if _, _, err := app.ParseConfig("serve", []string{"--addr", "0.0.0.0:4000", "--insecure-no-auth"}, nil); err != nil {

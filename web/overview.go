@@ -44,7 +44,12 @@ var flashes = map[string]string{
 	"checked": "Checked: ",
 	"saved":   "Settings saved.",
 	"same":    "No settings changed.",
-	"acked":   "Incident acknowledged: reminders stop.",
+
+	"user-added":    "User added.",
+	"role-set":      "Role changed.",
+	"user-deleted":  "User deleted.",
+	"token-revoked": "Token revoked.",
+	"acked":         "Incident acknowledged: reminders stop.",
 }
 
 // flash builds the notice named by ?msg=, naming the site from ?site=.
@@ -142,7 +147,7 @@ func (h *Handler) writeOverview(w http.ResponseWriter, r *http.Request, status i
 	if status == http.StatusOK {
 		d.Flash = h.flash(ctx, r)
 	}
-	h.render(w, r, status, "overview", d)
+	h.render(w, r, status, "overview", &d)
 }
 
 // wantsJSON reports whether the script (fetch) rather than a plain form

@@ -36,7 +36,7 @@ func (h *Handler) statusPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d.pageBase = h.base("Status", "")
 	d.Public = true
-	h.render(w, r, http.StatusOK, "status", d)
+	h.render(w, r, http.StatusOK, "status", &d)
 }
 
 // badgeSite loads the site a badge is for. A malformed id is answered

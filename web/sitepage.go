@@ -214,7 +214,7 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		h.ackState(ctx, id, d.Incidents)
 	}
 	d.Locations, d.Disagree = h.siteLocations(ctx, id)
-	h.render(w, r, status, "site", d)
+	h.render(w, r, status, "site", &d)
 }
 
 // baseURL is the server's address as the browser reached it, for the
@@ -252,7 +252,7 @@ func (h *Handler) confirmDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	d := confirmData{Row: h.row(&e, h.now())}
 	d.pageBase = h.base("Delete "+e.name+"?", "")
-	h.render(w, r, http.StatusOK, "confirm", d)
+	h.render(w, r, http.StatusOK, "confirm", &d)
 }
 
 func (h *Handler) deleteSite(w http.ResponseWriter, r *http.Request) {

@@ -45,6 +45,9 @@ type Options struct {
 	Now func() time.Time
 	// PageSize is how many sites one overview page shows. Default 100.
 	PageSize int
+	// Accounts serves the users, tokens and audit pages; nil leaves
+	// them out.
+	Accounts AccountsSource
 	// Architecture draws the picture of /frontend/architecture; nil
 	// leaves the page out.
 	Architecture ArchitectureSource
@@ -135,6 +138,7 @@ func (h *Handler) Register(srv *api.Server) {
 	open("/status-page", h.statusPage)
 	open("/badge/{siteID}/status.svg", h.statusBadge)
 	open("/badge/{siteID}/uptime.svg", h.uptimeBadge)
+	h.registerAccounts(srv)
 	h.registerArchitecture(srv)
 	h.registerTraces(srv)
 	h.registerExplorer(srv)
@@ -191,6 +195,7 @@ type pageBase struct {
 	Public bool
 	// JS and CSS are the asset URLs.
 	JS, CSS string
+	viewer
 }
 
 func (h *Handler) base(title, nav string) pageBase {
@@ -203,6 +208,9 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	t, ok := h.pages[name]
 	if !ok {
 		panic("web: no page template " + name)
+	}
+	if v, ok := data.(interface{ setViewer(*http.Request) }); ok {
+		v.setViewer(r)
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
@@ -236,7 +244,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if d.Title == "" {
 		d.Title = "Error"
 	}
-	h.render(w, r, status, "error", d)
+	h.render(w, r, status, "error", &d)
 }
 
 func (h *Handler) notFound(w http.ResponseWriter, r *http.Request) {
@@ -266,7 +274,7 @@ var funcs = template.FuncMap{
 func (h *Handler) parseTemplates() {
 	layout := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/parts.html"))
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"overview", "site", "confirm", "status", "error", "architecture", "traces", "trace", "apiexplorer"} {
+	for _, name := range []string{"overview", "site", "confirm", "status", "error", "architecture", "traces", "trace", "apiexplorer", "users", "tokens", "audit"} {
 		t := template.Must(template.Must(layout.Clone()).ParseFS(templateFiles, "templates/"+name+".html"))
 		h.pages[name] = t
 	}

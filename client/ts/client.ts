@@ -25,6 +25,7 @@ export interface ClientOptions {
 
 /** Client calls the HTTP API of an upmon server, one member per service. */
 export default class Client {
+    public readonly account: account.ServiceClient
     public readonly channels: channels.ServiceClient
     public readonly monitor: monitor.ServiceClient
     public readonly platform: platform.ServiceClient
@@ -34,11 +35,203 @@ export default class Client {
     /** target is the server's base URL, such as Local or window.location.origin. */
     constructor(target: BaseURL, options?: ClientOptions) {
         const base = new BaseClient(target, options ?? {})
+        this.account = new account.ServiceClient(base)
         this.channels = new channels.ServiceClient(base)
         this.monitor = new monitor.ServiceClient(base)
         this.platform = new platform.ServiceClient(base)
         this.site = new site.ServiceClient(base)
         this.slack = new slack.ServiceClient(base)
+    }
+}
+
+export namespace account {
+    /** AddTokenParams is the schema account.AddTokenParams. */
+    export interface AddTokenParams {
+        expires_in?: string
+        name?: string
+        role?: string
+    }
+
+    /** AddUserParams is the schema account.AddUserParams. */
+    export interface AddUserParams {
+        email?: string
+        name?: string
+        password?: string
+        role?: string
+    }
+
+    /** AuditPage is the schema account.AuditPage. */
+    export interface AuditPage {
+        entries: account.Entry[]
+        next?: number
+    }
+
+    /** Ended is the schema account.Ended. */
+    export interface Ended {
+        ended: number
+    }
+
+    /** Entry is the schema account.Entry. */
+    export interface Entry {
+        action: string
+        actor: string
+        actor_id: number
+        address: string
+        after?: any
+        at: string
+        before?: any
+        id: number
+        target: string
+    }
+
+    /** Me is the schema account.Me. */
+    export interface Me {
+        name: string
+        role: string
+        user?: account.User
+        via: string
+    }
+
+    /** PatchUserParams is the schema account.PatchUserParams. */
+    export interface PatchUserParams {
+        email?: string
+        name?: string
+        password?: string
+        role?: string
+    }
+
+    /** Session is the schema account.Session. */
+    export interface Session {
+        address: string
+        created_at: string
+        current?: boolean
+        id: string
+        seen_at: string
+        user_agent: string
+        user_id: number
+    }
+
+    /** Sessions is the schema account.Sessions. */
+    export interface Sessions {
+        sessions: account.Session[]
+    }
+
+    /** Token is the schema account.Token. */
+    export interface Token {
+        created_at: string
+        expires_at?: string
+        id: number
+        last_used_at?: string
+        name: string
+        prefix: string
+        role: string
+        token?: string
+        user_id: number
+    }
+
+    /** Tokens is the schema account.Tokens. */
+    export interface Tokens {
+        tokens: account.Token[]
+    }
+
+    /** User is the schema account.User. */
+    export interface User {
+        created_at: string
+        email: string
+        id: number
+        name: string
+        password: boolean
+        role: string
+        sso: boolean
+    }
+
+    /** Users is the schema account.Users. */
+    export interface Users {
+        users: account.User[]
+    }
+
+    /** ServiceClient calls the endpoints of the account service. */
+    export class ServiceClient {
+        private readonly baseClient: BaseClient
+
+        constructor(baseClient: BaseClient) {
+            this.baseClient = baseClient
+        }
+
+        /** AddToken calls POST /tokens (operation account_post_tokens, access viewer). */
+        public async AddToken(params: account.AddTokenParams): Promise<account.Token> {
+            return (await this.baseClient.call("POST", `/tokens`, undefined, params)) as account.Token
+        }
+
+        /** AddUser calls POST /users (operation account_post_users, access owner). */
+        public async AddUser(params: account.AddUserParams): Promise<account.User> {
+            return (await this.baseClient.call("POST", `/users`, undefined, params)) as account.User
+        }
+
+        /** Audit calls GET /audit (operation account_get_audit, access owner). */
+        public async Audit(query?: { action?: string, actor?: string, before?: number, limit?: number, target?: string }): Promise<account.AuditPage> {
+            return (await this.baseClient.call("GET", `/audit`, query, undefined)) as account.AuditPage
+        }
+
+        /** DeleteToken calls DELETE /tokens/{id} (operation account_delete_tokens_id, access viewer). */
+        public async DeleteToken(id: number): Promise<void> {
+            await this.baseClient.call("DELETE", `/tokens/${encodeURIComponent(String(id))}`, undefined, undefined)
+        }
+
+        /** DeleteUser calls DELETE /users/{id} (operation account_delete_users_id, access owner). */
+        public async DeleteUser(id: number): Promise<void> {
+            await this.baseClient.call("DELETE", `/users/${encodeURIComponent(String(id))}`, undefined, undefined)
+        }
+
+        /** EndMySession calls DELETE /me/sessions/{id} (operation account_delete_me_sessions_id, access viewer). */
+        public async EndMySession(id: string): Promise<void> {
+            await this.baseClient.call("DELETE", `/me/sessions/${encodeURIComponent(String(id))}`, undefined, undefined)
+        }
+
+        /** EndMySessions calls DELETE /me/sessions (operation account_delete_me_sessions, access viewer). */
+        public async EndMySessions(): Promise<account.Ended> {
+            return (await this.baseClient.call("DELETE", `/me/sessions`, undefined, undefined)) as account.Ended
+        }
+
+        /** EndUserSessions calls DELETE /users/{id}/sessions (operation account_delete_users_id_sessions, access owner). */
+        public async EndUserSessions(id: number): Promise<account.Ended> {
+            return (await this.baseClient.call("DELETE", `/users/${encodeURIComponent(String(id))}/sessions`, undefined, undefined)) as account.Ended
+        }
+
+        /** GetUser calls GET /users/{id} (operation account_get_users_id, access owner). */
+        public async GetUser(id: number): Promise<account.User> {
+            return (await this.baseClient.call("GET", `/users/${encodeURIComponent(String(id))}`, undefined, undefined)) as account.User
+        }
+
+        /** ListTokens calls GET /tokens (operation account_get_tokens, access viewer). */
+        public async ListTokens(query?: { all?: boolean }): Promise<account.Tokens> {
+            return (await this.baseClient.call("GET", `/tokens`, query, undefined)) as account.Tokens
+        }
+
+        /** ListUsers calls GET /users (operation account_get_users, access owner). */
+        public async ListUsers(): Promise<account.Users> {
+            return (await this.baseClient.call("GET", `/users`, undefined, undefined)) as account.Users
+        }
+
+        /** Me calls GET /me (operation account_get_me, access viewer). */
+        public async Me(): Promise<account.Me> {
+            return (await this.baseClient.call("GET", `/me`, undefined, undefined)) as account.Me
+        }
+
+        /** MySessions calls GET /me/sessions (operation account_get_me_sessions, access viewer). */
+        public async MySessions(): Promise<account.Sessions> {
+            return (await this.baseClient.call("GET", `/me/sessions`, undefined, undefined)) as account.Sessions
+        }
+
+        /** PatchUser calls PATCH /users/{id} (operation account_patch_users_id, access owner). */
+        public async PatchUser(id: number, params: account.PatchUserParams): Promise<account.User> {
+            return (await this.baseClient.call("PATCH", `/users/${encodeURIComponent(String(id))}`, undefined, params)) as account.User
+        }
+
+        /** UserSessions calls GET /users/{id}/sessions (operation account_get_users_id_sessions, access owner). */
+        public async UserSessions(id: number): Promise<account.Sessions> {
+            return (await this.baseClient.call("GET", `/users/${encodeURIComponent(String(id))}/sessions`, undefined, undefined)) as account.Sessions
+        }
     }
 }
 
@@ -289,57 +482,57 @@ export namespace channels {
             this.baseClient = baseClient
         }
 
-        /** Ack calls POST /site/{siteID}/incidents/{incident}/ack (operation channels_post_site_siteID_incidents_incident_ack, access write). */
+        /** Ack calls POST /site/{siteID}/incidents/{incident}/ack (operation channels_post_site_siteID_incidents_incident_ack, access editor). */
         public async Ack(siteID: number, incident: string): Promise<channels.AckResponse> {
             return (await this.baseClient.call("POST", `/site/${encodeURIComponent(String(siteID))}/incidents/${encodeURIComponent(String(incident))}/ack`, undefined, undefined)) as channels.AckResponse
         }
 
-        /** Create calls POST /channels (operation channels_post_channels, access write). */
+        /** Create calls POST /channels (operation channels_post_channels, access editor). */
         public async Create(params: channels.Fields): Promise<channels.Channel> {
             return (await this.baseClient.call("POST", `/channels`, undefined, params)) as channels.Channel
         }
 
-        /** DeadLetters calls GET /channels/{id}/dead-letters (operation channels_get_channels_id_dead_letters, access read). */
+        /** DeadLetters calls GET /channels/{id}/dead-letters (operation channels_get_channels_id_dead_letters, access viewer). */
         public async DeadLetters(id: number): Promise<channels.DeadLettersResponse> {
             return (await this.baseClient.call("GET", `/channels/${encodeURIComponent(String(id))}/dead-letters`, undefined, undefined)) as channels.DeadLettersResponse
         }
 
-        /** Delete calls DELETE /channels/{id} (operation channels_delete_channels_id, access write). */
+        /** Delete calls DELETE /channels/{id} (operation channels_delete_channels_id, access editor). */
         public async Delete(id: number): Promise<void> {
             await this.baseClient.call("DELETE", `/channels/${encodeURIComponent(String(id))}`, undefined, undefined)
         }
 
-        /** Get calls GET /channels/{id} (operation channels_get_channels_id, access read). */
+        /** Get calls GET /channels/{id} (operation channels_get_channels_id, access viewer). */
         public async Get(id: number): Promise<channels.Channel> {
             return (await this.baseClient.call("GET", `/channels/${encodeURIComponent(String(id))}`, undefined, undefined)) as channels.Channel
         }
 
-        /** List calls GET /channels (operation channels_get_channels, access read). */
+        /** List calls GET /channels (operation channels_get_channels, access viewer). */
         public async List(): Promise<channels.ListResponse> {
             return (await this.baseClient.call("GET", `/channels`, undefined, undefined)) as channels.ListResponse
         }
 
-        /** ListKinds calls GET /channels/kinds (operation channels_get_channels_kinds, access read). */
+        /** ListKinds calls GET /channels/kinds (operation channels_get_channels_kinds, access viewer). */
         public async ListKinds(): Promise<channels.KindsResponse> {
             return (await this.baseClient.call("GET", `/channels/kinds`, undefined, undefined)) as channels.KindsResponse
         }
 
-        /** Replay calls POST /channels/{id}/dead-letters/replay (operation channels_post_channels_id_dead_letters_replay, access write). */
+        /** Replay calls POST /channels/{id}/dead-letters/replay (operation channels_post_channels_id_dead_letters_replay, access editor). */
         public async Replay(id: number): Promise<channels.ReplayResponse> {
             return (await this.baseClient.call("POST", `/channels/${encodeURIComponent(String(id))}/dead-letters/replay`, undefined, undefined)) as channels.ReplayResponse
         }
 
-        /** SiteAlerts calls GET /site/{siteID}/alerts (operation channels_get_site_siteID_alerts, access read). */
+        /** SiteAlerts calls GET /site/{siteID}/alerts (operation channels_get_site_siteID_alerts, access viewer). */
         public async SiteAlerts(siteID: number): Promise<channels.SiteAlertsResponse> {
             return (await this.baseClient.call("GET", `/site/${encodeURIComponent(String(siteID))}/alerts`, undefined, undefined)) as channels.SiteAlertsResponse
         }
 
-        /** Test calls POST /channels/{id}/test (operation channels_post_channels_id_test, access write). */
+        /** Test calls POST /channels/{id}/test (operation channels_post_channels_id_test, access editor). */
         public async Test(id: number): Promise<channels.TestResponse> {
             return (await this.baseClient.call("POST", `/channels/${encodeURIComponent(String(id))}/test`, undefined, undefined)) as channels.TestResponse
         }
 
-        /** Update calls PATCH /channels/{id} (operation channels_patch_channels_id, access write). */
+        /** Update calls PATCH /channels/{id} (operation channels_patch_channels_id, access editor). */
         public async Update(id: number, params: channels.UpdateParams): Promise<channels.Channel> {
             return (await this.baseClient.call("PATCH", `/channels/${encodeURIComponent(String(id))}`, undefined, params)) as channels.Channel
         }
@@ -528,37 +721,37 @@ export namespace monitor {
             this.baseClient = baseClient
         }
 
-        /** AddMaintenance calls POST /maintenance (operation monitor_post_maintenance, access write). */
+        /** AddMaintenance calls POST /maintenance (operation monitor_post_maintenance, access editor). */
         public async AddMaintenance(params: monitor.MaintenanceParams): Promise<monitor.Maintenance> {
             return (await this.baseClient.call("POST", `/maintenance`, undefined, params)) as monitor.Maintenance
         }
 
-        /** Check calls POST /check/{siteID} (operation monitor_post_check_siteID, access write). */
+        /** Check calls POST /check/{siteID} (operation monitor_post_check_siteID, access editor). */
         public async Check(siteID: number): Promise<monitor.CheckResult> {
             return (await this.baseClient.call("POST", `/check/${encodeURIComponent(String(siteID))}`, undefined, undefined)) as monitor.CheckResult
         }
 
-        /** CheckAll calls POST /check-all (operation monitor_post_check_all, access write). */
+        /** CheckAll calls POST /check-all (operation monitor_post_check_all, access editor). */
         public async CheckAll(): Promise<monitor.CheckAllResult> {
             return (await this.baseClient.call("POST", `/check-all`, undefined, undefined)) as monitor.CheckAllResult
         }
 
-        /** DeleteMaintenance calls DELETE /maintenance/{id} (operation monitor_delete_maintenance_id, access write). */
+        /** DeleteMaintenance calls DELETE /maintenance/{id} (operation monitor_delete_maintenance_id, access editor). */
         public async DeleteMaintenance(id: number): Promise<void> {
             await this.baseClient.call("DELETE", `/maintenance/${encodeURIComponent(String(id))}`, undefined, undefined)
         }
 
-        /** ListMaintenance calls GET /maintenance (operation monitor_get_maintenance, access read). */
+        /** ListMaintenance calls GET /maintenance (operation monitor_get_maintenance, access viewer). */
         public async ListMaintenance(): Promise<monitor.MaintenanceList> {
             return (await this.baseClient.call("GET", `/maintenance`, undefined, undefined)) as monitor.MaintenanceList
         }
 
-        /** Locations calls GET /locations (operation monitor_get_locations, access read). */
+        /** Locations calls GET /locations (operation monitor_get_locations, access viewer). */
         public async Locations(): Promise<monitor.LocationsResponse> {
             return (await this.baseClient.call("GET", `/locations`, undefined, undefined)) as monitor.LocationsResponse
         }
 
-        /** Ping calls GET /ping/{url} (operation monitor_get_ping_url, access read). */
+        /** Ping calls GET /ping/{url} (operation monitor_get_ping_url, access viewer). */
         public async Ping(url: string): Promise<monitor.PingResponse> {
             return (await this.baseClient.call("GET", `/ping/${String(url).split("/").map(encodeURIComponent).join("/")}`, undefined, undefined)) as monitor.PingResponse
         }
@@ -568,32 +761,32 @@ export namespace monitor {
             return (await this.baseClient.call("GET", `/push/${encodeURIComponent(String(token))}`, undefined, undefined)) as monitor.PushResponse
         }
 
-        /** SiteChecks calls GET /site/{siteID}/checks (operation monitor_get_site_siteID_checks, access read). */
+        /** SiteChecks calls GET /site/{siteID}/checks (operation monitor_get_site_siteID_checks, access viewer). */
         public async SiteChecks(siteID: number, query?: { before?: string, limit?: number, location?: string, since?: string }): Promise<monitor.ChecksResponse> {
             return (await this.baseClient.call("GET", `/site/${encodeURIComponent(String(siteID))}/checks`, query, undefined)) as monitor.ChecksResponse
         }
 
-        /** SiteIncidents calls GET /site/{siteID}/incidents (operation monitor_get_site_siteID_incidents, access read). */
+        /** SiteIncidents calls GET /site/{siteID}/incidents (operation monitor_get_site_siteID_incidents, access viewer). */
         public async SiteIncidents(siteID: number, query?: { limit?: number }): Promise<monitor.IncidentsResponse> {
             return (await this.baseClient.call("GET", `/site/${encodeURIComponent(String(siteID))}/incidents`, query, undefined)) as monitor.IncidentsResponse
         }
 
-        /** SiteLatency calls GET /site/{siteID}/latency (operation monitor_get_site_siteID_latency, access read). */
+        /** SiteLatency calls GET /site/{siteID}/latency (operation monitor_get_site_siteID_latency, access viewer). */
         public async SiteLatency(siteID: number, query?: { step?: string, window?: string }): Promise<monitor.LatencyResponse> {
             return (await this.baseClient.call("GET", `/site/${encodeURIComponent(String(siteID))}/latency`, query, undefined)) as monitor.LatencyResponse
         }
 
-        /** SiteLocations calls GET /site/{siteID}/locations (operation monitor_get_site_siteID_locations, access read). */
+        /** SiteLocations calls GET /site/{siteID}/locations (operation monitor_get_site_siteID_locations, access viewer). */
         public async SiteLocations(siteID: number): Promise<monitor.SiteLocationsResponse> {
             return (await this.baseClient.call("GET", `/site/${encodeURIComponent(String(siteID))}/locations`, undefined, undefined)) as monitor.SiteLocationsResponse
         }
 
-        /** SiteUptime calls GET /site/{siteID}/uptime (operation monitor_get_site_siteID_uptime, access read). */
+        /** SiteUptime calls GET /site/{siteID}/uptime (operation monitor_get_site_siteID_uptime, access viewer). */
         public async SiteUptime(siteID: number, query?: { window?: string }): Promise<monitor.UptimeResponse> {
             return (await this.baseClient.call("GET", `/site/${encodeURIComponent(String(siteID))}/uptime`, query, undefined)) as monitor.UptimeResponse
         }
 
-        /** Status calls GET /status (operation monitor_get_status, access read). */
+        /** Status calls GET /status (operation monitor_get_status, access viewer). */
         public async Status(query?: { after?: string, limit?: number }): Promise<monitor.StatusResponse> {
             return (await this.baseClient.call("GET", `/status`, query, undefined)) as monitor.StatusResponse
         }
@@ -643,17 +836,17 @@ export namespace platform {
             this.baseClient = baseClient
         }
 
-        /** Catalog calls GET /admin/catalog (operation platform_get_admin_catalog, access read). */
+        /** Catalog calls GET /admin/catalog (operation platform_get_admin_catalog, access viewer). */
         public async Catalog(): Promise<catalog.Catalog> {
             return (await this.baseClient.call("GET", `/admin/catalog`, undefined, undefined)) as catalog.Catalog
         }
 
-        /** ListDeadLetters calls GET /admin/deadletters (operation platform_get_admin_deadletters, access write). */
+        /** ListDeadLetters calls GET /admin/deadletters (operation platform_get_admin_deadletters, access owner). */
         public async ListDeadLetters(): Promise<app.DeadLettersResponse> {
             return (await this.baseClient.call("GET", `/admin/deadletters`, undefined, undefined)) as app.DeadLettersResponse
         }
 
-        /** ReplayDeadLetter calls POST /admin/deadletters/{id}/replay (operation platform_post_admin_deadletters_id_replay, access write). */
+        /** ReplayDeadLetter calls POST /admin/deadletters/{id}/replay (operation platform_post_admin_deadletters_id_replay, access owner). */
         public async ReplayDeadLetter(id: string): Promise<void> {
             await this.baseClient.call("POST", `/admin/deadletters/${encodeURIComponent(String(id))}/replay`, undefined, undefined)
         }
@@ -832,32 +1025,32 @@ export namespace site {
             this.baseClient = baseClient
         }
 
-        /** Add calls POST /site (operation site_post_site, access write). */
+        /** Add calls POST /site (operation site_post_site, access editor). */
         public async Add(params: site.AddParams): Promise<site.AddResponse> {
             return (await this.baseClient.call("POST", `/site`, undefined, params)) as site.AddResponse
         }
 
-        /** BulkAdd calls POST /site/bulk (operation site_post_site_bulk, access write). */
+        /** BulkAdd calls POST /site/bulk (operation site_post_site_bulk, access editor). */
         public async BulkAdd(params: site.BulkAddParams): Promise<site.BulkAddResponse> {
             return (await this.baseClient.call("POST", `/site/bulk`, undefined, params)) as site.BulkAddResponse
         }
 
-        /** Delete calls DELETE /site/{siteID} (operation site_delete_site_siteID, access write). */
+        /** Delete calls DELETE /site/{siteID} (operation site_delete_site_siteID, access editor). */
         public async Delete(siteID: number): Promise<void> {
             await this.baseClient.call("DELETE", `/site/${encodeURIComponent(String(siteID))}`, undefined, undefined)
         }
 
-        /** Get calls GET /site/{siteID} (operation site_get_site_siteID, access read). */
+        /** Get calls GET /site/{siteID} (operation site_get_site_siteID, access viewer). */
         public async Get(siteID: number): Promise<site.Site> {
             return (await this.baseClient.call("GET", `/site/${encodeURIComponent(String(siteID))}`, undefined, undefined)) as site.Site
         }
 
-        /** List calls GET /site (operation site_get_site, access read). */
+        /** List calls GET /site (operation site_get_site, access viewer). */
         public async List(query?: { after?: string, limit?: number }): Promise<site.ListResponse> {
             return (await this.baseClient.call("GET", `/site`, query, undefined)) as site.ListResponse
         }
 
-        /** Patch calls PATCH /site/{siteID} (operation site_patch_site_siteID, access write). */
+        /** Patch calls PATCH /site/{siteID} (operation site_patch_site_siteID, access editor). */
         public async Patch(siteID: number, params: site.PatchParams): Promise<site.Site> {
             return (await this.baseClient.call("PATCH", `/site/${encodeURIComponent(String(siteID))}`, undefined, params)) as site.Site
         }
@@ -878,7 +1071,7 @@ export namespace slack {
             this.baseClient = baseClient
         }
 
-        /** NotifyAll calls POST /slack.Notify (operation slack_post_slack_Notify, access write). */
+        /** NotifyAll calls POST /slack.Notify (operation slack_post_slack_Notify, access owner). */
         public async NotifyAll(params: slack.NotifyParams): Promise<void> {
             await this.baseClient.call("POST", `/slack.Notify`, undefined, params)
         }

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"upmon/account"
 	"upmon/channels"
 	"upmon/internal/version"
 	"upmon/monitor"
@@ -44,8 +45,8 @@ type Hooks struct {
 	Outbox outbox.Hooks
 	// Slack is passed to the slack service.
 	Slack slack.Hooks
-	// Clock, if set, replaces the wall clock of dashboard sessions and
-	// of the sign-in throttle.
+	// Clock, if set, replaces the wall clock of the accounts service
+	// (sessions, tokens, audit) and of the sign-in throttle.
 	Clock func() time.Time
 }
 
@@ -63,6 +64,7 @@ type Main struct {
 	tracing  *tracing.Tracing
 	siteDB   *sqldb.DB
 	monDB    *sqldb.DB
+	accDB    *sqldb.DB
 	chanDB   *sqldb.DB
 	broker   *pubsub.Broker
 	secrets  *secrets.Store
@@ -75,9 +77,13 @@ type Main struct {
 	openapi  map[string]any
 	auth     *auth
 	login    *loginThrottle
+	oidc     *oidcLogin // nil without --oidc-issuer
 	http     *http.Server
 	listener net.Listener
 
+	// Accounts is the accounts service (users, sessions, tokens, audit),
+	// available after Open.
+	Accounts *account.Service
 	// Site, Monitor and Slack are the services, available after Open.
 	Site    *site.Service
 	Monitor *monitor.Service
@@ -139,6 +145,16 @@ func (m *Main) Open(ctx context.Context) (err error) {
 		return err
 	}
 	if m.monDB, err = sqldb.Open(ctx, dbCfg, "monitor", monitor.Migrations()); err != nil {
+		return err
+	}
+	if m.accDB, err = sqldb.Open(ctx, dbCfg, account.ServiceName, account.Migrations()); err != nil {
+		return err
+	}
+	var users int
+	if err := m.accDB.QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&users); err != nil {
+		return fmt.Errorf("count users: %w", err)
+	}
+	if err := cfg.exposureError(users); err != nil {
 		return err
 	}
 	if m.chanDB, err = sqldb.Open(ctx, dbCfg, "channels", channels.Migrations()); err != nil {
@@ -326,6 +342,16 @@ func (m *Main) wire(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
+	m.Accounts = account.New(m.accDB, account.Options{SessionIdle: cfg.SessionIdle, SessionLifetime: cfg.SessionLifetime,
+		AuditRetention: cfg.AuditRetention, Logger: log, Now: m.Hooks.Clock})
+	if _, err := cron.NewJob(m.sched, "prune-accounts", cron.JobConfig{
+		Title:    "Prune expired sessions and audit records past --audit-retention",
+		Every:    time.Hour,
+		Endpoint: m.Accounts.PruneJob,
+		Service:  account.ServiceName,
+	}); err != nil {
+		return err
+	}
 	if _, err := cron.NewJob(m.sched, "prune-history", cron.JobConfig{
 		Title:    "Prune checks and rollups past their retention",
 		Every:    time.Hour,
@@ -337,25 +363,32 @@ func (m *Main) wire(ctx context.Context) error {
 
 	m.api = api.NewServer(log)
 	m.api.SetTracer(m.tracing.Tracer("upmon/api"))
-	sessions := newSessions(m.broker.JetStream(), m.broker.Prefix(), m.broker.Replicas(), cfg.SessionIdle, cfg.SessionLifetime)
-	m.auth = newAuth(cfg, sessions)
+	m.auth = newAuth(cfg, m.Accounts)
 	m.login = newLoginThrottle()
 	if m.Hooks.Clock != nil {
-		sessions.now, m.login.now = m.Hooks.Clock, m.Hooks.Clock
+		m.login.now = m.Hooks.Clock
 	}
 	m.api.AddGuard(m.auth.guard)
+	m.api.AddWrapper(m.auditWrapper)
 	m.api.AddGuard(newLimiter(cfg.RateLimit, cfg.RateBurst).guard)
+	oidcSecret, _ := m.declared.Secret(m.secrets, account.ServiceName, OIDCSecretName)
+	if cfg.OIDCIssuer != "" {
+		m.oidc = newOIDCLogin(cfg, oidcSecret, m.publicURL())
+	}
 	m.registerLogin()
+	m.registerOIDC()
+	m.Accounts.Register(m.api)
 	m.Site.Register(m.api)
 	m.Monitor.Register(m.api)
 	m.Channels.Register(m.api)
 	m.Slack.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
-		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram, Alerts: m.Channels, Traces: m.traceSource(),
+		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram, Accounts: m.Accounts, Alerts: m.Channels, Traces: m.traceSource(),
 		OpenAPI: m.OpenAPI})
 	m.Web.Register(m.api)
 	m.declared.Uses(web.ServiceName, site.ServiceName, "web.SiteSource")
 	m.declared.Uses(web.ServiceName, monitor.ServiceName, "web.MonitorSource")
+	m.declared.Uses(web.ServiceName, account.ServiceName, "web.Accounts")
 	registerAdmin(m.api, m.broker)
 	m.registerCatalog()
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz", Access: api.Open}, http.HandlerFunc(m.healthz))
@@ -434,7 +467,7 @@ func (m *Main) publicURL() string {
 func (m *Main) serve() error {
 	ln := m.listener
 	m.http = &http.Server{
-		Handler:           newHTTPMiddleware(m.Config.WriteTimeout, m.Logger, m.registry).wrap(m.Web.Protect(m.loginRedirect(m.auth.withAccess(m.api)))),
+		Handler:           newHTTPMiddleware(m.Config.WriteTimeout, m.Logger, m.registry).wrap(m.Web.Protect(m.auth.withAccess(m.loginRedirect(m.api)))),
 		ReadHeaderTimeout: min(10*time.Second, m.Config.ReadTimeout),
 		ReadTimeout:       m.Config.ReadTimeout, // a trickling body is cut off
 		WriteTimeout:      0,                    // per response instead (httpMiddleware): live streams (SSE) stay open
@@ -466,6 +499,10 @@ func (m *Main) URL() string {
 
 // Handler returns the HTTP handler (after Open).
 func (m *Main) Handler() http.Handler { return m.auth.withAccess(m.api) }
+
+// Endpoints returns the route registry: every endpoint registered, with
+// its declared access (after Open).
+func (m *Main) Endpoints() []api.Endpoint { return m.api.Endpoints() }
 
 // API returns the typed API server (after Open): its registered endpoints
 // and routing, for tools and tests that describe what is served.
@@ -521,7 +558,7 @@ func (m *Main) close() error {
 			errs = append(errs, err)
 		}
 	}
-	for _, db := range []*sqldb.DB{m.chanDB, m.monDB, m.siteDB} {
+	for _, db := range []*sqldb.DB{m.accDB, m.chanDB, m.monDB, m.siteDB} {
 		if db != nil {
 			if err := db.Close(); err != nil {
 				errs = append(errs, err)

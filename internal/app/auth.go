@@ -3,44 +3,41 @@ package app
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
+	"upmon/account"
 	"upmon/platform/api"
 	"upmon/site"
-)
-
-// Access levels a request can carry.
-type level int
-
-const (
-	levelNone level = iota
-	levelRead
-	levelWrite
 )
 
 // SessionCookie is the dashboard's login cookie.
 const SessionCookie = "upmon_session"
 
-// auth enforces the access policy: read-write and read-only bearer
-// tokens (compared in constant time), a signed session cookie for the
-// dashboard, loopback-only admin endpoints when no token is set.
+// Service tokens (--api-token, --read-token) act as built-in callers: a
+// read-write token is an owner (it always could use /admin/), a
+// read-only token a viewer.
+const serviceTokenName = account.ServiceTokenName
+
+// auth authenticates requests: personal tokens and sessions of users
+// (the accounts service), the service tokens of the flags (compared in
+// constant time), and decides with the route registry (api.RequiredRole)
+// whether the caller's role may call an endpoint.
 type auth struct {
 	write, read [][]byte
 	publicRead  bool
-	sessions    *sessions // server-side dashboard sessions
-	secure      bool      // cookies are Secure: --public-url is https
+	accounts    *account.Service
+	secure      bool // cookies are Secure: --public-url is https
 	lifetime    time.Duration
-
-	fpMu sync.Mutex
-	fps  map[string]level // token fingerprints, once the key is known
+	hasUsers    atomic.Bool // once true, stays true: the last owner cannot be deleted
 }
 
-func newAuth(cfg Config, sess *sessions) *auth {
-	a := &auth{publicRead: cfg.PublicRead, sessions: sess, lifetime: cfg.SessionLifetime,
+func newAuth(cfg Config, accounts *account.Service) *auth {
+	a := &auth{publicRead: cfg.PublicRead, accounts: accounts, lifetime: cfg.SessionLifetime,
 		secure: strings.HasPrefix(cfg.PublicURL, "https://")}
 	for _, t := range cfg.APITokens {
 		a.write = append(a.write, []byte(t))
@@ -51,84 +48,139 @@ func newAuth(cfg Config, sess *sessions) *auth {
 	return a
 }
 
-// enabled reports whether any token is configured.
-func (a *auth) enabled() bool { return len(a.write)+len(a.read) > 0 }
+// enabled reports whether access is controlled: a service token is
+// configured or a user exists. Without either (a fresh install on
+// loopback), every caller may do everything but the owner endpoints,
+// which answer loopback clients only.
+func (a *auth) enabled(ctx context.Context) bool {
+	if len(a.write)+len(a.read) > 0 || a.hasUsers.Load() {
+		return true
+	}
+	if a.accounts == nil {
+		return false
+	}
+	n, err := a.accounts.CountUsers(ctx)
+	if err != nil {
+		return true // fail closed
+	}
+	if n > 0 {
+		a.hasUsers.Store(true)
+	}
+	return n > 0
+}
 
-// tokenLevel returns the level a token grants; every candidate is
-// compared, in constant time, whatever matches first.
-func (a *auth) tokenLevel(tok string) level {
-	got := levelNone
+// serviceRole returns the role a service token grants; every candidate
+// is compared, in constant time, whatever matches first.
+func (a *auth) serviceRole(tok string) api.Role {
+	got := api.Anonymous
 	b := []byte(tok)
 	for _, t := range a.write {
 		if subtle.ConstantTimeCompare(b, t) == 1 {
-			got = levelWrite
+			got = api.Owner
 		}
 	}
 	for _, t := range a.read {
-		if subtle.ConstantTimeCompare(b, t) == 1 && got == levelNone {
-			got = levelRead
+		if subtle.ConstantTimeCompare(b, t) == 1 && got == api.Anonymous {
+			got = api.Viewer
 		}
 	}
 	return got
 }
 
-// requestLevel authenticates r by its bearer token or session cookie.
-func (a *auth) requestLevel(r *http.Request) (level, bool) {
+// serviceRoleByFP returns the role of the service token a session was
+// opened with, if it is still configured.
+func (a *auth) serviceRoleByFP(fp string) api.Role {
+	got := api.Anonymous
+	for _, t := range a.read {
+		if account.ServiceFingerprint(string(t)) == fp {
+			got = api.Viewer
+		}
+	}
+	for _, t := range a.write {
+		if account.ServiceFingerprint(string(t)) == fp {
+			got = api.Owner
+		}
+	}
+	return got
+}
+
+// caller is what authentication found out about a request.
+type caller struct {
+	p         *account.Principal
+	via       string // session, token, service-token, open or ""
+	sessionID string
+}
+
+// authenticate returns the caller of r: by bearer token, else by session
+// cookie; anonymous when neither is valid.
+func (a *auth) authenticate(r *http.Request) caller {
+	ctx := r.Context()
+	addr := clientHost(r.RemoteAddr)
+	anon := caller{p: &account.Principal{Name: "anonymous", Address: addr}}
+	if !a.enabled(ctx) {
+		return caller{p: &account.Principal{Name: "anonymous", Role: api.Owner, Address: addr}, via: "open"}
+	}
 	if h := r.Header.Get("Authorization"); h != "" {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok {
-			return levelNone, true
+			return anon
 		}
-		return a.tokenLevel(strings.TrimSpace(tok)), true
-	}
-	if c, err := r.Cookie(SessionCookie); err == nil {
-		return a.sessionLevel(r.Context(), c.Value), true
-	}
-	return levelNone, false
-}
-
-// withAccess records in each request's context what the caller may see
-// of sites' secrets (site.AccessFrom): everything with a read-write token
-// or session, or when no token is configured; redacted otherwise.
-func (a *auth) withAccess(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		acc := site.AccessWrite
-		if a.enabled() {
-			switch l, _ := a.requestLevel(r); l {
-			case levelWrite:
-			case levelRead:
-				acc = site.AccessRead
-			default:
-				acc = site.AccessPublic
+		tok = strings.TrimSpace(tok)
+		if role := a.serviceRole(tok); role != api.Anonymous {
+			return caller{p: &account.Principal{Name: serviceTokenName, Role: role, Address: addr}, via: "service-token"}
+		}
+		if a.accounts != nil {
+			if p, err := a.accounts.AuthenticateToken(ctx, tok); err == nil && p != nil {
+				p.Address = addr
+				return caller{p: p, via: "token"}
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(site.WithAccess(r.Context(), acc)))
-	})
-}
-
-// sessionLevel returns the level of the session a cookie names: the
-// level its token has today, none when the session is over or its token
-// is no longer configured.
-func (a *auth) sessionLevel(ctx context.Context, cookie string) level {
-	fp, err := a.sessions.lookup(ctx, cookie)
+		return anon
+	}
+	c, err := r.Cookie(SessionCookie)
+	if err != nil || a.accounts == nil {
+		return anon
+	}
+	ss, err := a.accounts.LookupSession(ctx, c.Value)
 	if err != nil {
-		return levelNone
+		return anon
 	}
-	return a.fingerprints(ctx)[fp]
+	if ss.UserID == 0 {
+		role := a.serviceRoleByFP(ss.ServiceFP())
+		if role == api.Anonymous {
+			return anon
+		}
+		return caller{p: &account.Principal{Name: serviceTokenName, Role: role, Address: addr}, via: "session", sessionID: ss.ID}
+	}
+	u, err := a.accounts.GetUser(ctx, &account.UserID{ID: ss.UserID})
+	if err != nil {
+		return anon
+	}
+	role, _ := api.ParseRole(u.Role)
+	return caller{p: &account.Principal{UserID: u.ID, Name: u.Name, Role: role, Address: addr}, via: "session", sessionID: ss.ID}
 }
 
-// fingerprints returns the token fingerprints under the session key,
-// computing them once the key can be read (a failed read is tried again
-// on the next request rather than leaving sessions broken until restart).
-func (a *auth) fingerprints(ctx context.Context) map[string]level {
-	a.fpMu.Lock()
-	defer a.fpMu.Unlock()
-	if a.fps == nil {
-		if fps, err := a.sessions.tokenFingerprints(ctx, a.write, a.read); err == nil {
-			a.fps = fps
+// withAccess authenticates each request once and records the caller in
+// its context (account.PrincipalFrom), with what it may see of sites'
+// secrets (site.AccessFrom): everything for editors and owners (or any
+// caller of an installation without access control), redacted otherwise.
+func (a *auth) withAccess(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := a.authenticate(r)
+		acc := site.AccessPublic
+		switch {
+		case c.p.Role >= api.Editor:
+			acc = site.AccessWrite
+		case c.p.Role == api.Viewer:
+			acc = site.AccessRead
 		}
-	}
-	return a.fps
+		ctx := site.WithAccess(r.Context(), acc)
+		ctx = account.WithPrincipal(ctx, c.p)
+		ctx = account.WithVia(ctx, c.via)
+		ctx = account.WithSessionID(ctx, c.sessionID)
+		ctx = context.WithValue(ctx, callerKey{}, c)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // cookie returns the session cookie carrying value; maxAge < 0 deletes
@@ -140,51 +192,54 @@ func (a *auth) cookie(r *http.Request, value string, maxAge int) *http.Cookie {
 }
 
 var (
-	errUnauthenticated = &api.Error{Code: api.Unauthenticated, Message: "a valid token is required (Authorization: Bearer …)"}
-	errReadOnly        = &api.Error{Code: api.PermissionDenied, Message: "this token is read-only"}
-	errAdminLoopback   = &api.Error{Code: api.PermissionDenied, Message: "admin endpoints answer only loopback clients (or set --api-token)"}
+	errUnauthenticated = &api.Error{Code: api.Unauthenticated, Message: "sign in or send a valid token (Authorization: Bearer …)"}
+	errAdminLoopback   = &api.Error{Code: api.PermissionDenied, Message: "admin endpoints answer only loopback clients (or create an owner, or set --api-token)"}
+	errNoRule          = errors.New("app: endpoint without an access rule")
 )
 
-// guard is the api.Guard enforcing the policy.
+// errNeedsRole is the refusal for a signed-in caller whose role is short.
+func errNeedsRole(need api.Role) error {
+	return &api.Error{Code: api.PermissionDenied, Message: "this needs the " + need.String() + " role"}
+}
+
+// guard is the api.Guard enforcing the policy: the caller's role against
+// the role the route registry requires (api.RequiredRole).
 func (a *auth) guard(r *http.Request, ep api.Endpoint) error {
-	switch ep.Access {
-	case api.Open, api.Push:
+	need, ok := api.RequiredRole(ep)
+	if !ok {
+		return errNoRule
+	}
+	if need == api.Anonymous {
 		return nil
-	case api.Admin:
-		if !a.enabled() {
-			if !isLoopback(r.RemoteAddr) {
-				return errAdminLoopback
-			}
-			return nil
+	}
+	c := callerFrom(r.Context())
+	if c.via == "open" {
+		if need == api.Owner && !isLoopback(r.RemoteAddr) {
+			return errAdminLoopback
 		}
-	}
-	if !a.enabled() {
 		return nil
 	}
-	l, _ := a.requestLevel(r)
-	needWrite := needsWrite(ep)
+	p := c.p
 	switch {
-	case needWrite && l == levelWrite:
+	case p.Role >= need:
 		return nil
-	case needWrite && l == levelRead:
-		return errReadOnly
-	case needWrite:
+	case need == api.Viewer && ep.Access == api.Public && a.publicRead:
+		return nil
+	case p.Role == api.Anonymous:
 		return errUnauthenticated
-	case l >= levelRead || a.publicRead:
-		return nil
 	}
-	return errUnauthenticated
+	return errNeedsRole(need)
 }
 
-// needsWrite reports whether an endpoint needs a read-write token.
-func needsWrite(ep api.Endpoint) bool {
-	return ep.Access == api.Admin || (ep.Mutating && !readLike(ep))
-}
+type callerKey struct{}
 
-// readLike marks POST endpoints that change nothing: /ping and the
-// login form.
-func readLike(ep api.Endpoint) bool {
-	return strings.HasPrefix(ep.Path, "/ping/") || ep.Path == "/login" || ep.Path == "/logout"
+// callerFrom returns the caller withAccess recorded; anonymous when
+// none was (a request that did not pass through withAccess).
+func callerFrom(ctx context.Context) caller {
+	if c, ok := ctx.Value(callerKey{}).(caller); ok {
+		return c
+	}
+	return caller{p: &account.Principal{Name: "anonymous"}}
 }
 
 func isLoopback(remote string) bool {

@@ -37,7 +37,7 @@ func (m *Main) catalogSources() catalog.Sources {
 		Broker:    m.broker,
 		Relays:    m.relays,
 		Scheduler: m.sched,
-		Databases: []*sqldb.DB{m.siteDB, m.monDB},
+		Databases: []*sqldb.DB{m.siteDB, m.monDB, m.chanDB, m.accDB},
 		Registry:  m.declared,
 		Replica:   m.replica,
 		Version:   version.String(),
@@ -79,17 +79,21 @@ func (m *Main) registerCatalog() {
 		}))
 }
 
-// requires names the access an endpoint needs under the auth policy.
+// requires names what an endpoint needs, from the same rule the guard
+// enforces (api.RequiredRole): nothing, the push token, or a role
+// (viewer, editor, owner) carried by a service token, a personal token or
+// a session.
 func requires(ep api.Endpoint) string {
+	role, ok := api.RequiredRole(ep)
 	switch {
-	case ep.Access == api.Open:
-		return catalog.RequiresNone
+	case !ok:
+		return catalog.RequiresNobody
 	case ep.Access == api.Push:
 		return catalog.RequiresPush
-	case needsWrite(ep):
-		return catalog.RequiresWrite
+	case role == api.Anonymous:
+		return catalog.RequiresNone
 	}
-	return catalog.RequiresRead
+	return role.String()
 }
 
 // ArchitectureSVG starts the program on the default configuration in a

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"upmon/platform/api"
 	"upmon/site"
 	"upmon/web"
 )
@@ -105,6 +106,20 @@ type Config struct {
 	// SessionLifetime ends a dashboard session this long after sign-in
 	// whatever its use. Default 7 days.
 	SessionLifetime time.Duration
+	// OIDCIssuer turns on single sign-on with this OpenID Connect
+	// provider (its issuer URL); the client secret is the secret
+	// OIDCClientSecret. Default off.
+	OIDCIssuer string
+	// OIDCClientID is upmon's client id at the provider.
+	OIDCClientID string
+	// OIDCRoleClaim names the ID token claim holding the role (owner,
+	// editor, viewer). Default "role".
+	OIDCRoleClaim string
+	// OIDCDefaultRole is the role of a new sign-on user whose token has
+	// no valid role claim. Default viewer.
+	OIDCDefaultRole string
+	// AuditRetention is how long audit records are kept. Default 365 d.
+	AuditRetention time.Duration
 	// InsecureNoAuth allows listening on a non-loopback address without
 	// any token.
 	InsecureNoAuth bool
@@ -165,6 +180,9 @@ func DefaultConfig() Config {
 		WriteTimeout:         30 * time.Second,
 		SessionIdle:          12 * time.Hour,
 		SessionLifetime:      7 * 24 * time.Hour,
+		AuditRetention:       365 * 24 * time.Hour,
+		OIDCRoleClaim:        "role",
+		OIDCDefaultRole:      "viewer",
 		NotifyTimeout:        10 * time.Second,
 		DBTimeout:            5 * time.Second,
 		RateLimit:            10,
@@ -249,6 +267,21 @@ var serveOptions = append([]option{
 	}},
 	{"session-lifetime", "a dashboard session ends this long after sign-in", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.SessionLifetime, "session-lifetime", c.SessionLifetime, "")
+	}},
+	{"oidc-issuer", "OpenID Connect issuer URL for single sign-on (client secret: the secret OIDCClientSecret)", func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.OIDCIssuer, "oidc-issuer", c.OIDCIssuer, "")
+	}},
+	{"oidc-client-id", "client id of upmon at the OpenID Connect provider", func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.OIDCClientID, "oidc-client-id", c.OIDCClientID, "")
+	}},
+	{"oidc-role-claim", "ID token claim holding the role (owner, editor, viewer)", func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.OIDCRoleClaim, "oidc-role-claim", c.OIDCRoleClaim, "")
+	}},
+	{"oidc-default-role", "role of a new single sign-on user without a role claim", func(fs *flag.FlagSet, c *Config) {
+		fs.StringVar(&c.OIDCDefaultRole, "oidc-default-role", c.OIDCDefaultRole, "")
+	}},
+	{"audit-retention", "how long audit records are kept", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.AuditRetention, "audit-retention", c.AuditRetention, "")
 	}},
 	{"insecure-no-auth", "allow a non-loopback --addr without any token", func(fs *flag.FlagSet, c *Config) {
 		fs.BoolVar(&c.InsecureNoAuth, "insecure-no-auth", c.InsecureNoAuth, "")
@@ -499,8 +532,17 @@ func (c *Config) Validate() error {
 	if c.RateLimit <= 0 || c.RateBurst < 1 {
 		return bad("rate-limit", "must be positive, with --rate-burst at least 1")
 	}
-	if len(c.APITokens)+len(c.ReadTokens) == 0 && !c.InsecureNoAuth && !loopbackAddr(c.Addr) {
-		return &UsageError{Msg: fmt.Sprintf("refusing to listen on %s without an access token: set UPMON_API_TOKEN (see docs/security.md) or pass --insecure-no-auth", c.Addr)}
+	if c.OIDCIssuer != "" && (c.OIDCClientID == "" || !strings.HasPrefix(c.OIDCIssuer, "https://") && !strings.HasPrefix(c.OIDCIssuer, "http://")) {
+		return bad("oidc-issuer", "must be an http(s) URL, with --oidc-client-id set")
+	}
+	if _, ok := api.ParseRole(c.OIDCDefaultRole); !ok {
+		return bad("oidc-default-role", "must be owner, editor or viewer")
+	}
+	if c.OIDCRoleClaim == "" {
+		return bad("oidc-role-claim", "must not be empty")
+	}
+	if c.AuditRetention < time.Hour {
+		return bad("audit-retention", "must be at least 1h")
 	}
 	if c.SessionIdle < time.Second || c.SessionLifetime < c.SessionIdle {
 		return bad("session-idle", "must be at least 1s and not above --session-lifetime")
@@ -542,6 +584,16 @@ func (c *Config) Validate() error {
 // TracingOn reports whether traces are recorded: --tracing, or an OTLP
 // endpoint to export them to.
 func (c *Config) TracingOn() bool { return c.Tracing || c.OTLPEndpoint != "" }
+
+// exposureError refuses a non-loopback --addr without access control:
+// no service token, no user (users counts them) and no --insecure-no-auth.
+func (c Config) exposureError(users int) error {
+	if len(c.APITokens)+len(c.ReadTokens) > 0 || users > 0 || c.InsecureNoAuth || loopbackAddr(c.Addr) {
+		return nil
+	}
+	return &UsageError{Msg: fmt.Sprintf("refusing to listen on %s without an access token or an account: "+
+		"create an owner (upmon users add NAME --email E --role owner), set UPMON_API_TOKEN (see docs/security.md) or pass --insecure-no-auth", c.Addr)}
+}
 
 // loopbackAddr reports whether a listen address is on loopback only.
 func loopbackAddr(addr string) bool {

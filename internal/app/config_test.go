@@ -55,7 +55,6 @@ func TestParseConfigErrors(t *testing.T) {
 		{"dns resolver", []string{"--dns-resolver", "127.0.0.53"}, nil, "--dns-resolver"},
 		{"public url", []string{"--public-url", "ftp://x"}, nil, "--public-url"},
 		{"rate limit", []string{"--rate-limit", "0"}, nil, "--rate-limit"},
-		{"non-loopback without token", []string{"--addr", "0.0.0.0:4000"}, nil, "without an access token"},
 	}
 	for _, tc := range cases {
 		_, _, err := ParseConfig("serve", tc.args, tc.env)
@@ -130,6 +129,34 @@ func TestTracingConfig(t *testing.T) {
 	for _, bad := range [][]string{{"--otlp-endpoint", "collector:4318"}, {"--trace-max", "0"}, {"--trace-max-bytes", "10"}} {
 		if _, _, err := ParseConfig("serve", bad, nil); err == nil {
 			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// A non-loopback address needs a service token, an account or
+// --insecure-no-auth.
+func TestExposureRule(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		addr     string
+		tokens   bool
+		users    int
+		insecure bool
+		refused  bool
+	}{
+		{"0.0.0.0:4000", false, 0, false, true},
+		{"0.0.0.0:4000", true, 0, false, false},
+		{"0.0.0.0:4000", false, 1, false, false},
+		{"0.0.0.0:4000", false, 0, true, false},
+		{"127.0.0.1:4000", false, 0, false, false},
+	} {
+		cfg := DefaultConfig()
+		cfg.Addr, cfg.InsecureNoAuth = tc.addr, tc.insecure
+		if tc.tokens {
+			cfg.APITokens = []string{testRW}
+		}
+		if err := cfg.exposureError(tc.users); (err != nil) != tc.refused {
+			t.Errorf("%+v: err = %v", tc, err)
 		}
 	}
 }

@@ -40,6 +40,7 @@ func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
 	set("database.site", m.siteDB.Ping(ctx))
 	set("database.monitor", m.monDB.Ping(ctx))
 	set("database.channels", m.chanDB.Ping(ctx))
+	set("database.account", m.accDB.Ping(ctx))
 	set("broker", m.broker.Health(ctx))
 	for _, rl := range m.relays {
 		set("outbox."+rl.Name(), rl.Err())

@@ -106,7 +106,10 @@ func (l *limiter) guard(r *http.Request, ep api.Endpoint) error {
 }
 
 // loginThrottle makes a client wait after failed sign-ins: 1 s after the
-// first, doubling up to loginMaxDelay; a success clears it.
+// first, doubling up to loginMaxDelay; a success clears it. Sign-in
+// throttles two keys at once: the client's address and the account
+// named (loginKeys), so spreading guesses over many addresses does not
+// speed up guessing one account's password.
 type loginThrottle struct {
 	mu      sync.Mutex
 	now     func() time.Time
@@ -134,19 +137,32 @@ func loginDelay(n int) time.Duration {
 	return min(time.Second<<min(n-1, 6), loginMaxDelay)
 }
 
-// wait returns how long the client must wait before trying again, or 0.
-func (t *loginThrottle) wait(remote string) time.Duration {
+// loginKeys are the throttle keys of a sign-in from remote naming login.
+func loginKeys(remote, login string) []string {
+	keys := []string{"addr\x00" + clientHost(remote)}
+	if login != "" {
+		keys = append(keys, "account\x00"+strings.ToLower(login))
+	}
+	return keys
+}
+
+// wait returns how long a client must wait before trying again, the
+// longest wait of its keys, or 0.
+func (t *loginThrottle) wait(keys ...string) time.Duration {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if f := t.clients[clientHost(remote)]; f != nil && now.Before(f.until) {
-		return f.until.Sub(now)
+	var d time.Duration
+	for _, k := range keys {
+		if f := t.clients[k]; f != nil && now.Before(f.until) {
+			d = max(d, f.until.Sub(now))
+		}
 	}
-	return 0
+	return d
 }
 
-// failed records a failed sign-in.
-func (t *loginThrottle) failed(remote string) {
+// failed records a failed sign-in against every key.
+func (t *loginThrottle) failed(keys ...string) {
 	now := t.now()
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -158,19 +174,22 @@ func (t *loginThrottle) failed(remote string) {
 		}
 		t.sweep = now
 	}
-	host := clientHost(remote)
-	f := t.clients[host]
-	if f == nil {
-		f = &loginFailures{}
-		t.clients[host] = f
+	for _, k := range keys {
+		f := t.clients[k]
+		if f == nil {
+			f = &loginFailures{}
+			t.clients[k] = f
+		}
+		f.n++
+		f.until = now.Add(loginDelay(f.n))
 	}
-	f.n++
-	f.until = now.Add(loginDelay(f.n))
 }
 
-// succeeded clears the client's failures.
-func (t *loginThrottle) succeeded(remote string) {
+// succeeded clears the failures of every key.
+func (t *loginThrottle) succeeded(keys ...string) {
 	t.mu.Lock()
-	delete(t.clients, clientHost(remote))
+	for _, k := range keys {
+		delete(t.clients, k)
+	}
 	t.mu.Unlock()
 }

@@ -78,7 +78,7 @@ func TestLoginThrottle(t *testing.T) {
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	th := newLoginThrottle()
 	th.now = func() time.Time { return clock }
-	const client = "192.0.2.1:5000"
+	const client = "addr 192.0.2.1"
 	if d := th.wait(client); d != 0 {
 		t.Fatalf("a new client waits %v", d)
 	}
@@ -87,7 +87,7 @@ func TestLoginThrottle(t *testing.T) {
 		if d := th.wait(client); d != want*time.Second {
 			t.Fatalf("after %d failures: wait %v, want %v", i+1, d, want*time.Second)
 		}
-		if d := th.wait("192.0.2.9:5000"); d != 0 {
+		if d := th.wait("addr 192.0.2.9"); d != 0 {
 			t.Fatalf("another client waits %v", d)
 		}
 		clock = clock.Add(want * time.Second)

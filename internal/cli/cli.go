@@ -52,6 +52,11 @@ Usage:
   upmon import gatus|kuma FILE [--server URL] [--dry-run] [--accept-losses]
                                          bring a Gatus config or an Uptime Kuma
                                          kuma.db / JSON backup over (docs/switching.md)
+  upmon users add NAME --email E --role owner|editor|viewer
+                                         add a user (password from standard input)
+  upmon users list                       list users and their roles
+  upmon users set-role NAME ROLE         change a user's role
+  upmon users reset-password NAME        set a new password (standard input); ends their sessions
   upmon gen diagram [--out FILE]         draw the architecture from the catalog as SVG
                                          (default docs/architecture.svg)
   upmon channels list [--server URL]     list notification channels with their delivery status
@@ -86,6 +91,8 @@ func Run(ctx context.Context, stdio IO, args []string) int {
 		err = sitesCmd(ctx, stdio, args[1:])
 	case "import":
 		err = importCmd(ctx, stdio, args[1:])
+	case "users":
+		err = usersCmd(ctx, stdio, args[1:])
 	case "gen":
 		err = genCmd(ctx, stdio, args[1:])
 	case "channels":

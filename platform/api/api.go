@@ -47,6 +47,12 @@ const (
 	Push
 	// Open endpoints (health, status page, badges) need no token.
 	Open
+	// Self endpoints act on the caller's own account (profile, personal
+	// tokens, sessions): any signed-in caller, whatever the method.
+	Self
+	// OwnerOnly endpoints manage the installation (users, audit log):
+	// owners only.
+	OwnerOnly
 )
 
 // Endpoint describes one registered endpoint, for introspection.
@@ -84,6 +90,7 @@ type Server struct {
 	eps      []Endpoint
 	guards   []Guard
 	tracer   trace.Tracer
+	wrappers []Wrapper
 }
 
 type prefixRoute struct {
@@ -94,6 +101,10 @@ type prefixRoute struct {
 // Guard inspects a request before its endpoint runs; a non-nil error is
 // answered instead of calling the endpoint.
 type Guard func(r *http.Request, ep Endpoint) error
+
+// Wrapper wraps an endpoint's handler after the guards passed (audit
+// records, for example); it sees the endpoint it wraps.
+type Wrapper func(ep Endpoint, next http.Handler) http.Handler
 
 // NewServer returns an empty Server that logs internal errors to log.
 func NewServer(log *slog.Logger) *Server {
@@ -112,6 +123,10 @@ func (s *Server) Logger() *slog.Logger { return s.log }
 
 // AddGuard adds a check run before every endpoint, in the order added.
 func (s *Server) AddGuard(g Guard) { s.guards = append(s.guards, g) }
+
+// AddWrapper adds a wrapper around every endpoint's handler, the first
+// added outermost.
+func (s *Server) AddWrapper(w Wrapper) { s.wrappers = append(s.wrappers, w) }
 
 // Endpoints returns the endpoints registered so far, in registration order.
 func (s *Server) Endpoints() []Endpoint {
@@ -146,7 +161,11 @@ func (s *Server) guarded(ep Endpoint, h http.Handler) http.Handler {
 				return
 			}
 		}
-		h.ServeHTTP(w, r)
+		next := h
+		for i := len(s.wrappers) - 1; i >= 0; i-- {
+			next = s.wrappers[i](ep, next)
+		}
+		next.ServeHTTP(w, r)
 	}))
 }
 

@@ -21,7 +21,7 @@ func TestClientNames(t *testing.T) {
 		{Service: "platform", Method: "GET", Path: "/admin/dead-letters", Response: resp},
 		{Service: "web", Method: "GET", Path: "/frontend/page"},
 	}
-	doc, err := OpenAPI(eps, func(api.Endpoint) string { return RequiresRead }, "test")
+	doc, err := OpenAPI(eps, func(api.Endpoint) string { return "viewer" }, "test")
 	if err != nil {
 		t.Fatal(err)
 	}

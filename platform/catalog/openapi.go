@@ -11,19 +11,21 @@ import (
 	"upmon/platform/api"
 )
 
-// Security scheme names in the OpenAPI document.
+// Security scheme names in the OpenAPI document. Each carries the role
+// an operation needs (viewer, editor, owner) as its requirement's value.
 const (
-	SchemeReadWrite = "readWriteToken"
-	SchemeReadOnly  = "readOnlyToken"
-	SchemeSession   = "sessionCookie"
+	SchemeServiceToken  = "serviceToken"
+	SchemePersonalToken = "personalToken"
+	SchemeSession       = "sessionCookie"
 )
 
-// Access requirements an endpoint can have, as Options.Requires names them.
+// Access requirements an endpoint can have, as Sources.Requires names
+// them: no credential, the push token, or the least role the caller needs
+// (api.Role's names: "viewer", "editor", "owner").
 const (
-	RequiresNone  = "none"  // no token (health, status pages, badges)
-	RequiresPush  = "push"  // the push token in the path
-	RequiresRead  = "read"  // a read-only or read-write token
-	RequiresWrite = "write" // a read-write token
+	RequiresNone   = "none"   // no credential (health, status pages, badges, sign-in)
+	RequiresPush   = "push"   // the push token in the path
+	RequiresNobody = "nobody" // an endpoint without an access rule: refused to everyone
 )
 
 var paramRE = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_]*)(\.\.\.)?\}`)
@@ -128,19 +130,20 @@ func OpenAPI(eps []api.Endpoint, requires func(api.Endpoint) string, version str
 			"title":   "upmon",
 			"version": version,
 			"description": "The HTTP API of upmon, generated from the typed endpoints. " +
-				"When no token is configured every endpoint but /admin/* (loopback only) is open.",
+				"Each operation needs a role (x-upmon-access: viewer, editor or owner; none and push need no credential). " +
+				"Before any user exists and without a service token every endpoint but the owner's (loopback only) is open.",
 		},
 		"servers": []any{map[string]any{"url": "/"}},
 		"paths":   paths,
 		"components": map[string]any{
 			"schemas": sc.defs,
 			"securitySchemes": map[string]any{
-				SchemeReadWrite: map[string]any{"type": "http", "scheme": "bearer",
-					"description": "A read-write token (--api-token): every endpoint."},
-				SchemeReadOnly: map[string]any{"type": "http", "scheme": "bearer",
-					"description": "A read-only token (--read-token): reads only."},
+				SchemeServiceToken: map[string]any{"type": "http", "scheme": "bearer",
+					"description": "A service token: --api-token has the owner role, --read-token the viewer role."},
+				SchemePersonalToken: map[string]any{"type": "http", "scheme": "bearer",
+					"description": "A user's personal token (POST /tokens), with the user's role or less."},
 				SchemeSession: map[string]any{"type": "apiKey", "in": "cookie", "name": "upmon_session",
-					"description": "The dashboard's login session (POST /login)."},
+					"description": "A signed-in user's session (POST /login, or single sign-on), with the user's role."},
 			},
 		},
 	}, nil
@@ -166,15 +169,16 @@ func errorSchema() map[string]any {
 	}
 }
 
+// security lists the schemes that may call an operation needing req,
+// each with the least role as its value (OpenAPI 3.1 lets a non-OAuth
+// requirement name roles); none for an open or push endpoint.
 func security(req string) []any {
-	switch req {
-	case RequiresRead:
-		return []any{map[string]any{SchemeReadOnly: []any{}}, map[string]any{SchemeReadWrite: []any{}},
-			map[string]any{SchemeSession: []any{}}}
-	case RequiresWrite:
-		return []any{map[string]any{SchemeReadWrite: []any{}}, map[string]any{SchemeSession: []any{}}}
+	if _, ok := api.ParseRole(req); !ok {
+		return []any{}
 	}
-	return []any{}
+	roles := []any{req}
+	return []any{map[string]any{SchemeServiceToken: roles}, map[string]any{SchemePersonalToken: roles},
+		map[string]any{SchemeSession: roles}}
 }
 
 // operation describes one endpoint for one method.

@@ -82,7 +82,7 @@ func TestSchemaRefusesUnknownCustomEncoding(t *testing.T) {
 		Response: reflect.TypeFor[struct {
 			C custom `json:"c"`
 		}]()}}
-	_, err := OpenAPI(eps, func(api.Endpoint) string { return RequiresRead }, "v")
+	_, err := OpenAPI(eps, func(api.Endpoint) string { return api.Viewer.String() }, "v")
 	if err == nil || !strings.Contains(err.Error(), "OpenAPISchema") {
 		t.Fatalf("err %v, want a request for an OpenAPISchema method", err)
 	}
