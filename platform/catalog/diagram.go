@@ -17,61 +17,135 @@ type DiagramOptions struct {
 	Live bool
 }
 
-// Layout constants of the diagram, in SVG user units.
+// Layout constants of the diagram, in SVG user units. The picture is
+// bounded to about dMaxW wide: services wrap into two rows (above and
+// below the topics) and topics wrap into as many rows as they need, so
+// that it reads at its natural size on a laptop screen.
 const (
 	dMargin   = 20
+	dMaxW     = 1200
 	dSvcW     = 222
 	dSvcGap   = 36
-	dTopicW   = 180
-	dTopicGap = 16
+	dTopicW   = 152
+	dTopicGap = 10
+	dTopicRow = 12 // vertical gap between rows of topics
 	dLine     = 16
-	dCallsH   = 120 // room above the services for the call arcs
-	dFlowH    = 150 // room between services and topics for the arrows
-	dTopicH   = 74
+	dCallsH   = 120 // room above (and below) the services for the call arcs
+	dFlowH    = 130 // room between services and topics for the arrows
 )
+
+// layout holds where every box of the diagram sits.
+type layout struct {
+	width, height int
+	svcX, svcY    map[string]float64
+	svcH          int
+	bottom        map[string]bool // services in the row below the topics
+	topicX        map[string]float64
+	topicY        map[string]float64
+	topicH        int
+	legendY       int
+}
+
+// place lays out services and topics: one row of services if it fits in
+// dMaxW, else two rows with the topics between them.
+func place(c *Catalog, services []Service, topics []Topic) layout {
+	l := layout{svcX: map[string]float64{}, svcY: map[string]float64{}, bottom: map[string]bool{},
+		topicX: map[string]float64{}, topicY: map[string]float64{}}
+	inner := dMaxW - 2*dMargin
+	perRow := len(services)
+	if perRow*(dSvcW+dSvcGap)-dSvcGap > inner {
+		perRow = (len(services) + 1) / 2
+	}
+	topicsPerRow := max(1, min(len(topics), (inner+dTopicGap)/(dTopicW+dTopicGap)))
+	topicRows := (len(topics) + topicsPerRow - 1) / topicsPerRow
+	svcRowW := perRow*(dSvcW+dSvcGap) - dSvcGap
+	topicRowW := topicsPerRow*(dTopicW+dTopicGap) - dTopicGap
+	l.width = dMargin*2 + max(svcRowW, topicRowW)
+	for _, s := range services {
+		l.svcH = max(l.svcH, serviceHeight(s))
+	}
+	l.topicH = 0
+	for _, t := range topics {
+		l.topicH = max(l.topicH, topicHeight(t))
+	}
+	topY := float64(dMargin + dCallsH)
+	bandY := topY + float64(l.svcH+dFlowH)
+	bandH := topicRows*(l.topicH+dTopicRow) - dTopicRow
+	botY := bandY + float64(bandH+dFlowH)
+	// Services of a row spread over the full width, in order.
+	rowX := func(i, n int) float64 {
+		if n <= 1 {
+			return float64(l.width-dSvcW) / 2
+		}
+		step := float64(l.width-2*dMargin-dSvcW) / float64(n-1)
+		return float64(dMargin) + float64(i)*min(step, float64(dSvcW+dSvcGap)*1.6)
+	}
+	for i, s := range services {
+		row, col, n := 0, i, min(perRow, len(services))
+		if i >= perRow {
+			row, col, n = 1, i-perRow, len(services)-perRow
+		}
+		l.svcX[s.Name] = rowX(col, n)
+		l.svcY[s.Name] = topY
+		if row == 1 {
+			l.svcY[s.Name] = botY
+			l.bottom[s.Name] = true
+		}
+	}
+	for i, t := range topics {
+		r, col := i/topicsPerRow, i%topicsPerRow
+		n := min(topicsPerRow, len(topics)-r*topicsPerRow)
+		left := float64(l.width-(n*(dTopicW+dTopicGap)-dTopicGap)) / 2
+		l.topicX[t.Name] = left + float64(col*(dTopicW+dTopicGap))
+		l.topicY[t.Name] = bandY + float64(r*(l.topicH+dTopicRow))
+	}
+	end := bandY + float64(bandH)
+	if perRow < len(services) {
+		end = botY + float64(l.svcH)
+		if callsWithin(c.Calls, l.bottom) {
+			end += dCallsH
+		}
+	}
+	l.height = int(end) + dMargin + 36
+	l.legendY = l.height - dMargin
+	return l
+}
+
+// callsWithin reports whether a call joins two services of the bottom row.
+func callsWithin(calls []Call, bottom map[string]bool) bool {
+	for _, c := range calls {
+		if bottom[c.From] && bottom[c.To] {
+			return true
+		}
+	}
+	return false
+}
 
 // Diagram draws the architecture from the catalog as a deterministic SVG:
 // services as boxes with their databases and cron jobs, topics as dark
-// boxes below them, arrows for publish (solid) and subscribe (dashed), and
-// arcs above the services for the declared calls. It uses no live figure
-// and no time, so the same wiring always gives the same bytes.
+// boxes between the rows of services, arrows for publish (solid) and
+// subscribe (dashed), and arcs for the declared calls. It uses no live
+// figure and no time, so the same wiring always gives the same bytes.
 func Diagram(c *Catalog, opts DiagramOptions) []byte {
 	services := orderServices(c)
 	topics := orderTopics(c, services)
-	svcX := map[string]float64{}
-	for i, s := range services {
-		svcX[s.Name] = float64(dMargin + i*(dSvcW+dSvcGap))
-	}
-	width := dMargin*2 + len(services)*(dSvcW+dSvcGap) - dSvcGap
-	topicsW := len(topics)*(dTopicW+dTopicGap) - dTopicGap
-	width = max(width, dMargin*2+topicsW)
-	topicX := map[string]float64{}
-	left := float64(width-topicsW) / 2
-	for i, t := range topics {
-		topicX[t.Name] = left + float64(i*(dTopicW+dTopicGap))
-	}
-	svcH := 0
-	for _, s := range services {
-		svcH = max(svcH, serviceHeight(s))
-	}
-	svcY := float64(dMargin + dCallsH)
-	topicY := svcY + float64(svcH+dFlowH)
-	height := int(topicY) + dTopicH + dMargin + 28
+	l := place(c, services, topics)
+	width, height := l.width, l.height
 
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-labelledby="arch-title" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="13">`+"\n", width, height, width, height)
 	b.WriteString(`<title id="arch-title">upmon architecture: services, topics, subscriptions, calls and cron jobs, drawn from the catalog</title>` + "\n")
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker></defs>` + "\n")
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#ffffff"/>`+"\n", width, height)
-	drawCalls(&b, c.Calls, svcX, svcY)
+	drawCalls(&b, c.Calls, l)
 	for _, s := range services {
-		drawService(&b, s, svcX[s.Name], svcY, svcH)
+		drawService(&b, s, l.svcX[s.Name], l.svcY[s.Name], l.svcH)
 	}
-	drawFlows(&b, c, services, topics, svcX, topicX, svcY+float64(svcH), topicY, opts)
+	drawFlows(&b, services, l, opts)
 	for _, t := range topics {
-		drawTopic(&b, t, topicX[t.Name], topicY)
+		drawTopic(&b, t, l.topicX[t.Name], l.topicY[t.Name], l.topicH)
 	}
-	legendY := height - dMargin
+	legendY := l.legendY
 	fmt.Fprintf(&b, `<g font-size="12" fill="#444"><line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#2563eb" stroke-width="2" marker-end="url(#arrow)"/><text x="%d" y="%d">publishes</text>`,
 		dMargin, legendY-4, dMargin+40, legendY-4, dMargin+48, legendY)
 	fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#059669" stroke-width="2" stroke-dasharray="6 4" marker-end="url(#arrow)"/><text x="%d" y="%d">delivers to a subscription</text>`,
@@ -171,69 +245,119 @@ func drawService(b *bytes.Buffer, s Service, x, y float64, h int) {
 	b.WriteString("</g>\n")
 }
 
-func drawTopic(b *bytes.Buffer, t Topic, x, y float64) {
-	fmt.Fprintf(b, `<g id="topic-%s"><rect x="%.0f" y="%.0f" width="%d" height="%d" rx="6" fill="#1e293b"/>`, esc(t.Name), x, y, dTopicW, dTopicH)
+func topicHeight(t Topic) int {
+	return 48 + 15*max(1, len(t.Subscriptions))
+}
+
+func drawTopic(b *bytes.Buffer, t Topic, x, y float64, h int) {
+	fmt.Fprintf(b, `<g id="topic-%s"><rect x="%.0f" y="%.0f" width="%d" height="%d" rx="6" fill="#1e293b"/>`, esc(t.Name), x, y, dTopicW, h)
 	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" fill="#f8fafc" font-weight="600" text-anchor="middle">%s</text>`, x+dTopicW/2, y+20, esc(t.Name))
 	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" fill="#cbd5e1" font-size="11" text-anchor="middle">%s</text>`, x+dTopicW/2, y+37, esc(t.MessageType))
-	subs := strings.Join(t.Subscriptions, ", ")
-	fmt.Fprintf(b, `<text x="%.0f" y="%.0f" fill="#86efac" font-size="11" text-anchor="middle">→ %s</text>`, x+dTopicW/2, y+55, esc(subs))
+	for i, sub := range t.Subscriptions {
+		fmt.Fprintf(b, `<text x="%.0f" y="%.0f" fill="#86efac" font-size="11" text-anchor="middle">→ %s</text>`, x+dTopicW/2, y+55+float64(15*i), esc(sub))
+	}
 	b.WriteString("</g>\n")
 }
 
 // drawFlows draws publish arrows (service → topic) from the left half of
-// a service's bottom edge and subscribe arrows (topic → service) into the
-// right half, each labelled with a live counter when opts.Live is set.
-func drawFlows(b *bytes.Buffer, c *Catalog, services []Service, topics []Topic, svcX, topicX map[string]float64, svcBottom, topicY float64, opts DiagramOptions) {
+// a service's edge facing the topics and subscribe arrows (topic →
+// service) into the right half, each labelled with a live counter at its
+// topic end when opts.Live is set.
+func drawFlows(b *bytes.Buffer, services []Service, l layout, opts DiagramOptions) {
 	for _, s := range services {
+		below := l.bottom[s.Name] // the service sits below the topics
+		edge := l.svcY[s.Name] + float64(l.svcH)
+		if below {
+			edge = l.svcY[s.Name]
+		}
+		topicEdge := func(t string) float64 {
+			if below {
+				return l.topicY[t] + float64(l.topicH)
+			}
+			return l.topicY[t]
+		}
 		pubs := s.Publishes
 		for i, t := range pubs {
-			x1 := svcX[s.Name] + float64(dSvcW/2)*float64(i+1)/float64(len(pubs)+1)
-			x2 := topicX[t] + dTopicW/2 - 20
-			id := "pub:" + s.Name + ":" + t
-			drawArrow(b, id, x1, svcBottom, x2, topicY, "#2563eb", "", opts.Live)
+			x1 := l.svcX[s.Name] + float64(dSvcW/2)*float64(i+1)/float64(len(pubs)+1)
+			x2 := l.topicX[t] + dTopicW/2 - 20
+			drawArrow(b, "pub:"+s.Name+":"+t, x1, edge, x2, topicEdge(t), "#2563eb", "", false, below, opts.Live)
 		}
 		for i, sub := range s.Subscriptions {
-			x1 := topicX[sub.Topic] + dTopicW/2 + 20
-			x2 := svcX[s.Name] + dSvcW/2 + float64(dSvcW/2)*float64(i+1)/float64(len(s.Subscriptions)+1)
-			drawArrow(b, "sub:"+sub.Name, x1, topicY, x2, svcBottom, "#059669", ` stroke-dasharray="6 4"`, opts.Live)
+			x1 := l.topicX[sub.Topic] + dTopicW/2 + 20
+			x2 := l.svcX[s.Name] + dSvcW/2 + float64(dSvcW/2)*float64(i+1)/float64(len(s.Subscriptions)+1)
+			drawArrow(b, "sub:"+sub.Name, x1, topicEdge(sub.Topic), x2, edge, "#059669", ` stroke-dasharray="6 4"`, true, below, opts.Live)
 		}
 	}
 }
 
-func drawArrow(b *bytes.Buffer, id string, x1, y1, x2, y2 float64, color, extra string, live bool) {
+// drawArrow draws one flow; fromTopic tells which end is the topic, below
+// that the service sits under the topics (the counter then goes under
+// the topic instead of above it).
+func drawArrow(b *bytes.Buffer, id string, x1, y1, x2, y2 float64, color, extra string, fromTopic, below, live bool) {
 	my := (y1 + y2) / 2
 	fmt.Fprintf(b, `<path id="%s" d="M%.1f %.1f C%.1f %.1f %.1f %.1f %.1f %.1f" fill="none" stroke="%s" stroke-width="2"%s marker-end="url(#arrow)"/>`+"\n",
 		esc("edge-"+id), x1, y1, x1, my, x2, my, x2, y2, color, extra)
 	if !live {
 		return
 	}
-	// Counters sit just above the topic, at the arrow's topic end: the
+	// Counters sit next to the topic, at the arrow's topic end: the
 	// publish count left of the arrow head, the delivery count right of
-	// the dashed arrow's start, one line higher.
+	// the dashed arrow's start, one line further out.
 	x, y, anchor := x2-5, y2-8, "end"
-	if y2 < y1 { // a subscribe arrow runs from the topic (below) up
+	if fromTopic {
 		x, y, anchor = x1+5, y1-22, "start"
+	}
+	if below {
+		y = y2 + 18
+		if fromTopic {
+			y = y1 + 32
+		}
 	}
 	fmt.Fprintf(b, `<text class="counter" data-edge="%s" x="%.1f" y="%.1f" font-size="11" font-weight="600" text-anchor="%s" fill="%s" paint-order="stroke" stroke="#fff" stroke-width="3"></text>`+"\n",
 		esc(id), x, y, anchor, color)
 }
 
-// drawCalls draws each declared call as an arc above the service row.
-func drawCalls(b *bytes.Buffer, calls []Call, svcX map[string]float64, svcY float64) {
+// drawCalls draws each declared call: an arc above the top row or below
+// the bottom row when both services share it, else an S-curve from the
+// caller's edge facing the topics to the callee's, along the boxes' outer
+// quarters so that it stays clear of most flow arrows.
+func drawCalls(b *bytes.Buffer, calls []Call, l layout) {
 	for i, c := range calls {
-		fx, okF := svcX[c.From]
-		tx, okT := svcX[c.To]
+		fx, okF := l.svcX[c.From]
+		tx, okT := l.svcX[c.To]
 		if !okF || !okT {
 			continue
 		}
 		off := float64(16 + 20*i)
 		x1 := fx + dSvcW/2 - 30 + float64(i%3)*10
 		x2 := tx + dSvcW/2 + 30 - float64(i%3)*10
-		top := svcY - 24 - off*0.9
+		fb, tb := l.bottom[c.From], l.bottom[c.To]
+		var y1, y2, cy, ly float64
+		switch {
+		case !fb && !tb:
+			y1, y2 = l.svcY[c.From], l.svcY[c.To]
+			cy = y1 - 24 - off*0.9
+			ly = cy + (y1-cy)*0.25 - 2
+		case fb && tb:
+			y1, y2 = l.svcY[c.From]+float64(l.svcH), l.svcY[c.To]+float64(l.svcH)
+			cy = y1 + 24 + off*0.9
+			ly = cy - (cy-y1)*0.25 + 10
+		default:
+			x1, x2 = fx+dSvcW-14-float64(i%3)*8, tx+dSvcW-14-float64(i%3)*8
+			y1, y2 = l.svcY[c.From], l.svcY[c.To]+float64(l.svcH)
+			if !fb {
+				y1, y2 = l.svcY[c.From]+float64(l.svcH), l.svcY[c.To]
+			}
+			fmt.Fprintf(b, `<path d="M%.1f %.1f C%.1f %.1f %.1f %.1f %.1f %.1f" fill="none" stroke="#9333ea" stroke-width="1.5" marker-end="url(#arrow)"/>`+"\n",
+				x1, y1, x1, (y1+y2)/2, x2, (y1+y2)/2, x2, y2)
+			fmt.Fprintf(b, `<text x="%.1f" y="%.1f" font-size="11" fill="#6b21a8" text-anchor="middle" paint-order="stroke" stroke="#fff" stroke-width="3">%s</text>`+"\n",
+				x2, y2+(y1-y2)*0.18+4, esc(c.Via))
+			continue
+		}
 		fmt.Fprintf(b, `<path d="M%.1f %.1f C%.1f %.1f %.1f %.1f %.1f %.1f" fill="none" stroke="#9333ea" stroke-width="1.5" marker-end="url(#arrow)"/>`+"\n",
-			x1, svcY, x1, top, x2, top, x2, svcY)
+			x1, y1, x1, cy, x2, cy, x2, y2)
 		fmt.Fprintf(b, `<text x="%.1f" y="%.1f" font-size="11" fill="#6b21a8" text-anchor="middle" paint-order="stroke" stroke="#fff" stroke-width="3">%s</text>`+"\n",
-			(x1+x2)/2, top+(svcY-top)*0.25-2, esc(c.Via))
+			(x1+x2)/2, ly, esc(c.Via))
 	}
 }
 
