@@ -57,6 +57,7 @@ func (s *Service) Subscribe(t Topics) error {
 		return strconv.FormatInt(r.ID, 10)
 	}
 	if _, err := pubsub.NewSubscription(t.Transitions, "channels-transition", pubsub.SubscriptionConfig[*monitor.TransitionEvent]{
+		Service: ServiceName,
 		Handler: func(ctx context.Context, ev *monitor.TransitionEvent) error {
 			k := notify.EventDown
 			if ev.Up {
@@ -70,6 +71,7 @@ func (s *Service) Subscribe(t Topics) error {
 	}
 	if t.Degraded != nil {
 		if _, err := pubsub.NewSubscription(t.Degraded, "channels-degraded", pubsub.SubscriptionConfig[*monitor.DegradedEvent]{
+			Service: ServiceName,
 			Handler: func(ctx context.Context, ev *monitor.DegradedEvent) error {
 				k := notify.EventRecovered
 				if ev.Degraded {
@@ -84,6 +86,7 @@ func (s *Service) Subscribe(t Topics) error {
 	}
 	if t.Certs != nil {
 		if _, err := pubsub.NewSubscription(t.Certs, "channels-cert", pubsub.SubscriptionConfig[*monitor.CertExpiringEvent]{
+			Service: ServiceName,
 			Handler: func(ctx context.Context, ev *monitor.CertExpiringEvent) error {
 				return s.Route(ctx, Event{ID: ev.ID, Site: ev.Site, Kind: notify.EventCertExpiring, At: ev.CheckedAt,
 					Reason: fmt.Sprintf("%d days left", ev.DaysLeft), CertExpires: ev.ExpiresAt})
