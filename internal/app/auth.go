@@ -51,22 +51,23 @@ func newAuth(cfg Config, accounts *account.Service) *auth {
 // enabled reports whether access is controlled: a service token is
 // configured or a user exists. Without either (a fresh install on
 // loopback), every caller may do everything but the owner endpoints,
-// which answer loopback clients only.
-func (a *auth) enabled(ctx context.Context) bool {
+// which answer loopback clients only. An error (the account database is
+// unavailable) means it cannot be decided.
+func (a *auth) enabled(ctx context.Context) (bool, error) {
 	if len(a.write)+len(a.read) > 0 || a.hasUsers.Load() {
-		return true
+		return true, nil
 	}
 	if a.accounts == nil {
-		return false
+		return false, nil
 	}
 	n, err := a.accounts.CountUsers(ctx)
 	if err != nil {
-		return true // fail closed
+		return false, err
 	}
 	if n > 0 {
 		a.hasUsers.Store(true)
 	}
-	return n > 0
+	return n > 0, nil
 }
 
 // serviceRole returns the role a service token grants; every candidate
@@ -109,15 +110,24 @@ type caller struct {
 	p         *account.Principal
 	via       string // session, token, service-token, open or ""
 	sessionID string
+	// err is why the caller could not be identified (the account
+	// database is unavailable); the guard answers it instead of 401.
+	err error
 }
 
 // authenticate returns the caller of r: by bearer token, else by session
-// cookie; anonymous when neither is valid.
+// cookie; anonymous when neither is valid. When the account database
+// cannot tell (it is unavailable), the caller is anonymous with err set.
 func (a *auth) authenticate(r *http.Request) caller {
 	ctx := r.Context()
 	addr := clientHost(r.RemoteAddr)
 	anon := caller{p: &account.Principal{Name: "anonymous", Address: addr}}
-	if !a.enabled(ctx) {
+	undecided := func(err error) caller { return caller{p: anon.p, err: err} }
+	on, err := a.enabled(ctx)
+	if err != nil {
+		return undecided(err)
+	}
+	if !on {
 		return caller{p: &account.Principal{Name: "anonymous", Role: api.Owner, Address: addr}, via: "open"}
 	}
 	if h := r.Header.Get("Authorization"); h != "" {
@@ -130,7 +140,11 @@ func (a *auth) authenticate(r *http.Request) caller {
 			return caller{p: &account.Principal{Name: serviceTokenName, Role: role, Address: addr}, via: "service-token"}
 		}
 		if a.accounts != nil {
-			if p, err := a.accounts.AuthenticateToken(ctx, tok); err == nil && p != nil {
+			p, err := a.accounts.AuthenticateToken(ctx, tok)
+			if err != nil {
+				return undecided(err)
+			}
+			if p != nil {
 				p.Address = addr
 				return caller{p: p, via: "token"}
 			}
@@ -142,8 +156,10 @@ func (a *auth) authenticate(r *http.Request) caller {
 		return anon
 	}
 	ss, err := a.accounts.LookupSession(ctx, c.Value)
-	if err != nil {
+	if errors.Is(err, account.ErrNoSession) {
 		return anon
+	} else if err != nil {
+		return undecided(err)
 	}
 	if ss.UserID == 0 {
 		role := a.serviceRoleByFP(ss.ServiceFP())
@@ -153,8 +169,10 @@ func (a *auth) authenticate(r *http.Request) caller {
 		return caller{p: &account.Principal{Name: serviceTokenName, Role: role, Address: addr}, via: "session", sessionID: ss.ID}
 	}
 	u, err := a.accounts.GetUser(ctx, &account.UserID{ID: ss.UserID})
-	if err != nil {
-		return anon
+	if api.IsCode(err, api.NotFound) {
+		return anon // deleted meanwhile
+	} else if err != nil {
+		return undecided(err)
 	}
 	role, _ := api.ParseRole(u.Role)
 	return caller{p: &account.Principal{UserID: u.ID, Name: u.Name, Role: role, Address: addr}, via: "session", sessionID: ss.ID}
@@ -213,6 +231,9 @@ func (a *auth) guard(r *http.Request, ep api.Endpoint) error {
 		return nil
 	}
 	c := callerFrom(r.Context())
+	if c.err != nil {
+		return c.err // who is calling cannot be decided: 503, not 401
+	}
 	if c.via == "open" {
 		if need == api.Owner && !isLoopback(r.RemoteAddr) {
 			return errAdminLoopback
