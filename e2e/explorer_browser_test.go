@@ -11,13 +11,14 @@ import (
 	"upmon/internal/app/apptest"
 )
 
-// signInBrowser signs the browser in with token through the sign-in form.
+// signInBrowserToken signs the browser in with token through the sign-in
+// page's token form (#token-login; the page also has a password form).
 func signInBrowserToken(b *browser, base, token string) {
 	b.t.Helper()
 	b.do(chromedp.Navigate(base + "/login"))
 	b.waitFor(`!!document.getElementById("token")`, 10*time.Second)
 	eval[bool](b, `(() => { document.getElementById("token").value = `+jsString(token)+`;
-		document.querySelector("form").submit(); return true })()`)
+		document.getElementById("token-login").submit(); return true })()`)
 	b.waitFor(`location.pathname !== "/login" && document.readyState === "complete"`, 10*time.Second)
 }
 
@@ -35,9 +36,11 @@ func sendOp(b *browser, base, op string, fields map[string]string) {
 }
 
 // TestBrowserAPIExplorer sends POST /site and GET /site from
-// /frontend/api with a read-write session and reads the answers; with a
-// read-only session the page will not send POST /site, and the server
-// refuses it anyway. The page runs under the dashboard's strict CSP.
+// /frontend/api with an owner session (the service token) and reads the
+// answers; with a viewer session (the read token) the page will not send
+// POST /site, which needs an editor (api.RequiredRole, stated per
+// operation in the OpenAPI document), and the server refuses it anyway.
+// The page runs under the dashboard's strict CSP.
 func TestBrowserAPIExplorer(t *testing.T) {
 	t.Parallel()
 	cfg := apptest.Config(t)
@@ -90,20 +93,28 @@ func TestBrowserAPIExplorer(t *testing.T) {
 	}
 	b.noDialogs()
 
-	// A read-only session: reads are sent, writes are not.
+	// A viewer session: reads are sent, writes are not.
 	r := newBrowser(t, 1366, 900)
 	signInBrowserToken(r, base, cfg.ReadTokens[0])
 	r.open(base + "/frontend/api?op=site_post_site")
 	r.waitFor(`document.getElementById("api-op").value === "site_post_site"`, 10*time.Second)
 	if !eval[bool](r, `document.getElementById("api-send").disabled && document.getElementById("api-denied").offsetParent !== null`) {
-		t.Fatal("a read-only session may send POST /site from the explorer")
+		t.Fatal("a viewer session may send POST /site from the explorer")
 	}
-	if got := eval[string](r, `document.getElementById("api-denied").textContent`); !strings.Contains(got, "needs a read-write session") {
+	if got := eval[string](r, `document.getElementById("api-denied").textContent`); !strings.Contains(got, "needs the editor role") {
 		t.Errorf("the refusal reads %q", got)
+	}
+	// A read that needs the owner (GET /users) is not sent either: the
+	// page follows each operation's role, not its method.
+	r.open(base + "/frontend/api?op=account_get_users")
+	r.waitFor(`document.getElementById("api-op").value === "account_get_users"`, 10*time.Second)
+	if !eval[bool](r, `document.getElementById("api-send").disabled`) ||
+		!strings.Contains(eval[string](r, `document.getElementById("api-denied").textContent`), "needs the owner role") {
+		t.Fatal("a viewer session may send GET /users from the explorer")
 	}
 	sendOp(r, base, "site_get_site", nil)
 	if eval[string](r, status) != "200" {
-		t.Fatalf("GET /site with a read-only session: %s", eval[string](r, body))
+		t.Fatalf("GET /site with a viewer session: %s", eval[string](r, body))
 	}
 	// The server refuses the write with this session whatever the page does.
 	eval[bool](r, `(() => { window.__st = 0; fetch("/site", {method: "POST", credentials: "same-origin",
@@ -111,7 +122,7 @@ func TestBrowserAPIExplorer(t *testing.T) {
 		.then(x => { window.__st = x.status }); return true })()`)
 	r.waitFor(`window.__st !== 0`, 10*time.Second)
 	if got := eval[float64](r, `window.__st`); got != 403 {
-		t.Fatalf("POST /site with a read-only session answered %v, want 403", got)
+		t.Fatalf("POST /site with a viewer session answered %v, want 403", got)
 	}
 	r.noDialogs()
 }

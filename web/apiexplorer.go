@@ -8,8 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"upmon/account"
 	"upmon/platform/api"
-	"upmon/site"
 )
 
 // OpenAPISource returns the server's OpenAPI document (GET /openapi.json).
@@ -24,7 +24,8 @@ type ExplorerOp struct {
 	Name    string `json:"name"`
 	Method  string `json:"method"`
 	Path    string `json:"path"`
-	// Access is none, push, read or write.
+	// Access is the least role the server lets call it (x-upmon-access,
+	// from api.RequiredRole): none, push, viewer, editor or owner.
 	Access string `json:"access"`
 	// Params are the path and query parameters.
 	Params []ExplorerField `json:"params"`
@@ -55,8 +56,10 @@ type explorerData struct {
 	// Ops is the operations as JSON for the script (a data block).
 	Ops template.JS
 	// Groups lists the operations by service for the picker.
-	Groups   []explorerGroup
-	Writable bool
+	Groups []explorerGroup
+	// Role is the caller's role (viewer, editor or owner): the page does
+	// not send an operation whose Access needs more.
+	Role string
 }
 
 type explorerGroup struct {
@@ -88,9 +91,20 @@ func (h *Handler) registerExplorer(srv *api.Server) {
 			}
 			h.render(w, r, http.StatusOK, "apiexplorer", explorerData{
 				pageBase: h.base("API explorer", "api"), ExplorerJS: h.assetURL("api.js"),
-				Ops: template.JS(raw), Groups: groups, Writable: site.AccessFrom(r.Context()) == site.AccessWrite,
+				Ops: template.JS(raw), Groups: groups, Role: explorerRole(r),
 			})
 		}))
+}
+
+// explorerRole is the role the explorer sends requests with: the
+// caller's, or owner without an accounts layer (as viewerOf shows every
+// control then).
+func explorerRole(r *http.Request) string {
+	p, ok := account.PrincipalFromOK(r.Context())
+	if !ok {
+		return api.Owner.String()
+	}
+	return p.Role.String()
 }
 
 // ExplorerOps lists the JSON operations of an OpenAPI document (those with

@@ -10,7 +10,11 @@
   if (!box || !data || !window.fetch) return;
   var ops = {};
   JSON.parse(data.textContent).forEach(function (op) { ops[op.id] = op; });
-  var writable = box.getAttribute('data-writable') === 'true';
+  // The least role each operation needs (x-upmon-access, the server's
+  // api.RequiredRole) against the session's role, least first.
+  var rank = { none: 0, push: 0, viewer: 1, editor: 2, owner: 3 };
+  var role = box.getAttribute('data-role') || 'anonymous';
+  var allowed = function (need) { return need in rank && (rank[role] || 0) >= rank[need]; };
   var form = document.getElementById('api-form');
   var pick = document.getElementById('api-op');
   var send = document.getElementById('api-send');
@@ -62,7 +66,8 @@
     $('api-params').hidden = op.params.length === 0;
     $('api-body').hidden = !op.has_body;
     $('api-access').textContent = 'Access: ' + op.access + (op.response ? ' · answers ' + op.response : '');
-    var denied = op.access === 'write' && !writable;
+    var denied = !allowed(op.access);
+    $('api-need').textContent = op.access;
     $('api-denied').hidden = !denied;
     send.disabled = denied;
   }
