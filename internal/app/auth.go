@@ -28,6 +28,7 @@ const serviceTokenName = account.ServiceTokenName
 // constant time), and decides with the route registry (api.RequiredRole)
 // whether the caller's role may call an endpoint.
 type auth struct {
+	dbTimeout   time.Duration // bounds the account database calls of one identification
 	write, read [][]byte
 	publicRead  bool
 	accounts    *account.Service
@@ -38,7 +39,10 @@ type auth struct {
 
 func newAuth(cfg Config, accounts *account.Service) *auth {
 	a := &auth{publicRead: cfg.PublicRead, accounts: accounts, lifetime: cfg.SessionLifetime,
-		secure: strings.HasPrefix(cfg.PublicURL, "https://")}
+		secure: strings.HasPrefix(cfg.PublicURL, "https://"), dbTimeout: cfg.DBTimeout}
+	if a.dbTimeout <= 0 {
+		a.dbTimeout = 5 * time.Second
+	}
 	for _, t := range cfg.APITokens {
 		a.write = append(a.write, []byte(t))
 	}
@@ -184,7 +188,12 @@ func (a *auth) authenticate(r *http.Request) caller {
 // caller of an installation without access control), redacted otherwise.
 func (a *auth) withAccess(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := a.authenticate(r)
+		// Identifying the caller may read the account database: bounded
+		// like every hot-path call (--db-timeout), so a stalled database
+		// answers 503 in time and open endpoints (/healthz) still answer.
+		actx, cancel := context.WithTimeout(r.Context(), a.dbTimeout)
+		c := a.authenticate(r.WithContext(actx))
+		cancel()
 		acc := site.AccessPublic
 		switch {
 		case c.p.Role >= api.Editor:
