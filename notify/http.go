@@ -12,6 +12,10 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"upmon/platform/tracing"
 )
 
 // DefaultUserAgent names upmon in every request a channel makes.
@@ -124,7 +128,16 @@ type Response struct {
 // but 408, 425 and 429, and 3xx), retryable for 429, 408, 425, 5xx and
 // network failures, carrying the Retry-After delay when the service gave
 // one. No error text contains the URL or one of r.Secrets.
-func (c *HTTPClient) Do(ctx context.Context, kind string, r Request) (*Response, error) {
+func (c *HTTPClient) Do(ctx context.Context, kind string, r Request) (resp *Response, err error) {
+	// A traced caller gets a client span per send, and the service the
+	// W3C traceparent header; the URL (it may hold a secret) is not
+	// recorded. Untraced, this costs nothing.
+	ctx, span := tracing.Child(ctx, "upmon/notify", "notify."+kind, trace.SpanKindClient)
+	defer func() { tracing.End(span, err) }()
+	return c.do(ctx, kind, r)
+}
+
+func (c *HTTPClient) do(ctx context.Context, kind string, r Request) (*Response, error) {
 	method := r.Method
 	if method == "" {
 		method = http.MethodPost
@@ -146,6 +159,7 @@ func (c *HTTPClient) Do(ctx context.Context, kind string, r Request) (*Response,
 		req.Header.Set("Content-Type", ct)
 	}
 	req.Header.Set("User-Agent", c.ua)
+	tracing.InjectHTTP(ctx, req.Header)
 	resp, err := c.c.Do(req)
 	if err != nil {
 		// A *url.Error names the URL, which may hold a secret: report
