@@ -176,7 +176,9 @@ func TestPermanentRefusalIsDeadAtOnce(t *testing.T) {
 	c := f.slack(t, "ops", h.URL, nil)
 	f.addSite(1, nil)
 	f.route(t, 1, notify.EventDown)
-	st := waitStatus(t, f, c.ID, func(s channels.Status) bool { return s.DeadLetters == 1 })
+	// The dead letter and the last error are recorded one after the
+	// other: wait for both.
+	st := waitStatus(t, f, c.ID, func(s channels.Status) bool { return s.DeadLetters == 1 && s.LastError != "" })
 	if h.attempts() != 1 || st.Pending != 0 || !strings.Contains(st.LastError, "404") {
 		t.Fatalf("attempts %d, status %+v", h.attempts(), st)
 	}
