@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,12 +169,12 @@ func itoa(n int64) string { return jsonInt(n) }
 
 func jsonInt(n int64) string { b, _ := json.Marshal(n); return string(b) }
 
-var evSeq int
+var evSeq atomic.Int64 // parallel tests route events too
 
 func (f *fixture) route(t *testing.T, siteID int64, e notify.Event) {
 	t.Helper()
-	evSeq++
-	if err := f.svc.Route(context.Background(), channels.Event{ID: "ev-" + jsonInt(int64(evSeq)), Site: &site.Ref{ID: siteID},
+	n := evSeq.Add(1)
+	if err := f.svc.Route(context.Background(), channels.Event{ID: "ev-" + jsonInt(n), Site: &site.Ref{ID: siteID},
 		Kind: e, At: time.Now(), Reason: "HTTP 503"}); err != nil {
 		t.Fatal(err)
 	}
