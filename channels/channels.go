@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"upmon/notify"
 	"upmon/platform/api"
 	"upmon/platform/sqldb"
@@ -106,6 +108,9 @@ type Options struct {
 	// Key encrypts the channels' settings at rest (AES-256-GCM): 32
 	// bytes (ParseKey), or nil to store them in clear.
 	Key []byte
+	// Tracer, if set, records each delivery as a span continuing the
+	// trace of the event that queued it.
+	Tracer trace.Tracer
 }
 
 // Hooks are fault-injection points for crash tests.

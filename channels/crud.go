@@ -50,8 +50,12 @@ func (s *Service) Update(ctx context.Context, p *UpdateParams) (*Channel, error)
 	if err != nil {
 		return nil, err
 	}
+	name, settings := r.Name, r.Settings
 	if err := s.apply(r, &p.Fields, false); err != nil {
 		return nil, err
+	}
+	if r.ManagedBy != "" && (r.Name != name || !bytes.Equal(r.Settings, settings)) {
+		return nil, errManaged(r)
 	}
 	if err := s.save(ctx, r); err != nil {
 		return nil, err
@@ -62,6 +66,13 @@ func (s *Service) Update(ctx context.Context, p *UpdateParams) (*Channel, error)
 
 // Delete removes a channel with its queue and alerts.
 func (s *Service) Delete(ctx context.Context, p *IDParams) (*struct{}, error) {
+	r, err := s.load(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	if r.ManagedBy != "" {
+		return nil, errManaged(r)
+	}
 	if err := s.remove(ctx, p.ID); err != nil {
 		var ae *api.Error
 		if errors.As(err, &ae) {
@@ -130,7 +141,8 @@ func (s *Service) view(r *record) (*Channel, error) {
 	return &Channel{ID: r.ID, Name: r.Name, Kind: r.Kind, Settings: masked, Events: r.Events, Tags: r.Tags,
 		Default: r.Default, Enabled: r.Enabled, GroupAfter: r.GroupAfter, Concurrency: r.Concurrency,
 		RemindEvery: remind, Template: r.Template, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		Status: Status{LastSuccessAt: r.LastSuccessAt, LastError: r.LastError, LastErrorAt: r.LastErrorAt}}, nil
+		Status:    Status{LastSuccessAt: r.LastSuccessAt, LastError: r.LastError, LastErrorAt: r.LastErrorAt},
+		ManagedBy: r.ManagedBy}, nil
 }
 
 // apply validates p and writes it over r; every error names the field.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"upmon/notify"
+	"upmon/platform/tracing"
 )
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
@@ -115,7 +116,7 @@ func (s *Service) Remind(ctx context.Context) (int, error) {
 		m.Duration, m.Time = down, now
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 			id := fmt.Sprintf("remind-%d-%s-%d", d.site, m.IncidentID, n)
-			if err := enqueue(ctx, tx, d.channel, id, m, now.UnixMilli()); err != nil {
+			if err := enqueue(ctx, tx, d.channel, id, m, now.UnixMilli(), ""); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `UPDATE alerts SET reminded_at = $1 WHERE site_id = $2 AND family = 'down' AND channel_id = $3`,
@@ -187,7 +188,7 @@ func (s *Service) Ack(ctx context.Context, p *AckParams) (*AckResponse, error) {
 				return err
 			}
 			m.Event, m.Time = notify.EventAcknowledged, now
-			if err := enqueue(ctx, tx, h.id, fmt.Sprintf("ack-%d-%s", p.SiteID, m.IncidentID), m, now.UnixMilli()); err != nil {
+			if err := enqueue(ctx, tx, h.id, fmt.Sprintf("ack-%d-%s", p.SiteID, m.IncidentID), m, now.UnixMilli(), tracing.Traceparent(ctx)); err != nil {
 				return err
 			}
 			targets = append(targets, h.id)

@@ -14,6 +14,7 @@ import (
 	"upmon/notify"
 	"upmon/platform/api"
 	"upmon/platform/pubsub"
+	"upmon/platform/tracing"
 	"upmon/site"
 )
 
@@ -25,6 +26,8 @@ type Topics struct {
 	Degraded *pubsub.Topic[*monitor.DegradedEvent]
 	// Certs carries certificate warnings (optional).
 	Certs *pubsub.Topic[*monitor.CertExpiringEvent]
+	// Locations carries location-lost and location-back (optional).
+	Locations *pubsub.Topic[*monitor.LocationEvent]
 }
 
 // Event is a monitor event reduced to what routing needs.
@@ -43,10 +46,19 @@ type Event struct {
 	Maintenance bool
 	// CertExpires is the certificate's expiry (cert-expiring).
 	CertExpires time.Time
+	// Seq is the site's state sequence in the event's family (0: none).
+	// An event older than one already routed is stale and dropped.
+	Seq int64
+	// Where names the locations that saw a change ("2 of 3 locations:
+	// eu, us"), for sites checked from several.
+	Where string
+	// Location is the location a location-lost or location-back event is
+	// about; such an event has no Site.
+	Location string
 }
 
 // Subscribe declares the router's subscriptions (channels-transition,
-// channels-degraded, channels-cert). Routing only writes rows; the
+// channels-degraded, channels-cert, channels-location). Routing only writes rows; the
 // sending is each channel's own queue, so a slow channel never holds up
 // the router or another channel.
 func (s *Service) Subscribe(t Topics) error {
@@ -63,7 +75,8 @@ func (s *Service) Subscribe(t Topics) error {
 			if ev.Up {
 				k = notify.EventUp
 			}
-			return s.Route(ctx, Event{ID: ev.ID, Site: ev.Site, Kind: k, At: ev.CheckedAt, Reason: ev.Reason, Maintenance: ev.Maintenance})
+			return s.Route(ctx, Event{ID: ev.ID, Site: ev.Site, Kind: k, At: ev.CheckedAt, Reason: ev.Reason,
+				Maintenance: ev.Maintenance, Seq: ev.Seq, Where: ev.Where})
 		},
 		OrderingKey: func(ev *monitor.TransitionEvent) string { return key(ev.Site) },
 	}); err != nil {
@@ -77,7 +90,8 @@ func (s *Service) Subscribe(t Topics) error {
 				if ev.Degraded {
 					k = notify.EventDegraded
 				}
-				return s.Route(ctx, Event{ID: ev.ID, Site: ev.Site, Kind: k, At: ev.CheckedAt, Reason: ev.Reason, Maintenance: ev.Maintenance})
+				return s.Route(ctx, Event{ID: ev.ID, Site: ev.Site, Kind: k, At: ev.CheckedAt, Reason: ev.Reason,
+					Maintenance: ev.Maintenance, Seq: ev.Seq})
 			},
 			OrderingKey: func(ev *monitor.DegradedEvent) string { return key(ev.Site) },
 		}); err != nil {
@@ -92,6 +106,21 @@ func (s *Service) Subscribe(t Topics) error {
 					Reason: fmt.Sprintf("%d days left", ev.DaysLeft), CertExpires: ev.ExpiresAt})
 			},
 			OrderingKey: func(ev *monitor.CertExpiringEvent) string { return key(ev.Site) },
+		}); err != nil {
+			return err
+		}
+	}
+	if t.Locations != nil {
+		if _, err := pubsub.NewSubscription(t.Locations, "channels-location", pubsub.SubscriptionConfig[*monitor.LocationEvent]{
+			Service: ServiceName,
+			Handler: func(ctx context.Context, ev *monitor.LocationEvent) error {
+				k := notify.EventLocationLost
+				if ev.Available {
+					k = notify.EventLocationBack
+				}
+				return s.Route(ctx, Event{ID: ev.ID, Kind: k, At: ev.At, Location: ev.Location})
+			},
+			OrderingKey: func(ev *monitor.LocationEvent) string { return "location:" + ev.Location },
 		}); err != nil {
 			return err
 		}
@@ -115,6 +144,9 @@ func family(e notify.Event) string {
 // event is routed once) and, for a problem, which channels were told, so
 // its end goes to the same ones whatever the routing says by then.
 func (s *Service) Route(ctx context.Context, ev Event) error {
+	if ev.Location != "" {
+		return s.routeLocation(ctx, ev)
+	}
 	if ev.Site == nil {
 		return pubsub.Permanent(errors.New("channels: event without a site"))
 	}
@@ -125,17 +157,57 @@ func (s *Service) Route(ctx context.Context, ev Event) error {
 	st, err := s.opts.Sites.Get(ctx, &site.GetParams{ID: ev.Site.ID})
 	if api.IsCode(err, api.NotFound) {
 		s.m.routed.WithLabelValues("site_deleted").Inc()
-		return nil
+		return s.forgetSite(ctx, ev.Site.ID)
 	}
 	if err != nil {
 		return err
 	}
 	msg := s.message(ev, st)
 	var targets []int64
+	stale := false
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		targets, err = s.routeTx(ctx, tx, ev, st, &msg)
+		targets, stale, err = s.routeTx(ctx, tx, ev, st, &msg)
 		return err
+	})
+	if err != nil {
+		return dbError("route", err)
+	}
+	if stale {
+		s.m.routed.WithLabelValues("stale").Inc()
+		return nil
+	}
+	s.m.routed.WithLabelValues("routed").Inc()
+	s.wake(targets...)
+	return nil
+}
+
+// routeLocation queues a location-lost or location-back event to every
+// enabled channel that wants it (a location concerns every site, so
+// routing by site does not apply). Its deliveries share one ordering lane
+// (site 0) per channel.
+func (s *Service) routeLocation(ctx context.Context, ev Event) error {
+	msg := notify.Message{Event: ev.Kind, Location: ev.Location, Time: ev.At.UTC()}
+	msg.State = "unavailable"
+	if ev.Kind == notify.EventLocationBack {
+		msg.State = "available"
+	}
+	var targets []int64
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		first, err := markRouted(ctx, tx, ev.ID, s.now().UnixMilli())
+		if err != nil || !first {
+			return err
+		}
+		chans, err := s.loadRecords(ctx, tx, "")
+		if err != nil {
+			return err
+		}
+		for _, c := range chans {
+			if c.Enabled && slices.Contains(c.Events, string(ev.Kind)) {
+				targets = append(targets, c.ID)
+			}
+		}
+		return s.enqueueAll(ctx, tx, targets, ev.ID, msg)
 	})
 	if err != nil {
 		return dbError("route", err)
@@ -145,9 +217,17 @@ func (s *Service) Route(ctx context.Context, ev Event) error {
 	return nil
 }
 
+// forgetSite drops a deleted site's routing sequences.
+func (s *Service) forgetSite(ctx context.Context, siteID int64) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM route_seqs WHERE site_id = $1`, siteID); err != nil {
+		return dbError("route", err)
+	}
+	return nil
+}
+
 func (s *Service) message(ev Event, st *site.Site) notify.Message {
 	m := notify.Message{Event: ev.Kind, SiteID: st.ID, SiteName: st.Name, URL: notify.StripCredentials(site.RedactURL(st.URL)),
-		Reason: ev.Reason, Time: ev.At.UTC(), CertExpiresAt: ev.CertExpires}
+		Reason: ev.Reason, Time: ev.At.UTC(), CertExpiresAt: ev.CertExpires, Where: ev.Where}
 	switch ev.Kind {
 	case notify.EventDown:
 		m.State = "down"
@@ -170,15 +250,58 @@ func (s *Service) incidentLink(siteID int64) string {
 	return fmt.Sprintf("%s/frontend/sites/%d", s.opts.PublicURL, siteID)
 }
 
-func (s *Service) routeTx(ctx context.Context, tx *sql.Tx, ev Event, st *site.Site, msg *notify.Message) ([]int64, error) {
+// routeTx routes one site event; stale reports an event older than one
+// already routed for the site (dropped: telling it now would put the
+// site's states out of order).
+func (s *Service) routeTx(ctx context.Context, tx *sql.Tx, ev Event, st *site.Site, msg *notify.Message) (targets []int64, stale bool, err error) {
 	now := s.now().UnixMilli()
-	res, err := tx.ExecContext(ctx, `INSERT INTO routed_events (event_id, routed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, ev.ID, now)
+	first, err := markRouted(ctx, tx, ev.ID, now)
+	if err != nil || !first {
+		return nil, false, err
+	}
+	fam := family(ev.Kind)
+	if fam != "" && ev.Seq > 0 {
+		newer, err := advanceSeq(ctx, tx, st.ID, fam, ev.Seq)
+		if err != nil || !newer {
+			return nil, !newer, err
+		}
+	}
+	targets, err = s.routeTargets(ctx, tx, ev, st, msg, now)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, nil // routed before
+	return targets, false, s.enqueueAll(ctx, tx, targets, ev.ID, *msg)
+}
+
+// markRouted records an event id as routed; false when it was before (a
+// redelivery).
+func markRouted(ctx context.Context, tx *sql.Tx, eventID string, now int64) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO routed_events (event_id, routed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, eventID, now)
+	if err != nil {
+		return false, err
 	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// advanceSeq raises a site's routed sequence in a family to seq; false
+// when the stored one is already as high (the event is stale). Two
+// transactions routing the same site serialise on the row, so the one
+// that commits second sees the first's sequence.
+func advanceSeq(ctx context.Context, tx *sql.Tx, siteID int64, fam string, seq int64) (bool, error) {
+	res, err := tx.ExecContext(ctx, `INSERT INTO route_seqs (site_id, family, seq) VALUES ($1, $2, $3)
+		ON CONFLICT (site_id, family) DO UPDATE SET seq = excluded.seq WHERE route_seqs.seq < excluded.seq`, siteID, fam, seq)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// routeTargets resolves the channels of a site event and keeps the alert
+// bookkeeping: a problem records which channels were told, its end goes
+// to those.
+func (s *Service) routeTargets(ctx context.Context, tx *sql.Tx, ev Event, st *site.Site, msg *notify.Message, now int64) ([]int64, error) {
 	chans, err := s.loadRecords(ctx, tx, "")
 	if err != nil {
 		return nil, err
@@ -206,12 +329,19 @@ func (s *Service) routeTx(ctx context.Context, tx *sql.Tx, ev Event, st *site.Si
 	default:
 		targets = resolve(chans, st, ev.Kind)
 	}
-	for _, id := range targets {
-		if err := enqueue(ctx, tx, id, ev.ID, *msg, now); err != nil {
-			return nil, err
+	return targets, nil
+}
+
+// enqueueAll queues m for each channel, with the traceparent of ctx's
+// span so the sends join the trace of the check that caused them.
+func (s *Service) enqueueAll(ctx context.Context, tx *sql.Tx, ids []int64, eventID string, m notify.Message) error {
+	now, tp := s.now().UnixMilli(), tracing.Traceparent(ctx)
+	for _, id := range ids {
+		if err := enqueue(ctx, tx, id, eventID, m, now, tp); err != nil {
+			return err
 		}
 	}
-	return targets, nil
+	return nil
 }
 
 // resolve picks the channels of a site for an event: those it names,
@@ -307,14 +437,15 @@ func closeAlerts(ctx context.Context, tx *sql.Tx, siteID int64, fam string) ([]i
 	return ids, op, err
 }
 
-// enqueue adds a delivery to a channel's queue (once per event id).
-func enqueue(ctx context.Context, tx *sql.Tx, channelID int64, eventID string, m notify.Message, now int64) error {
+// enqueue adds a delivery to a channel's queue (once per event id); tp
+// is the traceparent its send continues ("" for none).
+func enqueue(ctx context.Context, tx *sql.Tx, channelID int64, eventID string, m notify.Message, now int64, tp string) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO deliveries (channel_id, event_id, site_id, message, status, next_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING`, channelID, eventID, m.SiteID, string(b), statusPending, now)
+	_, err = tx.ExecContext(ctx, `INSERT INTO deliveries (channel_id, event_id, site_id, message, status, next_at, created_at, traceparent)
+		VALUES ($1, $2, $3, $4, $5, $6, $6, $7) ON CONFLICT DO NOTHING`, channelID, eventID, m.SiteID, string(b), statusPending, now, tp)
 	return err
 }
 

@@ -9,7 +9,11 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+
 	"upmon/notify"
+	"upmon/platform/tracing"
 )
 
 func errUnknownKind(kind string) error { return fmt.Errorf("channels: unknown kind %q", kind) }
@@ -51,13 +55,15 @@ func (e scrubbed) Unwrap() error { return e.err }
 // send delivers a claimed batch and records the outcome: a success
 // removes the rows; a permanent refusal, or the last attempt, makes them
 // dead letters; any other error schedules a retry after the backoff or
-// the service's Retry-After (and pauses the whole channel that long).
+// the service's Retry-After (and pauses the whole channel that long). The
+// rows and the channel's status (last success, last error) change in one
+// transaction, so the status never shows half an outcome.
 func (w *worker) send(ctx context.Context, cfg *chanConfig, batch []row) {
 	s := w.s
 	label := strconv.FormatInt(cfg.ID, 10)
 	m, err := decode(batch)
 	if err == nil {
-		err = s.deliver(ctx, cfg, m)
+		err = s.deliverTraced(ctx, cfg, m, batch)
 	} else {
 		err = notify.Permanent(fmt.Errorf("stored message: %w", err))
 	}
@@ -77,17 +83,17 @@ func (w *worker) send(ctx context.Context, cfg *chanConfig, batch []row) {
 		if len(batch) > 1 {
 			s.m.grouped.WithLabelValues(label).Inc()
 		}
-		s.finish(ctx, ids)
-		s.recordResult(ctx, cfg.ID, now, "")
+		s.settle(ctx, cfg.ID, ids, now, "", `DELETE FROM deliveries WHERE id = $1`)
 		return
 	}
 	text := err.Error()
-	s.recordResult(ctx, cfg.ID, now, text)
 	attempts := batch[0].attempts + 1
 	if notify.IsPermanent(err) || attempts >= s.opts.Retry.MaxAttempts {
 		s.m.sent.WithLabelValues(label, "dead").Add(float64(len(batch)))
 		s.log.Warn("channels: message given up (dead letter)", "channel", cfg.ID, "attempts", attempts, "err", text)
-		s.bury(ctx, ids, attempts, text)
+		s.settle(ctx, cfg.ID, ids, now, text,
+			`UPDATE deliveries SET status = $2, attempts = $3, last_error = $4, claimed_until = 0 WHERE id = $1`,
+			statusDead, attempts, text)
 		return
 	}
 	delay := s.opts.Retry.backoff(attempts)
@@ -101,36 +107,51 @@ func (w *worker) send(ctx context.Context, cfg *chanConfig, batch []row) {
 		s.m.sent.WithLabelValues(label, "failed").Add(float64(len(batch)))
 	}
 	s.log.Info("channels: delivery failed; will retry", "channel", cfg.ID, "attempts", attempts, "in", delay, "err", text)
-	s.retryLater(ctx, ids, attempts, now.Add(delay), text)
+	s.settle(ctx, cfg.ID, ids, now, text,
+		`UPDATE deliveries SET attempts = $2, next_at = $3, last_error = $4, claimed_until = 0 WHERE id = $1`,
+		attempts, now.Add(delay).UnixMilli(), text)
 }
 
-func (s *Service) finish(ctx context.Context, ids []int64) {
-	s.updateRows(ctx, ids, `DELETE FROM deliveries WHERE id = $1`)
+// deliverTraced sends m in a span that continues the trace of the event
+// that queued the batch's first row (the others are linked), when the
+// service has a tracer.
+func (s *Service) deliverTraced(ctx context.Context, cfg *chanConfig, m notify.Message, batch []row) (err error) {
+	ctx = tracing.WithTraceparent(ctx, batch[0].traceparent)
+	if s.opts.Tracer == nil {
+		return s.deliver(ctx, cfg, m)
+	}
+	var links []trace.Link
+	for _, r := range batch[1:] {
+		if sc := trace.SpanContextFromContext(tracing.WithTraceparent(context.Background(), r.traceparent)); sc.IsValid() {
+			links = append(links, trace.Link{SpanContext: sc})
+		}
+	}
+	ctx, span := s.opts.Tracer.Start(ctx, "channels.deliver", trace.WithSpanKind(trace.SpanKindConsumer), trace.WithLinks(links...),
+		trace.WithAttributes(attribute.Int64("upmon.channel.id", cfg.ID), attribute.String("upmon.channel.kind", cfg.Kind),
+			attribute.Int("upmon.channel.batch", len(batch))))
+	defer func() { tracing.End(span, err) }()
+	return s.deliver(ctx, cfg, m)
 }
 
-func (s *Service) bury(ctx context.Context, ids []int64, attempts int, text string) {
-	s.updateRows(ctx, ids, `UPDATE deliveries SET status = $2, attempts = $3, last_error = $4, claimed_until = 0 WHERE id = $1`,
-		statusDead, attempts, text)
-}
-
-func (s *Service) retryLater(ctx context.Context, ids []int64, attempts int, at time.Time, text string) {
-	s.updateRows(ctx, ids, `UPDATE deliveries SET attempts = $2, next_at = $3, last_error = $4, claimed_until = 0 WHERE id = $1`,
-		attempts, at.UnixMilli(), text)
-}
-
-// updateRows runs q (with $1 the id) for each id in one transaction. If
-// it fails, the lease runs out and the rows are tried again
-// (at-least-once).
-func (s *Service) updateRows(ctx context.Context, ids []int64, q string, args ...any) {
+// settle runs q (with $1 the id) for each id and records the channel's
+// last success (errText "") or last error, in one transaction. If it
+// fails, the lease runs out and the rows are tried again (at least once).
+func (s *Service) settle(ctx context.Context, channelID int64, ids []int64, at time.Time, errText, q string, args ...any) {
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		for _, id := range ids {
 			if _, err := tx.ExecContext(ctx, q, append([]any{id}, args...)...); err != nil {
 				return err
 			}
 		}
-		return nil
+		var err error
+		if errText == "" {
+			_, err = tx.ExecContext(ctx, `UPDATE channels SET last_success_at = $1 WHERE id = $2`, at.UnixMilli(), channelID)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE channels SET last_error = $1, last_error_at = $2 WHERE id = $3`, errText, at.UnixMilli(), channelID)
+		}
+		return err
 	})
 	if err != nil && !errors.Is(err, context.Canceled) {
-		s.log.Warn("channels: cannot record a delivery", "err", err)
+		s.log.Warn("channels: cannot record a delivery", "channel", channelID, "err", err)
 	}
 }

@@ -31,10 +31,13 @@ type record struct {
 	LastSuccessAt *time.Time
 	LastError     string
 	LastErrorAt   *time.Time
+	// ManagedBy names what owns the name and settings ("" for none; see
+	// implicit.go).
+	ManagedBy string
 }
 
 const recordCols = `id, name, kind, settings, events, tags, is_default, enabled, group_after, concurrency,
-	remind_every, template, created_at, updated_at, last_success_at, last_error, last_error_at`
+	remind_every, template, created_at, updated_at, last_success_at, last_error, last_error_at, managed_by`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -45,7 +48,7 @@ func (s *Service) scanRecord(sc scanner) (*record, error) {
 	var remind, created, updated int64
 	var success, errAt sql.NullInt64
 	if err := sc.Scan(&r.ID, &r.Name, &r.Kind, &settings, &events, &tags, &def, &en, &r.GroupAfter, &r.Concurrency,
-		&remind, &r.Template, &created, &updated, &success, &r.LastError, &errAt); err != nil {
+		&remind, &r.Template, &created, &updated, &success, &r.LastError, &errAt, &r.ManagedBy); err != nil {
 		return nil, err
 	}
 	plain, err := s.seal.open(r.ID, settings)
@@ -142,13 +145,7 @@ func (s *Service) load(ctx context.Context, id int64) (*record, error) {
 }
 
 func (s *Service) insert(ctx context.Context, r *record) (int64, error) {
-	now := s.now().UnixMilli()
-	var id int64
-	err := s.db.QueryRowContext(ctx, `INSERT INTO channels (name, kind, settings, events, tags, is_default, enabled,
-		group_after, concurrency, remind_every, template, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING id`,
-		r.Name, r.Kind, s.seal.seal(r.Settings), mustJSON(r.Events), mustJSON(r.Tags), b2i(r.Default), b2i(r.Enabled),
-		r.GroupAfter, r.Concurrency, int64(r.RemindEvery), r.Template, now).Scan(&id)
+	id, err := s.insertRow(ctx, r)
 	if sqldb.IsUniqueViolation(err) {
 		return 0, api.FieldError("name", "a channel with this name exists")
 	}
@@ -156,6 +153,18 @@ func (s *Service) insert(ctx context.Context, r *record) (int64, error) {
 		return 0, dbError("create", err)
 	}
 	return id, nil
+}
+
+// insertRow inserts r and returns the database's error as it is.
+func (s *Service) insertRow(ctx context.Context, r *record) (int64, error) {
+	now := s.now().UnixMilli()
+	var id int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO channels (name, kind, settings, events, tags, is_default, enabled,
+		group_after, concurrency, remind_every, template, created_at, updated_at, managed_by)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) RETURNING id`,
+		r.Name, r.Kind, s.seal.seal(r.Settings), mustJSON(r.Events), mustJSON(r.Tags), b2i(r.Default), b2i(r.Enabled),
+		r.GroupAfter, r.Concurrency, int64(r.RemindEvery), r.Template, now, r.ManagedBy).Scan(&id)
+	return id, err
 }
 
 func (s *Service) save(ctx context.Context, r *record) error {

@@ -38,6 +38,11 @@ type Channel struct {
 	UpdatedAt time.Time `json:"updated_at"`
 	// Status is its delivery state.
 	Status Status `json:"status"`
+	// ManagedBy names the secret that defines the channel's name and
+	// settings ("SlackWebhookURL" for the implicit Slack channel), which
+	// then cannot be changed or deleted through the API; omitted for
+	// channels made through the API.
+	ManagedBy string `json:"managed_by,omitempty"`
 }
 
 // Status is a channel's delivery state.

@@ -121,6 +121,8 @@ type row struct {
 	nextAt   int64
 	claimed  bool
 	message  string
+	// traceparent continues the trace of the event that queued the row.
+	traceparent string
 }
 
 // fill starts sends for free slots and returns when to look again.
@@ -282,7 +284,7 @@ func (s *Service) claim(ctx context.Context, batch []row, until time.Time) ([]ro
 			if n, _ := res.RowsAffected(); n != 1 {
 				continue
 			}
-			if err := tx.QueryRowContext(ctx, `SELECT message FROM deliveries WHERE id = $1`, r.id).Scan(&r.message); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT message, traceparent FROM deliveries WHERE id = $1`, r.id).Scan(&r.message, &r.traceparent); err != nil {
 				return err
 			}
 			out = append(out, r)

@@ -105,13 +105,82 @@ func TestSlackRetriedUntilDelivered(t *testing.T) {
 	}
 }
 
+// TestSlackRejectionDeadLettersThenReplay: a webhook that refuses (404)
+// makes the notification a dead letter of the implicit Slack channel at
+// once, listed without the webhook (a secret); once the webhook is fixed,
+// replaying delivers it once and empties the list.
 func TestSlackRejectionDeadLettersThenReplay(t *testing.T) {
 	t.Parallel()
 	_, c, slack, target := startWithSlack(t, apptest.Config(t), app.Hooks{})
+	id := implicitSlackID(t, c)
 	slack.Script(404)
 	target.SetStatus(500)
 	c.JSON("POST", "/check/1", "", nil)
 
+	var dl struct {
+		DeadLetters []struct {
+			ID       int64          `json:"id"`
+			SiteID   int64          `json:"site_id"`
+			Message  map[string]any `json:"message"`
+			Error    string         `json:"error"`
+			Attempts int            `json:"attempts"`
+		} `json:"dead_letters"`
+	}
+	path := fmt.Sprintf("/channels/%d/dead-letters", id)
+	apptest.Eventually(t, 10*time.Second, "a dead letter", func() bool {
+		c.JSON("GET", path, "", &dl)
+		return len(dl.DeadLetters) == 1
+	})
+	d := dl.DeadLetters[0]
+	if d.SiteID != 1 || d.Attempts != 1 || !strings.Contains(d.Error, "404") ||
+		d.Message["event"] != "down" || d.Message["url"] != target.URL+"/health?a=1&b=<2>" {
+		t.Fatalf("dead letter = %+v", d)
+	}
+	var ch struct {
+		Status struct {
+			LastError   string `json:"last_error"`
+			DeadLetters int    `json:"dead_letters"`
+		} `json:"status"`
+	}
+	c.JSON("GET", fmt.Sprintf("/channels/%d", id), "", &ch)
+	if ch.Status.DeadLetters != 1 || !strings.Contains(ch.Status.LastError, "404") {
+		t.Errorf("channel status = %+v", ch.Status)
+	}
+	_, raw := c.Do("GET", path, "")
+	_, rawCh := c.Do("GET", fmt.Sprintf("/channels/%d", id), "")
+	if strings.Contains(raw+rawCh, "/services/T000") {
+		t.Fatal("the webhook URL (a secret) leaked into the dead letter or the channel's status")
+	}
+	if n := len(slack.Messages()); n != 0 {
+		t.Fatalf("a rejected message was recorded: %q", slack.Messages())
+	}
+
+	// Fix the webhook, replay: delivered once, and the entry is gone.
+	slack.Script(200)
+	if status, body := c.Do("POST", path+"/replay", ""); status != 200 {
+		t.Fatalf("replay: %d %s", status, body)
+	}
+	if got := firstLines(slack.WaitFor(1, 10*time.Second)); len(got) != 1 || !strings.HasSuffix(got[0], "is down!*") {
+		t.Fatalf("after replay: %q", got)
+	}
+	apptest.Eventually(t, 10*time.Second, "the replayed entry gone", func() bool {
+		c.JSON("GET", path, "", &dl)
+		return len(dl.DeadLetters) == 0
+	})
+	if got := slack.WaitFor(2, time.Second); len(got) != 1 {
+		t.Fatalf("the replayed message was sent %d times: %q", len(got), got)
+	}
+}
+
+// TestCorruptEventDeadLettersThenReplay: an event the router cannot use
+// (a transition without a site, as a broken producer might publish) is a
+// dead letter of its subscription at once, listed with its topic and
+// error; replaying redelivers it (here it fails again, and is a dead
+// letter again), and an unknown id is not found.
+func TestCorruptEventDeadLettersThenReplay(t *testing.T) {
+	t.Parallel()
+	m, c, slack, _ := startWithSlack(t, apptest.Config(t), app.Hooks{})
+	publishCorruptTransition(t, m, 41)
 	type deadLetter struct {
 		ID           string         `json:"id"`
 		Topic        string         `json:"topic"`
@@ -129,34 +198,23 @@ func TestSlackRejectionDeadLettersThenReplay(t *testing.T) {
 		return len(dl.Deadletters) == 1
 	})
 	d := dl.Deadletters[0]
-	if d.Topic != "uptime-transition" || d.Subscription != "slack-notification" || d.Attempts != 1 ||
-		!strings.Contains(d.Error, "404") || d.ID == "" || time.Since(d.FailedAt) > time.Minute {
+	if d.Topic != "uptime-transition" || d.Subscription != "channels-transition" || d.Attempts != 1 ||
+		!strings.Contains(d.Error, "without a site") || d.ID == "" || time.Since(d.FailedAt) > time.Minute ||
+		d.Message["seq"] != float64(41) {
 		t.Fatalf("dead letter = %+v", d)
 	}
-	if site, _ := d.Message["site"].(map[string]any); site == nil || site["url"] != target.URL+"/health?a=1&b=<2>" || d.Message["up"] != false {
-		t.Fatalf("dead letter message = %+v", d.Message)
-	}
-	if strings.Contains(fmt.Sprint(dl), "/services/T000") {
-		t.Fatal("the webhook URL (a secret) leaked into the dead letter")
-	}
-	if len(slack.Messages()) != 0 {
-		t.Fatalf("a rejected message was recorded: %q", slack.Messages())
-	}
-
-	// Fix the webhook, replay: delivered once, and the entry is gone.
-	slack.Script(200)
 	if status, body := c.Do("POST", "/admin/deadletters/"+d.ID+"/replay", ""); status != 200 {
 		t.Fatalf("replay: %d %s", status, body)
 	}
-	if got := firstLines(slack.WaitFor(1, 10*time.Second)); len(got) != 1 || !strings.HasSuffix(got[0], "is down!*") {
-		t.Fatalf("after replay: %q", got)
-	}
-	c.JSON("GET", "/admin/deadletters", "", &dl)
-	if len(dl.Deadletters) != 0 {
-		t.Fatalf("entry not removed after replay: %+v", dl)
-	}
-	if status, body := c.Do("POST", "/admin/deadletters/"+d.ID+"/replay", ""); status != 404 || !strings.Contains(body, "not_found") {
+	apptest.Eventually(t, 10*time.Second, "the replayed event dead-lettered again", func() bool {
+		_, body := c.Do("GET", "/metrics", "")
+		return promText(body).sum("upmon_pubsub_deadlettered_total", "subscription", "channels-transition") == 2
+	})
+	if status, body := c.Do("POST", "/admin/deadletters/no-such-id/replay", ""); status != 404 || !strings.Contains(body, "not_found") {
 		t.Fatalf("replay of an unknown id: %d %s", status, body)
+	}
+	if n := len(slack.Messages()); n != 0 {
+		t.Fatalf("a corrupt event was notified: %q", slack.Messages())
 	}
 }
 

@@ -15,11 +15,11 @@ import (
 	"upmon/web"
 )
 
-// TestFlowsCountFailuresAndDeadLetters: Slack always fails, so a
-// transition's notification is retried and dead-lettered. The live stream
-// the architecture page listens to says so on the arrow into
-// slack-notification, the publish arrow counts the transition, and the
-// catalog counts the dead letter.
+// TestFlowsCountFailuresAndDeadLetters: a corrupt transition (no site)
+// fails in the channels router and is dead-lettered. The live stream the
+// architecture page listens to says so on the arrow into
+// channels-transition, the publish arrow counts the monitor's real
+// transition, and the catalog counts the dead letter.
 func TestFlowsCountFailuresAndDeadLetters(t *testing.T) {
 	t.Parallel()
 	slack := apptest.NewHandlerServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -64,6 +64,7 @@ func TestFlowsCountFailuresAndDeadLetters(t *testing.T) {
 	waitChecked(t, c, "1")
 	target.SetStatus(500)
 	c.JSON("POST", "/check/1", "", nil)
+	publishCorruptTransition(t, m, 99)
 
 	var last map[string]string
 	deadline := time.After(45 * time.Second)
@@ -74,7 +75,7 @@ func TestFlowsCountFailuresAndDeadLetters(t *testing.T) {
 				t.Fatalf("the stream ended; last counters %v", last)
 			}
 			last = ev.Edges
-			sub := last["sub:slack-notification"]
+			sub := last["sub:channels-transition"]
 			done = last["pub:monitor:uptime-transition"] == "1/min" &&
 				strings.Contains(sub, " failed") && strings.HasSuffix(sub, " · 1 dead")
 		case <-deadline:
@@ -85,8 +86,8 @@ func TestFlowsCountFailuresAndDeadLetters(t *testing.T) {
 	c.JSON("GET", "/admin/catalog", "", &cat)
 	for _, s := range cat.Services {
 		for _, sub := range s.Subscriptions {
-			if sub.Name == "slack-notification" && (sub.DeadLetters == nil || *sub.DeadLetters != 1) {
-				t.Errorf("catalog: slack-notification has %v dead letters, want 1", sub.DeadLetters)
+			if sub.Name == "channels-transition" && (sub.DeadLetters == nil || *sub.DeadLetters != 1) {
+				t.Errorf("catalog: channels-transition has %v dead letters, want 1", sub.DeadLetters)
 			}
 		}
 	}

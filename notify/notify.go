@@ -29,9 +29,10 @@ const (
 	EventRecovered Event = "recovered"
 	// EventCertExpiring: the site's TLS certificate expires soon.
 	EventCertExpiring Event = "cert-expiring"
-	// EventLocationLost: a probing location lost sight of the site.
+	// EventLocationLost: a probing location became unavailable (its
+	// agents missed their heartbeats); it leaves every quorum.
 	EventLocationLost Event = "location-lost"
-	// EventLocationBack: a probing location sees the site again.
+	// EventLocationBack: an unavailable location's agents answer again.
 	EventLocationBack Event = "location-back"
 	// EventAcknowledged: someone acknowledged the site's open incident
 	// (sent only to kinds that track incidents, such as PagerDuty).
@@ -101,6 +102,12 @@ type Message struct {
 	// Verbatim sends Text exactly as given, unformatted (the tutorial's
 	// POST /slack.Notify test step); kinds that cannot, format it.
 	Verbatim bool `json:"verbatim,omitempty"`
+	// Where names the locations that saw a change of a site checked from
+	// several, such as "2 of 3 locations: eu, us" ("" for one location).
+	Where string `json:"where,omitempty"`
+	// Location is the location a location-lost or location-back message
+	// is about; such a message has no site.
+	Location string `json:"location,omitempty"`
 }
 
 // GroupEntry is one site of a grouped message, with its latest state.

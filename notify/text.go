@@ -36,9 +36,9 @@ func subject(m Message) string {
 	l := m.Label()
 	switch m.Event {
 	case EventDown:
-		return l + " is down"
+		return l + " is down" + where(m)
 	case EventUp:
-		return l + " is back up"
+		return l + " is back up" + where(m)
 	case EventDegraded:
 		return l + " is degraded"
 	case EventRecovered:
@@ -46,13 +46,22 @@ func subject(m Message) string {
 	case EventCertExpiring:
 		return "The TLS certificate of " + l + " expires " + ExpiresIn(m.CertExpiresAt, m.Time)
 	case EventLocationLost:
-		return l + " is down from a location"
+		return "Location " + m.Location + " is unavailable"
 	case EventLocationBack:
-		return l + " is back up from every location"
+		return "Location " + m.Location + " is back"
 	case EventAcknowledged:
 		return "The incident of " + l + " was acknowledged"
 	}
 	return l + ": " + string(m.Event)
+}
+
+// where is " (2 of 3 locations: eu, us)" for a site checked from several
+// locations, else "".
+func where(m Message) string {
+	if m.Where == "" {
+		return ""
+	}
+	return " (" + m.Where + ")"
 }
 
 // ExpiresIn says when a certificate expires relative to now: "today",
@@ -87,6 +96,12 @@ func Details(m Message) []string {
 		return out
 	}
 	var out []string
+	switch m.Event {
+	case EventLocationLost:
+		out = append(out, "Its agents missed their heartbeats; its sites are decided by the other locations.")
+	case EventLocationBack:
+		out = append(out, "Its agents answer again; it counts towards quorums.")
+	}
 	if m.SiteName != "" && m.URL != "" {
 		out = append(out, "URL: "+m.URL)
 	}
@@ -194,6 +209,9 @@ func IncidentKey(m Message) string {
 		family = "location"
 	}
 	k := fmt.Sprintf("upmon-site-%d-%s", m.SiteID, family)
+	if m.Location != "" {
+		k = "upmon-location-" + m.Location
+	}
 	if m.IncidentID != "" {
 		k += "-" + m.IncidentID
 	}

@@ -43,8 +43,8 @@ type Hooks struct {
 	Monitor monitor.Hooks
 	// Outbox is passed to both outbox relays.
 	Outbox outbox.Hooks
-	// Slack is passed to the slack service.
-	Slack slack.Hooks
+	// Channels is passed to the channels service.
+	Channels channels.Hooks
 	// Clock, if set, replaces the wall clock of the accounts service
 	// (sessions, tokens, audit) and of the sign-in throttle.
 	Clock func() time.Time
@@ -297,27 +297,24 @@ func (m *Main) wire(ctx context.Context) error {
 		return err
 	}
 
-	if err := m.wireChannels(ctx, channels.Topics{Transitions: transitions, Degraded: degraded, Certs: certs}); err != nil {
+	if err := m.wireChannels(ctx, channels.Topics{Transitions: transitions, Degraded: degraded, Certs: certs, Locations: locs}); err != nil {
 		return err
 	}
+	// The tutorial's secret is the implicit default Slack channel, served
+	// by the channels queue like every other channel.
 	webhook, _ := m.declared.Secret(m.secrets, slack.ServiceName, slack.SecretName)
+	if err := m.Channels.EnsureImplicitSlack(ctx, webhook); err != nil {
+		return err
+	}
+	if webhook == "" {
+		log.Info("no default Slack channel: no " + slack.SecretName + " secret (set it with `upmon secret set " + slack.SecretName + "` or SLACK_WEBHOOK_URL)")
+	}
 	m.Slack = slack.New(slack.Options{
-		WebhookURL: webhook,
-		Timeout:    cfg.NotifyTimeout,
-		Sites:      m.Site,
-		Logger:     log,
-		Registerer: m.registry,
-		Hooks:      m.Hooks.Slack,
-		MaxTracked: cfg.NotifySeqMax,
-		Routed:     m.Channels.NamesChannels,
 		PostToChannels: func(ctx context.Context, text string) (int, error) {
 			return m.Channels.PostText(ctx, "slack", text)
 		},
 	})
-	m.declared.Uses(slack.ServiceName, site.ServiceName, "slack.Sites")
-	if err := m.Slack.Subscribe(slack.Topics{Transitions: transitions, Degraded: degraded, Certs: certs, Locations: locs}); err != nil {
-		return err
-	}
+	m.declared.Uses(slack.ServiceName, channels.ServiceName, "slack.PostToChannels")
 
 	var locker cron.Locker = &cron.LocalLocker{}
 	if cfg.NATSURL != "" {
@@ -425,6 +422,8 @@ func (m *Main) wireChannels(ctx context.Context, t channels.Topics) error {
 		Logger:      m.Logger,
 		Metrics:     channels.NewMetrics(m.registry),
 		Key:         key,
+		Hooks:       m.Hooks.Channels,
+		Tracer:      m.tracing.Tracer("upmon/channels"),
 	})
 	// Rows written before settings were encrypted are sealed now.
 	if err := m.Channels.SealStored(ctx); err != nil {

@@ -54,10 +54,6 @@ type Config struct {
 	DeadLetterMax int
 	// DeadLetterMaxAge is how long a dead letter is kept. Default 30 days.
 	DeadLetterMaxAge time.Duration
-	// NotifySeqMax is how many sites' last notified transition the slack
-	// service remembers to drop stale events; the least recently notified
-	// are forgotten first. Default 10000.
-	NotifySeqMax int
 	// SchedulerConcurrency is the most scheduled checks in flight at once
 	// in this process. Default 4096.
 	SchedulerConcurrency int
@@ -172,7 +168,6 @@ func DefaultConfig() Config {
 		AckDeadline:      30 * time.Second,
 		DeadLetterMax:    10000,
 		DeadLetterMaxAge: 30 * 24 * time.Hour,
-		NotifySeqMax:     10000,
 		ShutdownTimeout:  10 * time.Second,
 		LogLevel:         "info",
 
@@ -234,9 +229,6 @@ var serveOptions = append([]option{
 	}},
 	{"deadletter-max-age", "how long a dead letter is kept", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.DeadLetterMaxAge, "deadletter-max-age", c.DeadLetterMaxAge, "")
-	}},
-	{"notify-seq-max", "most sites whose last notification is remembered to drop stale events", func(fs *flag.FlagSet, c *Config) {
-		fs.IntVar(&c.NotifySeqMax, "notify-seq-max", c.NotifySeqMax, "")
 	}},
 	{"scheduler-concurrency", "most scheduled checks in flight at once", func(fs *flag.FlagSet, c *Config) {
 		fs.IntVar(&c.SchedulerConcurrency, "scheduler-concurrency", c.SchedulerConcurrency, "")
@@ -502,9 +494,6 @@ func (c *Config) Validate() error {
 	}
 	if c.DeadLetterMaxAge < time.Minute {
 		return bad("deadletter-max-age", "must be at least 1m")
-	}
-	if c.NotifySeqMax < 1 {
-		return bad("notify-seq-max", "must be at least 1")
 	}
 	if c.SchedulerConcurrency < 1 || c.SchedulerConcurrency > 100000 {
 		return bad("scheduler-concurrency", "must be between 1 and 100000")

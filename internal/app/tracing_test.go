@@ -83,12 +83,12 @@ func TestOneTraceFromCheckToNotifierPOST(t *testing.T) {
 	var spans []tracing.Span
 	apptest.Eventually(t, 10*time.Second, "the notifier span recorded", func() bool {
 		spans, _ = rec.Trace(traceID)
-		return findSpan(spans, "slack.notify") != nil
+		return findSpan(spans, "notify.slack") != nil
 	})
 	// Each step is the child of the one before it.
 	chain := []string{"POST /check/{siteID}", "monitor.check", "outbox.insert uptime-transition",
-		"outbox.publish uptime-transition", "pubsub.deliver uptime-transition/slack-notification",
-		"pubsub.handle slack-notification", "slack.notify"}
+		"outbox.publish uptime-transition", "pubsub.deliver uptime-transition/channels-transition",
+		"pubsub.handle channels-transition", "channels.deliver", "notify.slack"}
 	for i, name := range chain {
 		s := findSpan(spans, name)
 		if s == nil {
@@ -102,8 +102,8 @@ func TestOneTraceFromCheckToNotifierPOST(t *testing.T) {
 		}
 	}
 	// The POST's traceparent names the notifier's span.
-	if n := findSpan(spans, "slack.notify"); !strings.Contains(parent, "-"+n.SpanID+"-") {
-		t.Fatalf("traceparent %q does not name slack.notify %s", parent, n.SpanID)
+	if n := findSpan(spans, "notify.slack"); !strings.Contains(parent, "-"+n.SpanID+"-") {
+		t.Fatalf("traceparent %q does not name notify.slack %s", parent, n.SpanID)
 	}
 	if tx := findSpan(spans, "sqldb.tx monitor"); tx == nil || tx.ParentID != findSpan(spans, "monitor.check").SpanID {
 		t.Fatalf("no transaction span under the check: %v", spanNames(spans))

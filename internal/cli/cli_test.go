@@ -17,6 +17,8 @@ import (
 	"upmon/internal/app"
 	"upmon/internal/app/apptest"
 	"upmon/internal/cli"
+	"upmon/monitor"
+	"upmon/platform/pubsub"
 )
 
 // result is what one run of the command line produced.
@@ -209,23 +211,21 @@ func TestDeadLettersAgainstServer(t *testing.T) {
 		t.Fatalf("list of none = %+v", r)
 	}
 
-	// Slack refuses the down notification: a dead letter.
-	target := apptest.NewTarget(t)
-	c.JSON("POST", "/site", `{"url":"`+target.URL+`"}`, nil)
-	apptest.Eventually(t, 10*time.Second, "the site's first check", func() bool {
-		var st struct{ Sites map[string]any }
-		c.JSON("GET", "/status", "", &st)
-		return len(st.Sites) == 1
-	})
-	slack.Script(404)
-	target.SetStatus(500)
-	c.JSON("POST", "/check/1", "", nil)
+	// A transition without a site (a broken producer) is refused by the
+	// channels router for good: a dead letter.
+	topic, err := pubsub.NewTopic[*monitor.TransitionEvent](m.Broker(), monitor.TopicUptimeTransition, pubsub.TopicConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := topic.PublishWithID(context.Background(), "corrupt-1", &monitor.TransitionEvent{ID: "corrupt-1", Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
 	var dl app.DeadLettersResponse
 	apptest.Eventually(t, 10*time.Second, "a dead letter", func() bool {
 		c.JSON("GET", "/admin/deadletters", "", &dl)
 		return len(dl.DeadLetters) == 1
 	})
-	id := dl.DeadLetters[0].ID
+	id, failedAt := dl.DeadLetters[0].ID, dl.DeadLetters[0].FailedAt
 
 	// Listed by the command, found through UPMON_SERVER as well.
 	for _, tc := range []struct {
@@ -240,37 +240,30 @@ func TestDeadLettersAgainstServer(t *testing.T) {
 		if r.code != 0 || r.stderr != "" || len(lines) != 2 || !strings.HasPrefix(lines[0], "ID ") {
 			t.Fatalf("list (env %q) = %+v", tc.env, r)
 		}
-		for _, want := range []string{id, "uptime-transition", "slack-notification", "404"} {
+		for _, want := range []string{id, "uptime-transition", "channels-transition", "without a site"} {
 			if !strings.Contains(lines[1], want) {
 				t.Errorf("list row %q lacks %q", lines[1], want)
 			}
 		}
-		if strings.Contains(r.stdout, "/services/T000") {
-			t.Fatal("the webhook URL (a secret) is in the listing")
-		}
 	}
 
-	// Replay once Slack accepts again: delivered, and the list is empty.
-	slack.Script(200)
+	// Replayed: delivered to the router again, which refuses it again.
 	r = run(t, nil, "", append(append([]string{"deadletters", "replay"}, server...), id)...)
 	if r.code != 0 || r.stdout != "replayed "+id+"\n" || r.stderr != "" {
 		t.Fatalf("replay = %+v", r)
 	}
-	// The first line is the notification; a reason may follow.
-	if got := slack.WaitFor(1, 10*time.Second); len(got) != 1 || !strings.HasPrefix(got[0]+"\n", "*"+target.URL+" is down!*\n") {
-		t.Fatalf("Slack after replay: %q", got)
-	}
-	r = run(t, nil, "", append([]string{"deadletters", "list"}, server...)...)
-	if r.code != 0 || r.stdout != "no dead letters\n" {
-		t.Fatalf("list after replay = %+v", r)
-	}
+	apptest.Eventually(t, 10*time.Second, "the replayed event dead-lettered again", func() bool {
+		c.JSON("GET", "/admin/deadletters", "", &dl)
+		return len(dl.DeadLetters) == 1 && dl.DeadLetters[0].FailedAt.After(failedAt)
+	})
 
-	// Replaying it again, or an id that never existed: not found.
-	for _, unknown := range []string{id, "no-such-id"} {
-		r = run(t, nil, "", append(append([]string{"deadletters", "replay"}, server...), unknown)...)
-		if r.code != 1 || r.stdout != "" || !oneLine(r.stderr) || !strings.Contains(r.stderr, "not_found") {
-			t.Errorf("replay of %q = %+v", unknown, r)
-		}
+	// An id that never existed: not found.
+	r = run(t, nil, "", append(append([]string{"deadletters", "replay"}, server...), "no-such-id")...)
+	if r.code != 1 || r.stdout != "" || !oneLine(r.stderr) || !strings.Contains(r.stderr, "not_found") {
+		t.Errorf("replay of an unknown id = %+v", r)
+	}
+	if n := len(slack.Messages()); n != 0 {
+		t.Errorf("a corrupt event was notified: %q", slack.Messages())
 	}
 }
 

@@ -114,9 +114,12 @@ func Text(m notify.Message) string {
 	var first string
 	switch m.Event {
 	case notify.EventDown:
-		first = fmt.Sprintf("*%s is down!*", u)
+		first = fmt.Sprintf("*%s is down!*", u) + where(m)
 	case notify.EventUp:
-		first = fmt.Sprintf("*%s is back up.*", u)
+		first = fmt.Sprintf("*%s is back up.*", u) + where(m)
+	case notify.EventLocationLost, notify.EventLocationBack:
+		d := notify.Details(m)
+		first = "*" + Escape(notify.Subject(notify.Message{Event: m.Event, Location: m.Location})) + ".*\n" + Escape(d[0])
 	case notify.EventDegraded:
 		first = fmt.Sprintf("*%s is degraded!*", u)
 	case notify.EventRecovered:
@@ -138,6 +141,15 @@ func Text(m notify.Message) string {
 		first += "\n_This is a test notification from upmon._"
 	}
 	return first
+}
+
+// where is " (2 of 3 locations: eu, us)" for a site checked from several
+// locations, as the first line of a down or up names them.
+func where(m notify.Message) string {
+	if m.Where == "" {
+		return ""
+	}
+	return " (" + Escape(m.Where) + ")"
 }
 
 // Escape escapes &, < and > as Slack's mrkdwn requires.

@@ -1,0 +1,149 @@
+package channels_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"upmon/channels"
+	"upmon/notify"
+	"upmon/site"
+)
+
+// TestStaleEventDropped: an event older than one already routed for the
+// site (two replicas routing a site's down and up at once, the up first)
+// is dropped, so the channel never tells a site's states out of order;
+// each family (down/up, degraded/recovered) has its own sequence, and a
+// redelivered event is still routed once.
+func TestStaleEventDropped(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	h := newHook(t)
+	f.slack(t, "ops", h.URL, nil)
+	f.addSite(7, nil)
+	ctx := context.Background()
+	route := func(id string, k notify.Event, seq int64) {
+		t.Helper()
+		if err := f.svc.Route(ctx, channels.Event{ID: id, Site: siteRef(7), Kind: k, At: time.Now(), Seq: seq}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	route("up-2", notify.EventUp, 2)
+	route("down-1", notify.EventDown, 1)         // older: dropped
+	route("degraded-1", notify.EventDegraded, 1) // another family: routed
+	route("up-2", notify.EventUp, 2)             // redelivered: once
+	route("down-3", notify.EventDown, 3)
+	var got []string
+	for range 3 {
+		got = append(got, h.next(t))
+	}
+	want := []string{"is back up.*", "is degraded!*", "is down!*"}
+	for i, w := range want {
+		if !strings.Contains(got[i], w) {
+			t.Fatalf("message %d = %q, want %q (all: %q)", i, got[i], w, got)
+		}
+	}
+	select {
+	case extra := <-h.got:
+		t.Fatalf("an extra message arrived: %q", extra)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestLocationEventsReachChannelsThatWantThem: location-lost and
+// location-back go to every enabled channel wanting them, whatever the
+// site routing, and name the location.
+func TestLocationEventsReachChannelsThatWantThem(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	all, downOnly, tagged := newHook(t), newHook(t), newHook(t)
+	f.slack(t, "all", all.URL, nil)
+	f.slack(t, "down-only", downOnly.URL, func(p *channels.Fields) { p.Events = &[]string{"down", "up"} })
+	f.slack(t, "tagged", tagged.URL, func(p *channels.Fields) { p.Default = ptr(false); p.Tags = &[]string{"eu"} })
+	ctx := context.Background()
+	for _, ev := range []channels.Event{
+		{ID: "loc-1", Kind: notify.EventLocationLost, At: time.Now(), Location: "eu-west"},
+		{ID: "loc-1", Kind: notify.EventLocationLost, At: time.Now(), Location: "eu-west"}, // redelivered
+		{ID: "loc-2", Kind: notify.EventLocationBack, At: time.Now(), Location: "eu-west"},
+	} {
+		if err := f.svc.Route(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, h := range []*hook{all, tagged} {
+		lost, back := h.next(t), h.next(t)
+		if !strings.HasPrefix(lost, "*Location eu-west is unavailable.*\n") || !strings.HasPrefix(back, "*Location eu-west is back.*\n") {
+			t.Errorf("got %q then %q", lost, back)
+		}
+	}
+	select {
+	case m := <-downOnly.got:
+		t.Errorf("a channel that wants only down and up got %q", m)
+	case m := <-all.got:
+		t.Errorf("a redelivered location event was sent again: %q", m)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestDeliveryContinuesTheEventsTrace: the send of a queued delivery
+// carries the traceparent of the routing that queued it (the trace of the
+// check), and is recorded as a span of that trace.
+func TestDeliveryContinuesTheEventsTrace(t *testing.T) {
+	t.Parallel()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	f := newFixture(t, func(o *channels.Options) { o.Tracer = tp.Tracer("test") })
+	var mu sync.Mutex
+	var headers []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		headers = append(headers, r.Header.Get("traceparent"))
+		mu.Unlock()
+	}))
+	t.Cleanup(srv.Close)
+	f.slack(t, "ops", srv.URL+"/hook", nil)
+	f.addSite(3, func(s *site.Site) { s.Name = "shop" })
+
+	ctx, span := tp.Tracer("test").Start(context.Background(), "check")
+	if err := f.svc.Route(ctx, channels.Event{ID: "traced", Site: siteRef(3), Kind: notify.EventDown, At: time.Now(), Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+	traceID := span.SpanContext().TraceID()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		mu.Lock()
+		n := len(headers)
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the webhook got nothing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(headers[0], traceID.String()) {
+		t.Fatalf("the send's traceparent %q is not in the check's trace %s", headers[0], traceID)
+	}
+	// The span ends once the send is settled, just after the answer.
+	for {
+		for _, s := range rec.Ended() {
+			if s.Name() == "channels.deliver" && s.SpanContext().TraceID() == traceID {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no channels.deliver span in the check's trace")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
