@@ -15,7 +15,7 @@ type Metrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		sent: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "upmon", Name: "channel_messages_total",
-			Help: "Messages per channel by result: sent, failed (will retry), rate_limited (will retry), dead (given up)."},
+			Help: "Messages per channel by result: sent, failed (will retry), rate_limited (will retry), dead (given up), site_deleted (dropped: the site was deleted before it went)."},
 			[]string{"channel", "result"}),
 		grouped: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "upmon", Name: "channel_grouped_total",
 			Help: "Grouped (storm) messages sent per channel."}, []string{"channel"}),

@@ -147,3 +147,35 @@ func TestDeliveryContinuesTheEventsTrace(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestDeletedSiteNotNotified: a site deleted while its alert waits for a
+// retry is not notified; its rows leave the queue.
+func TestDeletedSiteNotNotified(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	h := newHook(t)
+	var failing sync.Mutex
+	failing.Lock()
+	h.answer = func(_ int, w http.ResponseWriter) bool {
+		if failing.TryLock() {
+			failing.Unlock()
+			return false
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return true
+	}
+	c := f.slack(t, "ops", h.URL, nil)
+	f.addSite(5, nil)
+	f.route(t, 5, notify.EventDown)
+	waitAttempts(t, h, 1)
+	f.sites.mu.Lock()
+	delete(f.sites.sites, 5)
+	f.sites.mu.Unlock()
+	failing.Unlock() // the next attempt would be accepted
+	waitStatus(t, f, c.ID, func(s channels.Status) bool { return s.Pending == 0 })
+	select {
+	case m := <-h.got:
+		t.Fatalf("a deleted site was notified: %q", m)
+	case <-time.After(200 * time.Millisecond):
+	}
+}

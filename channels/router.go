@@ -28,6 +28,9 @@ type Topics struct {
 	Certs *pubsub.Topic[*monitor.CertExpiringEvent]
 	// Locations carries location-lost and location-back (optional).
 	Locations *pubsub.Topic[*monitor.LocationEvent]
+	// Deleted carries site deletions: a deleted site's queued messages,
+	// alerts and routing sequences are dropped (optional).
+	Deleted *pubsub.Topic[*site.DeletedEvent]
 }
 
 // Event is a monitor event reduced to what routing needs.
@@ -58,7 +61,8 @@ type Event struct {
 }
 
 // Subscribe declares the router's subscriptions (channels-transition,
-// channels-degraded, channels-cert, channels-location). Routing only writes rows; the
+// channels-degraded, channels-cert, channels-location,
+// channels-site-deleted). Routing only writes rows; the
 // sending is each channel's own queue, so a slow channel never holds up
 // the router or another channel.
 func (s *Service) Subscribe(t Topics) error {
@@ -121,6 +125,14 @@ func (s *Service) Subscribe(t Topics) error {
 				return s.Route(ctx, Event{ID: ev.ID, Kind: k, At: ev.At, Location: ev.Location})
 			},
 			OrderingKey: func(ev *monitor.LocationEvent) string { return "location:" + ev.Location },
+		}); err != nil {
+			return err
+		}
+	}
+	if t.Deleted != nil {
+		if _, err := pubsub.NewSubscription(t.Deleted, "channels-site-deleted", pubsub.SubscriptionConfig[*site.DeletedEvent]{
+			Service: ServiceName,
+			Handler: func(ctx context.Context, ev *site.DeletedEvent) error { return s.forgetSite(ctx, ev.SiteID) },
 		}); err != nil {
 			return err
 		}
@@ -217,12 +229,27 @@ func (s *Service) routeLocation(ctx context.Context, ev Event) error {
 	return nil
 }
 
-// forgetSite drops a deleted site's routing sequences.
+// forgetSite drops what the service keeps of a deleted site: its pending
+// deliveries (dead letters stay listable), open alerts and routing
+// sequences. A delivery in flight at that moment is dropped by its
+// worker's own check (dropDeletedSites).
 func (s *Service) forgetSite(ctx context.Context, siteID int64) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM route_seqs WHERE site_id = $1`, siteID); err != nil {
-		return dbError("route", err)
+	if siteID <= 0 {
+		return nil
 	}
-	return nil
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE site_id = $1 AND status = $2 AND claimed_until <= $3`,
+			siteID, statusPending, s.now().UnixMilli()); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM alerts WHERE site_id = $1`, `DELETE FROM route_seqs WHERE site_id = $1`} {
+			if _, err := tx.ExecContext(ctx, q, siteID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return dbError("forget site", err)
 }
 
 func (s *Service) message(ev Event, st *site.Site) notify.Message {

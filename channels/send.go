@@ -13,7 +13,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"upmon/notify"
+	"upmon/platform/api"
 	"upmon/platform/tracing"
+	"upmon/site"
 )
 
 func errUnknownKind(kind string) error { return fmt.Errorf("channels: unknown kind %q", kind) }
@@ -61,6 +63,9 @@ func (e scrubbed) Unwrap() error { return e.err }
 func (w *worker) send(ctx context.Context, cfg *chanConfig, batch []row) {
 	s := w.s
 	label := strconv.FormatInt(cfg.ID, 10)
+	if batch = s.dropDeletedSites(ctx, cfg.ID, batch); len(batch) == 0 {
+		return
+	}
 	m, err := decode(batch)
 	if err == nil {
 		err = s.deliverTraced(ctx, cfg, m, batch)
@@ -110,6 +115,47 @@ func (w *worker) send(ctx context.Context, cfg *chanConfig, batch []row) {
 	s.settle(ctx, cfg.ID, ids, now, text,
 		`UPDATE deliveries SET attempts = $2, next_at = $3, last_error = $4, claimed_until = 0 WHERE id = $1`,
 		attempts, now.Add(delay).UnixMilli(), text)
+}
+
+// dropDeletedSites removes from the queue the rows of sites deleted since
+// they were routed (a site deleted while its alert waits for a retry is
+// not notified) and returns the rest. When the site service cannot say,
+// the rows go: better an alert about a deleted site than a lost one.
+func (s *Service) dropDeletedSites(ctx context.Context, channelID int64, batch []row) []row {
+	gone := map[int64]bool{}
+	for _, r := range batch {
+		if r.site == 0 || gone[r.site] {
+			continue
+		}
+		if _, err := s.opts.Sites.Get(ctx, &site.GetParams{ID: r.site}); api.IsCode(err, api.NotFound) {
+			gone[r.site] = true
+		}
+	}
+	if len(gone) == 0 {
+		return batch
+	}
+	keep := batch[:0:0]
+	var drop []int64
+	for _, r := range batch {
+		if gone[r.site] {
+			drop = append(drop, r.id)
+		} else {
+			keep = append(keep, r)
+		}
+	}
+	s.m.sent.WithLabelValues(strconv.FormatInt(channelID, 10), "site_deleted").Add(float64(len(drop)))
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		for _, id := range drop {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE id = $1`, id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && ctx.Err() == nil {
+		s.log.Warn("channels: cannot drop the deliveries of a deleted site", "channel", channelID, "err", err)
+	}
+	return keep
 }
 
 // deliverTraced sends m in a span that continues the trace of the event

@@ -1,7 +1,7 @@
 package e2e
 
 import (
-	"context"
+	"encoding/json"
 	"strconv"
 	"testing"
 	"time"
@@ -9,7 +9,6 @@ import (
 	"upmon/internal/app"
 	"upmon/internal/app/apptest"
 	"upmon/monitor"
-	"upmon/platform/pubsub"
 )
 
 // publishCorruptTransition publishes, on m's broker, a transition without
@@ -17,16 +16,12 @@ import (
 // permanently, so it becomes a dead letter of channels-transition.
 func publishCorruptTransition(t *testing.T, m *app.Main, seq int64) {
 	t.Helper()
-	topic, err := pubsub.NewTopic[*monitor.TransitionEvent](m.Broker(), monitor.TopicUptimeTransition, pubsub.TopicConfig{})
+	id := "corrupt-" + strconv.FormatInt(seq, 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 10)
+	b, err := json.Marshal(&monitor.TransitionEvent{ID: id, Seq: seq, CheckedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	id := "corrupt-" + strconv.FormatInt(seq, 10) + "-" + strconv.FormatInt(time.Now().UnixNano(), 10)
-	if err := topic.PublishWithID(ctx, id, &monitor.TransitionEvent{ID: id, Seq: seq, CheckedAt: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
+	apptest.PublishRaw(t, m, monitor.TopicUptimeTransition, id, b)
 }
 
 // implicitSlackID returns the id of the channel the SlackWebhookURL

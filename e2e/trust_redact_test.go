@@ -142,7 +142,8 @@ func between(s, from, to string) string {
 }
 
 // TestSlackMessageHidesURLCredentials: the down message names the site
-// by its URL with the password and secret query values redacted.
+// by its URL without its user info (user and password) and with secret
+// query values redacted.
 func TestSlackMessageHidesURLCredentials(t *testing.T) {
 	t.Parallel()
 	_, c, slack := startSlackOnly(t, quickConfig(t), app.Hooks{})
@@ -153,7 +154,7 @@ func TestSlackMessageHidesURLCredentials(t *testing.T) {
 	target.SetStatus(500)
 	checkNow(t, c, id)
 	got := slack.WaitFor(1, 10*time.Second)
-	want := "*http://bob:" + site.Redacted + "@" + hostPath + "?token=" + site.Redacted + "&amp;page=1 is down!*\nHTTP 500 after 1 failed check"
+	want := "*http://" + hostPath + "?token=" + site.Redacted + "&amp;page=1 is down!*\nHTTP 500 after 1 failed check"
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("slack messages %q, want [%q]", got, want)
 	}

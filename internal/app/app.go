@@ -297,7 +297,7 @@ func (m *Main) wire(ctx context.Context) error {
 		return err
 	}
 
-	if err := m.wireChannels(ctx, channels.Topics{Transitions: transitions, Degraded: degraded, Certs: certs, Locations: locs}); err != nil {
+	if err := m.wireChannels(ctx, channels.Topics{Transitions: transitions, Degraded: degraded, Certs: certs, Locations: locs, Deleted: deleted}); err != nil {
 		return err
 	}
 	// The tutorial's secret is the implicit default Slack channel, served

@@ -18,7 +18,6 @@ import (
 	"upmon/internal/app/apptest"
 	"upmon/internal/cli"
 	"upmon/monitor"
-	"upmon/platform/pubsub"
 )
 
 // result is what one run of the command line produced.
@@ -213,13 +212,7 @@ func TestDeadLettersAgainstServer(t *testing.T) {
 
 	// A transition without a site (a broken producer) is refused by the
 	// channels router for good: a dead letter.
-	topic, err := pubsub.NewTopic[*monitor.TransitionEvent](m.Broker(), monitor.TopicUptimeTransition, pubsub.TopicConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := topic.PublishWithID(context.Background(), "corrupt-1", &monitor.TransitionEvent{ID: "corrupt-1", Seq: 1}); err != nil {
-		t.Fatal(err)
-	}
+	apptest.PublishRaw(t, m, monitor.TopicUptimeTransition, "corrupt-1", []byte(`{"id":"corrupt-1","seq":1}`))
 	var dl app.DeadLettersResponse
 	apptest.Eventually(t, 10*time.Second, "a dead letter", func() bool {
 		c.JSON("GET", "/admin/deadletters", "", &dl)
