@@ -888,8 +888,8 @@ func (s *SiteClient) Patch(ctx context.Context, siteID int64, p *SitePatchParams
 // SlackClient calls the endpoints of the slack service.
 type SlackClient struct{ c *Client }
 
-// NotifyAll calls POST /slack.Notify (operation slack_post_slack_Notify, access owner).
-func (s *SlackClient) NotifyAll(ctx context.Context, p *SlackNotifyParams) error {
+// Notify calls POST /slack.Notify (operation slack_post_slack_Notify, access owner).
+func (s *SlackClient) Notify(ctx context.Context, p *SlackNotifyParams) error {
 	var values url.Values
 	var in any
 	if p != nil {
@@ -1134,6 +1134,7 @@ type ChannelsChannel struct {
 	GroupAfter  int64                      `json:"group_after"`
 	ID          int64                      `json:"id"`
 	Kind        string                     `json:"kind"`
+	ManagedBy   string                     `json:"managed_by,omitzero"`
 	Name        string                     `json:"name"`
 	RemindEvery string                     `json:"remind_every"`
 	Settings    map[string]json.RawMessage `json:"settings"`
@@ -1428,6 +1429,7 @@ type NotifyMessage struct {
 	Group         []NotifyGroupEntry `json:"group"`
 	IncidentID    string             `json:"incident_id"`
 	IncidentLink  string             `json:"incident_link"`
+	Location      string             `json:"location,omitzero"`
 	Reason        string             `json:"reason"`
 	SiteID        int64              `json:"site_id"`
 	SiteName      string             `json:"site_name"`
@@ -1437,6 +1439,7 @@ type NotifyMessage struct {
 	Time          time.Time          `json:"time"`
 	URL           string             `json:"url"`
 	Verbatim      bool               `json:"verbatim,omitzero"`
+	Where         string             `json:"where,omitzero"`
 }
 
 // PubsubDeadLetter is the schema pubsub.DeadLetter.

@@ -76,7 +76,8 @@ func TestChannelsOverHTTP(t *testing.T) {
 }
 
 // TestAckStopsRemindersOverHTTP acknowledges an open incident through the
-// API; acknowledging again finds nothing open.
+// API: both channels told of it (the implicit Slack channel and "ops")
+// have it acknowledged; acknowledging again finds nothing open.
 func TestAckStopsRemindersOverHTTP(t *testing.T) {
 	t.Parallel()
 	_, c, _, target := startWithSlack(t, apptest.Config(t), app.Hooks{})
@@ -92,12 +93,13 @@ func TestAckStopsRemindersOverHTTP(t *testing.T) {
 		}
 	}
 	c.JSON("GET", "/site/1/alerts", "", &alerts)
-	if len(alerts.Alerts) != 1 || alerts.Alerts[0].AckedAt != nil {
-		t.Fatalf("alerts before ack: %+v", alerts)
+	if len(alerts.Alerts) != 2 || alerts.Alerts[0].AckedAt != nil || alerts.Alerts[1].AckedAt != nil ||
+		alerts.Alerts[0].Incident != alerts.Alerts[1].Incident {
+		t.Fatalf("alerts before ack (one per channel told, one incident): %+v", alerts)
 	}
 	c.JSON("POST", "/site/1/incidents/"+alerts.Alerts[0].Incident+"/ack", "", nil)
 	c.JSON("GET", "/site/1/alerts", "", &alerts)
-	if alerts.Alerts[0].AckedAt == nil {
+	if len(alerts.Alerts) != 2 || alerts.Alerts[0].AckedAt == nil || alerts.Alerts[1].AckedAt == nil {
 		t.Fatalf("not acknowledged: %+v", alerts)
 	}
 	if status, body := c.Do("POST", "/site/1/incidents/open/ack", ""); status != 404 {

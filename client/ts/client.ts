@@ -373,6 +373,7 @@ export namespace channels {
         group_after: number
         id: number
         kind: string
+        managed_by?: string
         name: string
         remind_every: string
         settings: { [key: string]: any }
@@ -814,6 +815,7 @@ export namespace notify {
         group: notify.GroupEntry[]
         incident_id: string
         incident_link: string
+        location?: string
         reason: string
         site_id: number
         site_name: string
@@ -823,6 +825,7 @@ export namespace notify {
         time: string
         url: string
         verbatim?: boolean
+        where?: string
     }
 
 }
@@ -1071,8 +1074,8 @@ export namespace slack {
             this.baseClient = baseClient
         }
 
-        /** NotifyAll calls POST /slack.Notify (operation slack_post_slack_Notify, access owner). */
-        public async NotifyAll(params: slack.NotifyParams): Promise<void> {
+        /** Notify calls POST /slack.Notify (operation slack_post_slack_Notify, access owner). */
+        public async Notify(params: slack.NotifyParams): Promise<void> {
             await this.baseClient.call("POST", `/slack.Notify`, undefined, params)
         }
     }
