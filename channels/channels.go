@@ -111,6 +111,12 @@ type Options struct {
 	// Tracer, if set, records each delivery as a span continuing the
 	// trace of the event that queued it.
 	Tracer trace.Tracer
+	// OrderWait bounds how long a site's event waits for its predecessor
+	// to be routed first (order.go). Default 30 s.
+	OrderWait time.Duration
+	// OrderPoll is how soon an event that must wait is tried again.
+	// Default 200 ms.
+	OrderPoll time.Duration
 }
 
 // Hooks are fault-injection points for crash tests.
@@ -150,6 +156,12 @@ func New(db *sqldb.DB, opts Options) *Service {
 	}
 	if opts.RemindTick <= 0 {
 		opts.RemindTick = time.Minute
+	}
+	if opts.OrderWait <= 0 {
+		opts.OrderWait = 30 * time.Second
+	}
+	if opts.OrderPoll <= 0 {
+		opts.OrderPoll = 200 * time.Millisecond
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

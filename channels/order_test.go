@@ -179,3 +179,54 @@ func TestDeletedSiteNotNotified(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 }
+
+// TestEventWaitsForItsPredecessor: an event whose predecessor is not
+// routed yet is handed back (another replica is routing it) and routed
+// after it, so the channel tells them in order; an event whose
+// predecessor never comes goes once it has waited OrderWait.
+func TestEventWaitsForItsPredecessor(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, func(o *channels.Options) { o.OrderWait = time.Minute })
+	h := newHook(t)
+	f.slack(t, "ops", h.URL, nil)
+	f.addSite(8, nil)
+	ctx := context.Background()
+	route := func(id string, k notify.Event, seq int64, at time.Time) error {
+		return f.svc.Route(ctx, channels.Event{ID: id, Site: siteRef(8), Kind: k, At: at, Seq: seq})
+	}
+	now := time.Now()
+	if err := route("d1", notify.EventDown, 1, now); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h.next(t), "is down!*") {
+		t.Fatal("the first down was not told")
+	}
+	// seq 3 before seq 2: handed back, nothing queued.
+	if err := route("d3", notify.EventDown, 3, now); err == nil || !strings.Contains(err.Error(), "waits for event 2") {
+		t.Fatalf("seq 3 before 2 = %v, want it handed back", err)
+	}
+	if err := route("u2", notify.EventUp, 2, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := route("d3", notify.EventDown, 3, now); err != nil { // the broker's next delivery
+		t.Fatal(err)
+	}
+	if a, b := h.next(t), h.next(t); !strings.Contains(a, "is back up.*") || !strings.Contains(b, "is down!*") {
+		t.Fatalf("got %q then %q, want up then down", a, b)
+	}
+	// seq 5 whose predecessor 4 never comes: it goes once it has waited.
+	if err := route("u5", notify.EventUp, 5, now.Add(-2*time.Minute)); err != nil {
+		t.Fatalf("an event that waited out its predecessor = %v", err)
+	}
+	if got := h.next(t); !strings.Contains(got, "is back up.*") {
+		t.Fatalf("got %q", got)
+	}
+	if err := route("d4", notify.EventDown, 4, now); err != nil {
+		t.Fatal(err) // stale now: dropped without an error
+	}
+	select {
+	case m := <-h.got:
+		t.Fatalf("a stale event was told: %q", m)
+	case <-time.After(300 * time.Millisecond):
+	}
+}

@@ -162,34 +162,38 @@ func (s *Service) Route(ctx context.Context, ev Event) error {
 	if ev.Site == nil {
 		return pubsub.Permanent(errors.New("channels: event without a site"))
 	}
-	if ev.Maintenance {
-		s.m.routed.WithLabelValues("maintenance").Inc()
-		return nil
-	}
-	st, err := s.opts.Sites.Get(ctx, &site.GetParams{ID: ev.Site.ID})
-	if api.IsCode(err, api.NotFound) {
-		s.m.routed.WithLabelValues("site_deleted").Inc()
-		return s.forgetSite(ctx, ev.Site.ID)
-	}
-	if err != nil {
-		return err
-	}
-	msg := s.message(ev, st)
-	var targets []int64
-	stale := false
-	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+	// A maintenance event is told to no one, but it still takes its place
+	// in the site's sequence (the next event must not wait for it).
+	var st *site.Site
+	var msg notify.Message
+	if !ev.Maintenance {
 		var err error
-		targets, stale, err = s.routeTx(ctx, tx, ev, st, &msg)
+		st, err = s.opts.Sites.Get(ctx, &site.GetParams{ID: ev.Site.ID})
+		if api.IsCode(err, api.NotFound) {
+			s.m.routed.WithLabelValues("site_deleted").Inc()
+			return s.forgetSite(ctx, ev.Site.ID)
+		}
+		if err != nil {
+			return err
+		}
+		msg = s.message(ev, st)
+	}
+	var targets []int64
+	outcome := ""
+	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		targets, outcome, err = s.routeTx(ctx, tx, ev, st, &msg)
 		return err
 	})
+	var early *errEarly
+	if errors.As(err, &early) {
+		s.m.routed.WithLabelValues("deferred").Inc()
+		return pubsub.Defer(err, s.opts.OrderPoll)
+	}
 	if err != nil {
 		return dbError("route", err)
 	}
-	if stale {
-		s.m.routed.WithLabelValues("stale").Inc()
-		return nil
-	}
-	s.m.routed.WithLabelValues("routed").Inc()
+	s.m.routed.WithLabelValues(outcome).Inc()
 	s.wake(targets...)
 	return nil
 }
@@ -277,47 +281,37 @@ func (s *Service) incidentLink(siteID int64) string {
 	return fmt.Sprintf("%s/frontend/sites/%d", s.opts.PublicURL, siteID)
 }
 
-// routeTx routes one site event; stale reports an event older than one
-// already routed for the site (dropped: telling it now would put the
-// site's states out of order).
-func (s *Service) routeTx(ctx context.Context, tx *sql.Tx, ev Event, st *site.Site, msg *notify.Message) (targets []int64, stale bool, err error) {
-	now := s.now().UnixMilli()
-	first, err := markRouted(ctx, tx, ev.ID, now)
+// routeTx routes one site event and says how it went: "routed",
+// "duplicate" (routed before), "stale" (older than one already routed:
+// telling it now would put the site's states out of order),
+// "maintenance" (held back), or *errEarly when its predecessor is not
+// routed yet.
+func (s *Service) routeTx(ctx context.Context, tx *sql.Tx, ev Event, st *site.Site, msg *notify.Message) ([]int64, string, error) {
+	now := s.now()
+	first, err := markRouted(ctx, tx, ev.ID, now.UnixMilli())
 	if err != nil || !first {
-		return nil, false, err
+		return nil, "duplicate", err
 	}
-	fam := family(ev.Kind)
-	if fam != "" && ev.Seq > 0 {
-		newer, err := advanceSeq(ctx, tx, st.ID, fam, ev.Seq)
-		if err != nil || !newer {
-			return nil, !newer, err
+	if fam := family(ev.Kind); fam != "" && ev.Seq > 0 {
+		v, err := s.takeTurn(ctx, tx, ev, fam, now)
+		if err != nil || v == orderStale {
+			return nil, "stale", err
 		}
 	}
-	targets, err = s.routeTargets(ctx, tx, ev, st, msg, now)
-	if err != nil {
-		return nil, false, err
+	if ev.Maintenance {
+		return nil, "maintenance", nil
 	}
-	return targets, false, s.enqueueAll(ctx, tx, targets, ev.ID, *msg)
+	targets, err := s.routeTargets(ctx, tx, ev, st, msg, now.UnixMilli())
+	if err != nil {
+		return nil, "", err
+	}
+	return targets, "routed", s.enqueueAll(ctx, tx, targets, ev.ID, *msg)
 }
 
 // markRouted records an event id as routed; false when it was before (a
 // redelivery).
 func markRouted(ctx context.Context, tx *sql.Tx, eventID string, now int64) (bool, error) {
 	res, err := tx.ExecContext(ctx, `INSERT INTO routed_events (event_id, routed_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, eventID, now)
-	if err != nil {
-		return false, err
-	}
-	n, err := res.RowsAffected()
-	return n == 1, err
-}
-
-// advanceSeq raises a site's routed sequence in a family to seq; false
-// when the stored one is already as high (the event is stale). Two
-// transactions routing the same site serialise on the row, so the one
-// that commits second sees the first's sequence.
-func advanceSeq(ctx context.Context, tx *sql.Tx, siteID int64, fam string, seq int64) (bool, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO route_seqs (site_id, family, seq) VALUES ($1, $2, $3)
-		ON CONFLICT (site_id, family) DO UPDATE SET seq = excluded.seq WHERE route_seqs.seq < excluded.seq`, siteID, fam, seq)
 	if err != nil {
 		return false, err
 	}

@@ -59,6 +59,39 @@ func RetryAfter(err error, d time.Duration) error {
 	return &retryAfterError{err: err, after: d}
 }
 
+// deferError asks for the message again after a delay without judging
+// it a failure.
+type deferError struct {
+	err   error
+	after time.Duration
+}
+
+func (e *deferError) Error() string { return fmt.Sprintf("%v (deferred %v)", e.err, e.after) }
+func (e *deferError) Unwrap() error { return e.err }
+
+// Defer hands the message back to be delivered again after d, exactly,
+// because it cannot be handled yet (it must wait for another message to
+// be handled first, say), not because handling failed: the attempt does
+// not count towards MaxAttempts in this process, nothing is logged above
+// debug level, and upmon_pubsub_deferred_total counts it instead of
+// upmon_pubsub_retried_total. The handler decides how long it keeps
+// deferring. Defer(nil, d) is nil.
+func Defer(err error, d time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	return &deferError{err: err, after: max(d, time.Millisecond)}
+}
+
+// deferHint returns the delay asked for with Defer, or 0.
+func deferHint(err error) time.Duration {
+	var d *deferError
+	if errors.As(err, &d) {
+		return d.after
+	}
+	return 0
+}
+
 // retryAfterHint returns the delay asked for with RetryAfter, or 0.
 func retryAfterHint(err error) time.Duration {
 	var r *retryAfterError

@@ -48,6 +48,7 @@ func (s *subscription) handle(m jetstream.Msg) {
 	err = s.invoke(meta, m, log, span)
 	switch {
 	case err == nil:
+		s.lanes.forget(md.Sequence.Stream)
 		s.ack(m, log)
 		s.b.metrics.delivered.WithLabelValues(s.t.name, s.name).Inc()
 		log.Debug("message handled", "took", time.Since(start))
@@ -56,6 +57,11 @@ func (s *subscription) handle(m jetstream.Msg) {
 		// for immediate redelivery without judging it.
 		_ = m.Nak()
 		log.Info("handler interrupted by shutdown; message released", "err", err)
+	case deferHint(err) > 0 && !IsPermanent(err):
+		s.lanes.release(md.Sequence.Stream, 4*s.capacity())
+		_ = m.NakWithDelay(deferHint(err))
+		s.b.metrics.deferred.WithLabelValues(s.t.name, s.name).Inc()
+		log.Debug("message deferred", "err", err)
 	case IsPermanent(err) || meta.Attempt >= s.retry.MaxAttempts:
 		if dlErr := s.deadLetter(meta, m.Data(), err); dlErr != nil {
 			delay := s.retry.backoff(meta.Attempt)
@@ -63,6 +69,7 @@ func (s *subscription) handle(m jetstream.Msg) {
 			_ = m.NakWithDelay(delay)
 			return
 		}
+		s.lanes.forget(md.Sequence.Stream)
 		s.ack(m, log)
 		s.b.metrics.deadLettered.WithLabelValues(s.t.name, s.name).Inc()
 		log.Error("message dead-lettered", "err", err, "permanent", IsPermanent(err))

@@ -39,7 +39,9 @@ func (s *subscription) laneLimit() int {
 // comes back, behind those of its key held meanwhile: ordering is per
 // process and best effort, see SubscriptionConfig.OrderingKey).
 func (s *subscription) dispatch(m jetstream.Msg, slots chan struct{}) {
-	if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 {
+	// A message this process released (full lane) or deferred comes back
+	// by design: not a redelivery.
+	if md, err := m.Metadata(); err == nil && md.NumDelivered > 1 && !s.lanes.wasReleased(md.Sequence.Stream) {
 		s.b.metrics.redelivered.WithLabelValues(s.t.name, s.name).Inc()
 	}
 	stop := s.keepAlive(m)
@@ -117,14 +119,27 @@ func (l *lanes) release(seq uint64, bound int) {
 	l.overflow[seq]++
 }
 
-// released returns, and forgets, how often the message with stream
-// sequence seq was released from a full lane.
+// wasReleased reports whether this process released or deferred the
+// message with stream sequence seq (without forgetting it).
+func (l *lanes) wasReleased(seq uint64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.overflow[seq] > 0
+}
+
+// released returns how often the message with stream sequence seq was
+// released from a full lane or deferred by this process.
 func (l *lanes) released(seq uint64) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := l.overflow[seq]
+	return l.overflow[seq]
+}
+
+// forget drops the record of a settled message.
+func (l *lanes) forget(seq uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	delete(l.overflow, seq)
-	return n
 }
 
 // submit queues fn behind the running work of key, or starts a lane for

@@ -17,6 +17,7 @@ type metrics struct {
 	deadLettered *prometheus.CounterVec
 	redelivered  *prometheus.CounterVec
 	laneOverflow *prometheus.CounterVec
+	deferred     *prometheus.CounterVec
 	// deadLettersDropped counts dead letters dropped from a full store.
 	deadLettersDropped prometheus.Counter
 }
@@ -41,6 +42,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			"or a message whose ack wait expired while a process held it.", "topic", "subscription"),
 		laneOverflow: counter("lane_overflow_total", "Messages released for later because their ordering key "+
 			"already held its share of the subscription.", "topic", "subscription"),
+		deferred: counter("deferred_total", "Messages a handler handed back to be delivered again later "+
+			"because they could not be handled yet (not a failure).", "topic", "subscription"),
 	}
 }
 
@@ -67,6 +70,7 @@ func (m *metrics) initSubscription(topic, sub string) {
 	m.deadLettered.WithLabelValues(topic, sub)
 	m.redelivered.WithLabelValues(topic, sub)
 	m.laneOverflow.WithLabelValues(topic, sub)
+	m.deferred.WithLabelValues(topic, sub)
 }
 
 // registerDeadLetterGauge registers upmon_pubsub_deadletters, the number of
