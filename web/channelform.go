@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"upmon/channels"
 	"upmon/notify"
@@ -102,6 +103,9 @@ func formFromChannel(ks *kindSpec, c *ChannelInfo) channelForm {
 		Settings: settingFields(ks, c.Settings), Events: eventChoices(c.Events), Tags: strings.Join(c.Tags, ", "),
 		Default: c.Default, Enabled: c.Enabled, GroupAfter: strconv.Itoa(c.GroupAfter), Concurrency: strconv.Itoa(c.Concurrency),
 		RemindEvery: c.RemindEvery, Template: c.Template, Err: map[string]string{}}
+	if d, err := time.ParseDuration(c.RemindEvery); err == nil {
+		f.RemindEvery = fmtDur(d) // "1h", not the API's "1h0m0s"
+	}
 	return f
 }
 

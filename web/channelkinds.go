@@ -43,15 +43,6 @@ type kindSpec struct {
 	Settings    []settingSpec
 }
 
-// setting returns the spec of the setting named name.
-func (k *kindSpec) setting(name string) (settingSpec, bool) {
-	i := slices.IndexFunc(k.Settings, func(s settingSpec) bool { return s.Name == name })
-	if i < 0 {
-		return settingSpec{}, false
-	}
-	return k.Settings[i], true
-}
-
 // specOf describes a kind's settings for a form: the fields of its
 // settings struct (JSON names and Go types), which are secrets (the
 // kind's Secrets), which are required and what empty ones default to

@@ -104,12 +104,8 @@ func (h *Handler) renderChannels(w http.ResponseWriter, r *http.Request, tested 
 		return
 	}
 	d := channelsData{pageBase: h.base("Channels", "channels"), Kinds: h.kindList, Tested: tested}
-	all := len(eventChoices(nil))
 	for _, c := range list {
-		row := channelRow{ChannelInfo: c, KindTitle: h.kindTitle(c.Kind), EventsText: strings.Join(c.Events, ", ")}
-		if len(c.Events) == all {
-			row.EventsText = "all"
-		}
+		row := channelRow{ChannelInfo: c, KindTitle: h.kindTitle(c.Kind), EventsText: eventsText(c.Events)}
 		if t := c.Status.LastSuccessAt; t != nil {
 			row.LastSuccessISO, row.LastSuccess = isoTime(*t), exactTime(*t)
 		}
@@ -122,6 +118,24 @@ func (h *Handler) renderChannels(w http.ResponseWriter, r *http.Request, tested 
 		d.Flash = flashes[r.URL.Query().Get("msg")]
 	}
 	h.render(w, r, http.StatusOK, "channels", &d)
+}
+
+// eventsText names a channel's events shortly: "all", "all but
+// degraded", or the list.
+func eventsText(evs []string) string {
+	var missing []string
+	for _, e := range eventChoices(evs) {
+		if !e.Checked {
+			missing = append(missing, e.Name)
+		}
+	}
+	switch {
+	case len(missing) == 0:
+		return "all"
+	case len(missing) <= 2 && len(evs) > len(missing):
+		return "all but " + strings.Join(missing, ", ")
+	}
+	return strings.Join(evs, ", ")
 }
 
 type channelFormData struct {
