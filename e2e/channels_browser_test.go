@@ -98,29 +98,48 @@ func TestBrowserChannels(t *testing.T) {
 	cfg := apptest.Config(t)
 	cfg.RateLimit, cfg.RateBurst = 1000, 1000
 	m := apptest.Start(t, cfg, app.Hooks{})
-	ctx := context.Background()
-	users := map[string]*account.User{}
+	r := &channelsRun{t: t, m: m, ctx: context.Background(), base: m.URL(), rc: newHookReceiver(t), users: map[string]*account.User{}}
 	for _, u := range []account.AddUserParams{
 		{Name: "eve", Email: "eve@example.com", Role: "editor", Password: "editor's long password"},
 		{Name: "vic", Email: "vic@example.com", Role: "viewer", Password: "viewer's long password"},
 		{Name: "ada", Email: "ada@example.com", Role: "owner", Password: "owner's long password"},
 	} {
-		created, err := m.Accounts.AddUser(ctx, &u)
+		created, err := m.Accounts.AddUser(r.ctx, &u)
 		if err != nil {
 			t.Fatal(err)
 		}
-		users[u.Name] = created
+		r.users[u.Name] = created
 	}
 	target := apptest.NewTarget(t)
-	if _, err := m.Site.Add(ctx, &site.AddParams{URL: target.URL + "/health"}); err != nil {
+	if _, err := m.Site.Add(r.ctx, &site.AddParams{URL: target.URL + "/health"}); err != nil {
 		t.Fatal(err)
 	}
-	rc := newHookReceiver(t)
-	base := m.URL()
-	b := newBrowser(t, 1280, 900)
-	signInBrowser(b, base, "eve", "editor's long password")
+	r.b = newBrowser(t, 1280, 900)
+	signInBrowser(r.b, r.base, "eve", "editor's long password")
+	r.addWebhook()
+	r.testAndEdit()
+	r.chooseOnSitePage()
+	r.screenshot()
+	r.viewerSeesNoControls()
+	r.refusals()
+	r.deleteChannel()
+	r.auditHoldsNoSecret()
+}
 
-	// Add a webhook channel through the form.
+// channelsRun is the state TestBrowserChannels's steps share.
+type channelsRun struct {
+	t     *testing.T
+	m     *app.Main
+	ctx   context.Context
+	base  string
+	b     *browser
+	rc    *hookReceiver
+	users map[string]*account.User
+}
+
+// addWebhook adds a webhook channel through the form.
+func (r *channelsRun) addWebhook() {
+	t, b, base, rc := r.t, r.b, r.base, r.rc
 	b.open(base + "/frontend/channels")
 	if got := eval[string](b, `document.querySelector('nav a[aria-current="page"]').textContent`); got != "Channels" {
 		t.Errorf("current nav entry = %q", got)
@@ -145,7 +164,12 @@ func TestBrowserChannels(t *testing.T) {
 		}
 	}
 	pageHasNoSecret(b, "list")
+}
 
+// testAndEdit presses Test (the receiver gets it), edits the channel
+// (the secrets stay), shows a refused field, and a failed test.
+func (r *channelsRun) testAndEdit() {
+	t, b, base, rc := r.t, r.b, r.base, r.rc
 	// Test: the receiver gets the test message, the page shows "sent".
 	b.do(chromedp.Click(chromedp.CSS("#channel-1 form.ch-test button")))
 	b.waitFor(`document.querySelector("#test-status") && document.querySelector("#test-status").textContent === "sent"`, 15*time.Second)
@@ -190,7 +214,12 @@ func TestBrowserChannels(t *testing.T) {
 	}
 	pageHasNoSecret(b, "failed test")
 	rc.answer(http.StatusOK)
+}
 
+// chooseOnSitePage chooses the channel on the site's settings form, sees
+// it on the site page, and unticks it again.
+func (r *channelsRun) chooseOnSitePage() {
+	t, b, base, m, ctx := r.t, r.b, r.base, r.m, r.ctx
 	// The site page: default channels (none is set), then the channel chosen.
 	b.open(base + "/frontend/sites/1")
 	if got := eval[string](b, `document.querySelector("#site-channels").textContent`); !strings.HasPrefix(got, "Default channels (none is set)") {
@@ -206,6 +235,18 @@ func TestBrowserChannels(t *testing.T) {
 	}
 	pageHasNoSecret(b, "site page")
 
+	// Unticked again: the site names none (sent as null), default channels.
+	b.do(chromedp.Click(chromedp.CSS("#f-ch-1")), chromedp.Click(chromedp.CSS("#settings form.settings button[type=submit]")))
+	b.waitFor(`location.search.includes("msg=saved") && document.querySelector("#site-channels").textContent.startsWith("Default channels (none is set)")`, 10*time.Second)
+	if s, err := m.Site.Get(ctx, &site.GetParams{ID: 1}); err != nil || len(s.Settings.Channels) != 0 {
+		t.Errorf("the site's channels after unticking: %v %v", s, err)
+	}
+}
+
+// screenshot adds two channels and takes docs/screenshots/channels.png
+// with a failed test's result.
+func (r *channelsRun) screenshot() {
+	t, b, base, m, ctx, rc := r.t, r.b, r.base, r.m, r.ctx, r.rc
 	// More channels for the screenshot: a default Slack channel and one
 	// whose last test failed.
 	slackHook := apptest.NewSlack(t)
@@ -225,7 +266,11 @@ func TestBrowserChannels(t *testing.T) {
 	b.waitFor(`document.querySelector("#test-status") && document.querySelector("#test-status").textContent === "failed"`, 15*time.Second)
 	rc.answer(http.StatusOK)
 	b.screenshot("channels")
+}
 
+// viewerSeesNoControls signs in as the viewer.
+func (r *channelsRun) viewerSeesNoControls() {
+	t, b, base := r.t, r.b, r.base
 	// A viewer: the list and the channel read-only, no form or button.
 	b.do(chromedp.Click(chromedp.CSS("#user-menu button[type=submit]")))
 	b.waitFor(`location.pathname === "/login"`, 10*time.Second)
@@ -242,7 +287,12 @@ func TestBrowserChannels(t *testing.T) {
 	if got := fetchStatus(b, "POST", "/frontend/channels/1/test"); got != http.StatusForbidden {
 		t.Errorf("viewer's test from the page = %d", got)
 	}
+}
 
+// refusals: the server refuses a viewer's token, a wrong token and a
+// cross-site form; none reaches the receiver.
+func (r *channelsRun) refusals() {
+	t, base, m, ctx, rc, users := r.t, r.base, r.m, r.ctx, r.rc, r.users
 	// The server refuses a viewer's token, a wrong token, and a form
 	// posted from another site with the editor's session.
 	vctx := account.WithPrincipal(ctx, &account.Principal{UserID: users["vic"].ID, Name: "vic", Role: api.Viewer})
@@ -283,7 +333,11 @@ func TestBrowserChannels(t *testing.T) {
 	if got := len(rc.deliveries()); got != before {
 		t.Errorf("refused requests sent %d test messages", got-before)
 	}
+}
 
+// deleteChannel signs the editor in again and deletes the channel.
+func (r *channelsRun) deleteChannel() {
+	t, b, base, m, ctx := r.t, r.b, r.base, r.m, r.ctx
 	// The editor deletes the channel after the confirmation page.
 	b.do(chromedp.Click(chromedp.CSS("#user-menu button[type=submit]")))
 	b.waitFor(`location.pathname === "/login"`, 10*time.Second)
@@ -297,7 +351,11 @@ func TestBrowserChannels(t *testing.T) {
 		t.Errorf("channel 1 after delete: %v", err)
 	}
 	b.noDialogs()
+}
 
+// auditHoldsNoSecret: the audit log names the editor and holds no secret.
+func (r *channelsRun) auditHoldsNoSecret() {
+	t, m, ctx, users := r.t, r.m, r.ctx, r.users
 	// The audit log names the editor and holds no secret.
 	octx := account.WithPrincipal(ctx, &account.Principal{UserID: users["ada"].ID, Name: "ada", Role: api.Owner})
 	page, err := m.Accounts.Audit(octx, &account.AuditParams{Actor: "eve", Limit: 500})
