@@ -14,7 +14,9 @@
 // (never template.HTML), SSE only through encoding/json.
 //
 // Data comes through narrow interfaces (SiteSource, MonitorSource,
-// SettingsSource) that the site and monitor services implement. A page
+// SettingsSource, ChannelSource) that the site, monitor and channels
+// services implement (the last two through SiteSettingsStore and
+// ChannelsStore). A page
 // costs a fixed number of calls whatever the number of sites: the
 // overview lists the sites and reads the monitor's Overview once (the two
 // at the same time), sorts down-first, and renders only one page of 100
@@ -26,6 +28,15 @@
 // left unset is an empty field with its default as the placeholder. A
 // save sends only the fields that changed, an emptied one as null, so an
 // unset setting stays unset and keeps following the configured defaults.
+//
+// The channels page (/frontend/channels) builds each kind's form from
+// the kinds registry: the fields of the kind's settings struct, its
+// secrets, and which settings are required and what empty ones default
+// to, found by validating (probeRequired). Secrets are write-only: a
+// field never carries one, a stored one is its masked placeholder, and
+// an empty field keeps it (the service skips omitted and masked
+// secrets). Channel answers are read through their JSON (ChannelInfo), so
+// fields the service adds, such as managed_by, are seen as they come.
 //
 // Live updates: the monitor reports each committed check (EventOf
 // converts it) to Hub.Publish, which never blocks; each open stream has a

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -162,6 +163,13 @@ func applyChange(st SiteSettings, c SettingsChange) (SiteSettings, error) {
 			st.Paused = n.Paused
 		case "tags":
 			st.Tags = n.Tags
+		case "channels":
+			for i, id := range n.Channels {
+				if id <= 0 {
+					return st, api.FieldError(fmt.Sprintf("channels[%d]", i), "must be a channel id")
+				}
+			}
+			st.Channels = n.Channels
 		default:
 			return st, api.FieldError(f, "unknown field")
 		}

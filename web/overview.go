@@ -50,6 +50,10 @@ var flashes = map[string]string{
 	"user-deleted":  "User deleted.",
 	"token-revoked": "Token revoked.",
 	"acked":         "Incident acknowledged: reminders stop.",
+
+	"channel-added":   "Channel added.",
+	"channel-saved":   "Channel saved.",
+	"channel-deleted": "Channel deleted.",
 }
 
 // flash builds the notice named by ?msg=, naming the site from ?site=.

@@ -26,8 +26,23 @@ type settingsForm struct {
 	Tags                                                           string
 	// WSSend is shown for websocket sites, and in the add form (Kind "").
 	WSSend, Kind string
-	Err          map[string]string
-	Placeholder  map[string]string
+	// Channels are the ids of the channels the site names, sorted and
+	// comma-separated; ChannelChoices, when the server has channels, the
+	// channels the form offers.
+	Channels       string
+	ChannelChoices []channelChoice
+	OfferChannels  bool
+	Err            map[string]string
+	Placeholder    map[string]string
+}
+
+// channelChoice is a channel the settings form offers a site.
+type channelChoice struct {
+	ID      int64
+	Name    string
+	Checked bool
+	// Gone marks a channel the site names that no longer exists.
+	Gone bool
 }
 
 // methods are the HTTP methods a check may use.
@@ -90,6 +105,7 @@ var formFields = []struct {
 	{"success_threshold", func(f *settingsForm) string { return f.SuccessThreshold }},
 	{"paused", func(f *settingsForm) string { return strconv.FormatBool(f.Paused) }},
 	{"ws_send", func(f *settingsForm) string { return strings.ReplaceAll(f.WSSend, "\r\n", "\n") }},
+	{"channels", func(f *settingsForm) string { return f.Channels }},
 }
 
 // settingsChange is the change a posted settings form makes to was, the
@@ -116,6 +132,7 @@ func formFromSettings(s SiteSettings) settingsForm {
 		Body: s.Body, FollowRedirects: s.FollowRedirects, Keyword: s.Keyword, KeywordMode: s.KeywordMode,
 		JSONPath: formatAssertions(s.JSONPath), MaxLatency: fmtDur(s.MaxLatency), Paused: s.Paused,
 		Tags: strings.Join(s.Tags, ", "), Err: map[string]string{}, WSSend: s.WSSend, Kind: s.Kind,
+		Channels: channelIDsText(s.Channels),
 	}
 	if f.Method == "" {
 		f.Method = "GET"
@@ -212,6 +229,18 @@ func parseSettingsForm(r *http.Request) (SiteSettings, settingsForm) {
 	for c := range strings.FieldsFuncSeq(f.ExpectedStatus, func(r rune) bool { return r == ',' || r == ' ' }) {
 		s.ExpectedStatus = append(s.ExpectedStatus, c)
 	}
+	for _, raw := range r.PostForm["channels"] {
+		if raw == "" {
+			continue // the marker that makes no box ticked posted too
+		}
+		id, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || id <= 0 {
+			f.Err["channels"] = "must be channel ids"
+			break
+		}
+		s.Channels = append(s.Channels, id)
+	}
+	f.Channels = channelIDsText(s.Channels)
 	var err error
 	if s.JSONPath, err = parseAssertions(f.JSONPath); err != nil {
 		f.Err["json_path"] = err.Error()
@@ -222,6 +251,16 @@ func parseSettingsForm(r *http.Request) (SiteSettings, settingsForm) {
 		}
 	}
 	return s, f
+}
+
+// channelIDsText writes channel ids sorted, comma-separated, each once.
+func channelIDsText(ids []int64) string {
+	sorted := slices.Compact(slices.Sorted(slices.Values(ids)))
+	parts := make([]string, len(sorted))
+	for i, id := range sorted {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ",")
 }
 
 // checked reports whether a checkbox was ticked: posted with a value

@@ -48,7 +48,7 @@ func siteSettings(name string, st site.Settings) SiteSettings {
 		FollowRedirects: st.FollowRedirects == nil || *st.FollowRedirects,
 		Keyword:         st.Keyword, KeywordMode: st.KeywordMode, MaxLatency: st.MaxLatency.D(),
 		FailureThreshold: st.FailureThreshold, SuccessThreshold: st.SuccessThreshold, Retries: st.Retries,
-		Paused: st.Paused, Tags: st.Tags, WSSend: st.WSSend,
+		Paused: st.Paused, Tags: st.Tags, WSSend: st.WSSend, Channels: st.Channels,
 	}
 	for _, as := range st.JSONPath {
 		out.JSONPath = append(out.JSONPath, Assertion{Path: as.Path, Op: as.Op, Value: as.Value})
@@ -127,6 +127,7 @@ func settingsJSON(c SettingsChange) map[string]any {
 		"paused":            s.Paused,
 		"tags":              orNull(s.Tags, len(s.Tags) == 0),
 		"ws_send":           orNull(s.WSSend, s.WSSend == ""),
+		"channels":          orNull(s.Channels, len(s.Channels) == 0),
 	}
 	out := make(map[string]any, len(c.Fields))
 	for _, f := range c.Fields {

@@ -27,6 +27,8 @@ type siteData struct {
 	Disagree    bool
 	HasSettings bool
 	Settings    settingsForm
+	// Routing is where its notifications go (nil without channels).
+	Routing     *siteRouting
 	SettingsErr string
 	BadgeBase   string
 	// BadgeVersion changes with each check, so the page's own badge
@@ -97,6 +99,7 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		checks    *ChecksResponse
 		incidents *IncidentsResponse
 		stored    SiteSettings
+		chans     []ChannelInfo
 	)
 	keep := func(err error) {
 		if err != nil {
@@ -129,6 +132,7 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		incidents, err = m.SiteIncidents(ctx, &IncidentsParams{SiteID: id, Limit: 20})
 		keep(err)
 	})
+	wg.Go(func() { chans = h.siteChannels(ctx) })
 	if h.opts.Settings != nil && form == nil {
 		// The form shows what the site has set, not the defaults.
 		wg.Go(func() {
@@ -160,6 +164,11 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 			d.Settings = h.withPlaceholders(formFromSettings(viewSettings(ctx, stored)))
 		}
 		d.Settings.Kind = st.Kind
+		if chans != nil {
+			rt := routingOf(chans, st.Channels, st.Tags)
+			d.Routing = &rt
+			d.Settings.ChannelChoices, d.Settings.OfferChannels = channelChoices(chans, d.Settings.Channels), true
+		}
 	}
 	d.Row = h.row(&e, now)
 	if ov != nil && !ov.CheckedAt.IsZero() {

@@ -124,6 +124,9 @@ type SiteSettings struct {
 	Tags []string `json:"tags"`
 	// WSSend is the message a websocket check sends after the handshake.
 	WSSend string `json:"ws_send"`
+	// Channels are the ids of the notification channels the site names;
+	// empty: the default channels.
+	Channels []int64 `json:"channels"`
 	// Kind is the site's check kind ("" when not known, as in the add
 	// form); the form shows ws_send only for websocket sites and there.
 	Kind string `json:"-"`

@@ -60,6 +60,9 @@ type Options struct {
 	// OpenAPI returns the API's OpenAPI document, from which the API
 	// explorer (/frontend/api) builds its forms; nil leaves it out.
 	OpenAPI OpenAPISource
+	// Channels serves the channels page (/frontend/channels) and the
+	// channel choice of the site page; nil leaves them out.
+	Channels ChannelSource
 }
 
 // Handler serves the dashboard (/frontend/), the public status page
@@ -72,6 +75,9 @@ type Handler struct {
 	pages  map[string]*template.Template
 	badge  *template.Template
 	assets map[string]asset
+	// kinds describe the channel kinds' forms, by name and in order.
+	kinds    map[string]*kindSpec
+	kindList []*kindSpec
 }
 
 type asset struct {
@@ -98,6 +104,7 @@ func New(opts Options) *Handler {
 	h := &Handler{opts: opts, hub: opts.Live, log: opts.Logger, now: opts.Now}
 	h.loadAssets()
 	h.parseTemplates()
+	h.loadKinds()
 	return h
 }
 
@@ -142,6 +149,7 @@ func (h *Handler) Register(srv *api.Server) {
 	h.registerArchitecture(srv)
 	h.registerTraces(srv)
 	h.registerExplorer(srv)
+	h.registerChannels(srv)
 }
 
 // form caps a form's body like the API's (api.MaxBodyBytes) and parses
@@ -195,11 +203,13 @@ type pageBase struct {
 	Public bool
 	// JS and CSS are the asset URLs.
 	JS, CSS string
+	// HasChannels shows the channels page in the navigation.
+	HasChannels bool
 	viewer
 }
 
 func (h *Handler) base(title, nav string) pageBase {
-	return pageBase{Title: title, Nav: nav, JS: h.assetURL("app.js"), CSS: h.assetURL("app.css")}
+	return pageBase{Title: title, Nav: nav, JS: h.assetURL("app.js"), CSS: h.assetURL("app.css"), HasChannels: h.opts.Channels != nil}
 }
 
 // render executes a page template into a buffer first, so a template
@@ -274,7 +284,8 @@ var funcs = template.FuncMap{
 func (h *Handler) parseTemplates() {
 	layout := template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFiles, "templates/layout.html", "templates/parts.html"))
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"overview", "site", "confirm", "status", "error", "architecture", "traces", "trace", "apiexplorer", "users", "tokens", "audit"} {
+	for _, name := range []string{"overview", "site", "confirm", "status", "error", "architecture", "traces", "trace", "apiexplorer", "users", "tokens", "audit",
+		"channels", "channel", "channelconfirm"} {
 		t := template.Must(template.Must(layout.Clone()).ParseFS(templateFiles, "templates/"+name+".html"))
 		h.pages[name] = t
 	}

@@ -90,6 +90,8 @@ type Main struct {
 	Slack   *slack.Service
 	// Channels is the notification channels service, available after Open.
 	Channels *channels.Service
+	// chanKinds is its registry of channel kinds (the dashboard's forms).
+	chanKinds *notify.Registry
 	// Web is the dashboard, available after Open.
 	Web *web.Handler
 
@@ -381,11 +383,12 @@ func (m *Main) wire(ctx context.Context) error {
 	m.Slack.Register(m.api)
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
 		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram, Accounts: m.Accounts, Alerts: m.Channels, Traces: m.traceSource(),
-		OpenAPI: m.OpenAPI})
+		OpenAPI: m.OpenAPI, Channels: web.ChannelsStore{Service: m.Channels, Registry: m.chanKinds}})
 	m.Web.Register(m.api)
 	m.declared.Uses(web.ServiceName, site.ServiceName, "web.SiteSource")
 	m.declared.Uses(web.ServiceName, monitor.ServiceName, "web.MonitorSource")
 	m.declared.Uses(web.ServiceName, account.ServiceName, "web.Accounts")
+	m.declared.Uses(web.ServiceName, channels.ServiceName, "web.ChannelSource")
 	registerAdmin(m.api, m.broker)
 	m.registerCatalog()
 	m.api.Handle(api.Endpoint{Service: "platform", Method: "GET", Path: "/healthz", Access: api.Open}, http.HandlerFunc(m.healthz))
@@ -401,6 +404,7 @@ func (m *Main) wireChannels(ctx context.Context, t channels.Topics) error {
 	if err != nil {
 		return err
 	}
+	m.chanKinds = reg
 	key, err := m.channelsKey(ctx)
 	if err != nil {
 		return err
