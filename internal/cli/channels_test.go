@@ -79,3 +79,53 @@ func TestSitesExportImportCarriesChannels(t *testing.T) {
 		t.Fatalf("literal secret: %d %s", code, errs)
 	}
 }
+
+// The implicit Slack channel (the SlackWebhookURL secret) is not exported
+// as a channel: each server has its own from its own secret, and a site
+// naming it is routed to the target's by name.
+func TestSitesExportLeavesTheImplicitSlackChannel(t *testing.T) {
+	t.Parallel()
+	hookA, hookB := apptest.NewSlack(t), apptest.NewSlack(t)
+	cfgA, cfgB := apptest.Config(t), apptest.Config(t)
+	cfgA.Env = append(cfgA.Env, "SLACK_WEBHOOK_URL="+hookA.URL)
+	cfgB.Env = append(cfgB.Env, "SLACK_WEBHOOK_URL="+hookB.URL)
+	a, b := apptest.Start(t, cfgA, app.Hooks{}), apptest.Start(t, cfgB, app.Hooks{})
+	ca, cb := apptest.Client{Base: a.URL(), TB: t}, apptest.Client{Base: b.URL(), TB: t}
+	implicit := func(c apptest.Client) int64 {
+		var l struct {
+			Channels []struct {
+				ID        int64
+				ManagedBy string `json:"managed_by"`
+			}
+		}
+		c.JSON("GET", "/channels", "", &l)
+		for _, ch := range l.Channels {
+			if ch.ManagedBy == "SlackWebhookURL" {
+				return ch.ID
+			}
+		}
+		t.Fatalf("no implicit channel: %+v", l)
+		return 0
+	}
+	target := apptest.NewTarget(t)
+	ca.JSON("POST", "/site", fmt.Sprintf(`{"url":"%s/a","channels":[%d]}`, target.URL, implicit(ca)), nil)
+	code, out, errs := runEnv(t, []string{}, "sites", "export", "--server", a.URL())
+	if code != 0 {
+		t.Fatalf("export: %d %s", code, errs)
+	}
+	if strings.Contains(out, "name: slack (SlackWebhookURL)") || strings.Contains(out, "XXXXXXXX") ||
+		!strings.Contains(out, "channels: [slack (SlackWebhookURL)]") {
+		t.Fatalf("export:\n%s", out)
+	}
+	file := writeFile(t, t.TempDir(), "sites.yaml", out)
+	if code, out, errs := runEnv(t, []string{}, "sites", "import", "--server", b.URL(), file); code != 0 || strings.Contains(out, "channels: 1 added") {
+		t.Fatalf("import: %d %s %s", code, out, errs)
+	}
+	var sites struct {
+		Sites []struct{ Channels []int64 }
+	}
+	cb.JSON("GET", "/site", "", &sites)
+	if len(sites.Sites) != 1 || len(sites.Sites[0].Channels) != 1 || sites.Sites[0].Channels[0] != implicit(cb) {
+		t.Fatalf("the imported site is not routed to the target's implicit channel: %+v", sites)
+	}
+}

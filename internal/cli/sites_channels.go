@@ -36,7 +36,9 @@ import (
 // Channels are matched by name; sites name them by name. Secret settings
 // are never written: export writes a ${VARIABLE} reference, and import
 // reads the value from that environment variable (left unset, a channel
-// already on the server keeps its stored secret).
+// already on the server keeps its stored secret). The implicit Slack
+// channel (managed_by SlackWebhookURL) is not written: the secret defines
+// it on each server, and sites naming it find it there by name.
 
 // channelEntry is one channel of a sites file.
 type channelEntry struct {
@@ -77,6 +79,9 @@ func exportChannels(ctx context.Context, c *sitesClient) ([]channelEntry, map[in
 	out := []channelEntry{}
 	for _, ch := range list.Channels {
 		names[ch.ID] = ch.Name
+		if ch.ManagedBy != "" {
+			continue
+		}
 		e := channelEntry{Name: ch.Name, Kind: ch.Kind, Settings: ch.Settings, Tags: ch.Tags, Default: ch.Default,
 			Disabled: !ch.Enabled, RemindEvery: ch.RemindEvery, Template: ch.Template}
 		if len(ch.Events) != len(notify.Events()) {
