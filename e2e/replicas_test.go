@@ -570,7 +570,9 @@ func (f *fleet) checkNotifications(frozenAt time.Time, exact bool) {
 	}
 	rows.Close()
 
-	f.slack.WaitFor(total, 30*time.Second)
+	// Deliveries need the channels database: after a PostgreSQL outage the
+	// router's retries (backoff from --retry-min-backoff, 10 s) come first.
+	f.slack.WaitFor(total, 90*time.Second)
 	time.Sleep(time.Second) // a duplicate would show up now
 	msgs := f.slack.Messages()
 	t.Logf("%d state changes recorded, %d Slack messages", total, len(msgs))
