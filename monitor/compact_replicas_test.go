@@ -68,4 +68,11 @@ func TestCompactionBesideConcurrentReplicas(t *testing.T) {
 	if n := countRows(t, a, `SELECT COUNT(*) FROM rollup_packs`); n == 0 {
 		t.Error("nothing was packed")
 	}
+	// Forgetting a site deletes its compacted history too.
+	if err := b.Forget(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	if n := countRows(t, a, `SELECT (SELECT COUNT(*) FROM check_blocks WHERE site_id = 1) + (SELECT COUNT(*) FROM rollup_packs WHERE site_id = 1)`); n != 0 {
+		t.Errorf("%d blocks and packs of a forgotten site left", n)
+	}
 }
