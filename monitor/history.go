@@ -388,14 +388,7 @@ func (s *Service) SiteLatency(ctx context.Context, p *LatencyParams) (*LatencyRe
 	}
 	now := s.opts.Now()
 	from := now.Add(-window).Truncate(step)
-	var (
-		buckets []int64
-		rolls   []*rollup
-	)
-	err = s.readSnapshot(ctx, func(tx *sql.Tx) error {
-		buckets, rolls, err = s.readBuckets(ctx, tx, p.SiteID, res, from.UnixMilli(), now.Add(size).UnixMilli())
-		return err
-	})
+	buckets, rolls, err := s.readRollups(ctx, p.SiteID, res, from, now.Add(size))
 	if err != nil {
 		return nil, dbError("latency", err)
 	}

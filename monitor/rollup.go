@@ -259,3 +259,19 @@ func writeBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []r
 		return err
 	})
 }
+
+// readRollups returns a site's rollups of one resolution with buckets in
+// [from, to), oldest first: rows and packed buckets added up (readBuckets),
+// in one snapshot.
+func (s *Service) readRollups(ctx context.Context, siteID int64, res string, from, to time.Time) ([]int64, []*rollup, error) {
+	var (
+		buckets []int64
+		out     []*rollup
+	)
+	err := s.readSnapshot(ctx, func(tx *sql.Tx) error {
+		var err error
+		buckets, out, err = s.readBuckets(ctx, tx, siteID, res, from.UnixMilli(), to.UnixMilli())
+		return err
+	})
+	return buckets, out, err
+}
