@@ -13,8 +13,9 @@ import (
 // of nSites over days before end, each bucket built from 60 simulated
 // checks an hour (benchResult) as the write path merges them, compacts
 // them, and returns the bytes per packed bucket (rollup_packs with its
-// indexes) and the service (for timing reads).
-func storageOfPacks(b *testing.B, nSites int, res string, days int, end time.Time) (float64, *Service) {
+// indexes), per rollups row before they were moved, and the service (for
+// timing reads).
+func storageOfPacks(b *testing.B, nSites int, res string, days int, end time.Time) (perBucket, perRow float64, _ *Service) {
 	sites := newBenchSites(nSites, time.Minute)
 	s := newBenchService(b, sites, func() time.Time { return end })
 	ctx := context.Background()
@@ -59,6 +60,11 @@ func storageOfPacks(b *testing.B, nSites int, res string, days int, end time.Tim
 		}
 	}
 	flush()
+	var n float64
+	if err := s.db.QueryRow(`SELECT COUNT(*) FROM rollups`).Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	perRow = tableBytes(b, s, "rollups") / n
 	if err := s.Compact(ctx); err != nil {
 		b.Fatal(err)
 	}
@@ -68,7 +74,7 @@ func storageOfPacks(b *testing.B, nSites int, res string, days int, end time.Tim
 		}
 	}
 	packed := countPacked(b, s, res)
-	perBucket := tableBytes(b, s, "rollup_packs") / float64(packed)
-	b.Logf("%s rollups: %d buckets packed, %.1f B each", res, packed, perBucket)
-	return perBucket, s
+	perBucket = tableBytes(b, s, "rollup_packs") / float64(packed)
+	b.Logf("%s rollups: %.0f rows of %.1f B each; %d buckets packed, %.1f B each", res, n, perRow, packed, perBucket)
+	return perBucket, perRow, s
 }
