@@ -180,22 +180,23 @@ func TestCompactedHistoryAnswersAsRows(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		seed         uint64
+		days         int // simulated
 		raw, rollups time.Duration
 		packs        string // the resolutions that must have been packed
 	}{
-		{seed: 1, raw: 7 * 24 * time.Hour, rollups: 400 * 24 * time.Hour, packs: "mhd"},
+		{seed: 1, days: 38, raw: 7 * 24 * time.Hour, rollups: 400 * 24 * time.Hour, packs: "mhd"},
 		// Day buckets are past the retention before their span is packed.
-		{seed: 2, raw: 5 * time.Hour, rollups: 6 * 24 * time.Hour, packs: "mh"},
+		{seed: 2, days: 14, raw: 5 * time.Hour, rollups: 6 * 24 * time.Hour, packs: "mh"},
 		// The retention ends inside the day pack: it is trimmed.
-		{seed: 3, raw: 3 * 24 * time.Hour, rollups: 34 * 24 * time.Hour, packs: "mhd"},
+		{seed: 3, days: 38, raw: 3 * 24 * time.Hour, rollups: 37 * 24 * time.Hour, packs: "mhd"},
 	} {
 		t.Run(fmt.Sprint(tc.seed), func(t *testing.T) {
 			t.Parallel()
 			// Start 5 days before a 32-day boundary of day packs, at an odd
-			// time, so that the simulation's 38 days make packs of every kind.
+			// time, so that 38 simulated days make packs of every kind.
 			boundary := packStart(resDay, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC).UnixMilli()) + packSpan(resDay)
 			t0 := time.UnixMilli(boundary).UTC().Add(-5*24*time.Hour + 7*time.Hour + 13*time.Minute + 17*time.Second)
-			evs := simulate(tc.seed, t0, 38*24*time.Hour)
+			evs := simulate(tc.seed, t0, time.Duration(tc.days)*24*time.Hour)
 			opts := Options{RawRetention: tc.raw, RollupRetention: tc.rollups}
 			clocks := [2]*manualClock{{t: t0}, {t: t0}}
 			ref, refSites := openSimService(t, clocks[0], opts)

@@ -69,17 +69,17 @@ func randDur(rng *rand.Rand, lo, hi time.Duration) time.Duration {
 func nextPhase(rng *rand.Rand) simPhase {
 	switch x := rng.IntN(20); {
 	case x < 7:
-		return simPhase{3 * time.Hour, randDur(rng, 12*time.Hour, 4*24*time.Hour), "up"}
+		return simPhase{6 * time.Hour, randDur(rng, 12*time.Hour, 4*24*time.Hour), "up"}
 	case x < 10:
-		return simPhase{20 * time.Minute, randDur(rng, 2*time.Hour, 8*time.Hour), []string{"up", "down", "slow"}[rng.IntN(3)]}
+		return simPhase{45 * time.Minute, randDur(rng, 2*time.Hour, 8*time.Hour), []string{"up", "down", "slow"}[rng.IntN(3)]}
 	case x < 13:
-		return simPhase{time.Minute, randDur(rng, 10*time.Minute, 40*time.Minute), []string{"flap", "down", "up"}[rng.IntN(3)]}
+		return simPhase{time.Minute, randDur(rng, 5*time.Minute, 20*time.Minute), []string{"flap", "down", "up"}[rng.IntN(3)]}
 	case x < 15:
-		return simPhase{7 * time.Second, randDur(rng, time.Minute, 6*time.Minute), "flap"}
+		return simPhase{7 * time.Second, randDur(rng, time.Minute, 3*time.Minute), "flap"}
 	case x < 17:
 		return simPhase{0, randDur(rng, 6*time.Hour, 3*24*time.Hour), "gap"}
 	}
-	return simPhase{time.Hour, randDur(rng, 6*time.Hour, 2*24*time.Hour), []string{"down", "slow", "flap"}[rng.IntN(3)]}
+	return simPhase{2 * time.Hour, randDur(rng, 6*time.Hour, 2*24*time.Hour), []string{"down", "slow", "flap"}[rng.IntN(3)]}
 }
 
 var simErrors = []struct {
@@ -153,19 +153,19 @@ func simulate(seed uint64, t0 time.Time, span time.Duration) []simEvent {
 			}
 		}
 	}
-	for at := t0.Add(randDur(rng, time.Hour, 5*time.Hour)); at.Before(end); at = at.Add(randDur(rng, 2*time.Hour, 9*time.Hour)) {
+	for at := t0.Add(randDur(rng, time.Hour, 5*time.Hour)); at.Before(end); at = at.Add(randDur(rng, 3*time.Hour, 14*time.Hour)) {
 		evs = append(evs, simEvent{arrive: at, kind: simPrune})
 		if rng.IntN(3) == 0 {
 			evs = append(evs, simEvent{arrive: at.Add(randDur(rng, time.Minute, 3*time.Hour)), kind: simCompact})
 		}
 	}
 	compares := []time.Time{end}
-	for range 6 {
+	for range 4 {
 		compares = append(compares, t0.Add(randDur(rng, span/4, span)))
 	}
 	for _, at := range compares {
 		p := &simProbe{
-			limits: [3]int{1 + rng.IntN(300), 1 + rng.IntN(120), 1 + rng.IntN(50)},
+			limits: [3]int{5 + rng.IntN(300), 3 + rng.IntN(120), 2 + rng.IntN(50)},
 			since:  t0.Add(time.Duration(rng.Int64N(int64(span)))),
 			before: t0.Add(time.Duration(rng.Int64N(int64(span)))),
 			step:   []string{"7m", "3h", "2d", "90m", "1d"}[rng.IntN(5)],
