@@ -2,6 +2,7 @@ package monitor
 
 import (
 	"context"
+	"database/sql"
 	"math"
 	"strconv"
 	"strings"
@@ -97,57 +98,33 @@ func (s *Service) SiteChecks(ctx context.Context, p *ChecksParams) (*ChecksRespo
 	if p.Since != "" && p.Before != "" {
 		return nil, api.FieldError("since", "give since or before, not both")
 	}
-	const cols = `id, site_id, up, state, checked_at, latency_ms, status_code, error, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts, location`
-	q := `SELECT ` + cols + ` FROM checks WHERE site_id = $1 ORDER BY checked_at DESC, id DESC LIMIT $2`
-	args := []any{p.SiteID, limit + 1}
+	q := &checksQuery{site: p.SiteID, loc: p.Location, desc: true, want: limit + 1}
 	switch {
 	case p.Since != "":
 		t, err := parseTime("since", p.Since)
 		if err != nil {
 			return nil, err
 		}
-		q = `SELECT ` + cols + ` FROM checks WHERE site_id = $1 AND checked_at > $3 ORDER BY checked_at, id LIMIT $2`
-		args = append(args, t.UnixMilli())
+		q.desc, q.hasBound, q.bound = false, true, t.UnixMilli()
 	case p.Before != "":
 		t, err := parseTime("before", p.Before)
 		if err != nil {
 			return nil, err
 		}
-		q = `SELECT ` + cols + ` FROM checks WHERE site_id = $1 AND checked_at < $3 ORDER BY checked_at DESC, id DESC LIMIT $2`
-		args = append(args, t.UnixMilli())
+		q.hasBound, q.bound = true, t.UnixMilli()
 	}
-	q, args = byLocation(q, args, p.Location)
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	var page []storedCheck
+	err := s.readSnapshot(ctx, func(tx *sql.Tx) error {
+		var err error
+		page, err = s.readChecks(ctx, tx, q)
+		return err
+	})
 	if err != nil {
 		return nil, dbError("checks", err)
 	}
-	defer rows.Close()
-	out := &ChecksResponse{Checks: []Check{}}
-	for rows.Next() {
-		var (
-			c    Check
-			at   int64
-			days *int64
-		)
-		if err := rows.Scan(&c.ID, &c.SiteID, &c.Up, &c.State, &at, &c.LatencyMS, &c.StatusCode, &c.Error,
-			&c.DNSMS, &c.ConnectMS, &c.TLSMS, &c.FirstByteMS, &days, &c.Attempts, &c.Location); err != nil {
-			return nil, dbError("checks", err)
-		}
-		if c.State == "" {
-			c.State = StateDown
-			if c.Up {
-				c.State = StateUp
-			}
-		}
-		if days != nil {
-			d := int(*days)
-			c.TLSDaysLeft = &d
-		}
-		c.CheckedAt = time.UnixMilli(at).UTC()
-		out.Checks = append(out.Checks, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbError("checks", err)
+	out := &ChecksResponse{Checks: make([]Check, 0, len(page))}
+	for i := range page {
+		out.Checks = append(out.Checks, page[i].check())
 	}
 	if len(out.Checks) > limit {
 		// The cursor is a millisecond: end the page before the checks
@@ -253,9 +230,14 @@ func (s *Service) SiteUptime(ctx context.Context, p *UptimeParams) (*UptimeRespo
 func (s *Service) uptime(ctx context.Context, siteID int64, window time.Duration, now time.Time) (up, total int64, err error) {
 	res, size := resolutionFor(window)
 	from := now.Add(-window).Truncate(size)
-	err = s.db.QueryRowContext(ctx,
-		`SELECT COALESCE(SUM(up_count), 0), COALESCE(SUM(up_count + down_count), 0) FROM rollups WHERE site_id = $1 AND res = $2 AND bucket >= $3`,
-		siteID, res, from.UnixMilli()).Scan(&up, &total)
+	err = s.readSnapshot(ctx, func(tx *sql.Tx) error {
+		_, rolls, err := s.readBuckets(ctx, tx, siteID, res, from.UnixMilli(), math.MaxInt64)
+		for _, r := range rolls {
+			up += r.Up
+			total += r.Up + r.Down
+		}
+		return err
+	})
 	if err != nil {
 		return 0, 0, dbError("uptime", err)
 	}

@@ -48,13 +48,13 @@ func TestPruneKeepsRollupsOnlyAsFineAsTheirWindows(t *testing.T) {
 	if err := s.Prune(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := countRows(t, s, `SELECT COUNT(*) FROM rollups WHERE res = 'm' AND bucket < $1`, end.Add(-48*time.Hour-time.Minute).UnixMilli()); n != 0 {
+	if n := countBuckets(t, s, resMinute, end.Add(-48*time.Hour-time.Minute).UnixMilli()); n != 0 {
 		t.Errorf("%d minute rollups older than two days left", n)
 	}
-	if n := countRows(t, s, `SELECT COUNT(*) FROM rollups WHERE res = 'h' AND bucket < $1`, end.Add(-180*24*time.Hour-time.Hour).UnixMilli()); n != 0 {
+	if n := countBuckets(t, s, resHour, end.Add(-180*24*time.Hour-time.Hour).UnixMilli()); n != 0 {
 		t.Errorf("%d hour rollups older than 180 days left", n)
 	}
-	if n := countRows(t, s, `SELECT COUNT(*) FROM rollups WHERE res = 'd' AND bucket < $1`, end.Add(-200*24*time.Hour).UnixMilli()); n == 0 {
+	if n := countBuckets(t, s, resDay, end.Add(-200*24*time.Hour).UnixMilli()); n == 0 {
 		t.Error("day rollups within the rollup retention were pruned")
 	}
 	if after := historyAnswers(t, s, 1); after != before {

@@ -261,31 +261,17 @@ func writeBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []r
 }
 
 // readRollups returns a site's rollups of one resolution with buckets in
-// [from, to), oldest first.
+// [from, to), oldest first: rows and packed buckets added up (readBuckets),
+// in one snapshot.
 func (s *Service) readRollups(ctx context.Context, siteID int64, res string, from, to time.Time) ([]int64, []*rollup, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT bucket, up_count, down_count, slow_count, latency_sum, latency_max, hist FROM rollups WHERE site_id = $1 AND res = $2 AND bucket >= $3 AND bucket < $4 ORDER BY bucket`,
-		siteID, res, from.UnixMilli(), to.UnixMilli())
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
 	var (
 		buckets []int64
 		out     []*rollup
 	)
-	for rows.Next() {
-		var (
-			b    int64
-			r    rollup
-			hist string
-		)
-		if err := rows.Scan(&b, &r.Up, &r.Down, &r.Slow, &r.LatencySum, &r.LatencyMax, &hist); err != nil {
-			return nil, nil, err
-		}
-		r.Hist = decodeHist(hist)
-		buckets = append(buckets, b)
-		out = append(out, &r)
-	}
-	return buckets, out, rows.Err()
+	err := s.readSnapshot(ctx, func(tx *sql.Tx) error {
+		var err error
+		buckets, out, err = s.readBuckets(ctx, tx, siteID, res, from.UnixMilli(), to.UnixMilli())
+		return err
+	})
+	return buckets, out, err
 }

@@ -21,32 +21,7 @@ func TestRollupsOfConcurrentReplicasEqualRecomputation(t *testing.T) {
 	t.Parallel()
 	end := time.Date(2026, 5, 10, 15, 30, 0, 0, time.UTC)
 	clock := &manualClock{t: end}
-	cfg := sqldbtest.Config(t)
-	open := func() *Service {
-		db, err := sqldb.Open(context.Background(), cfg, "monitor", Migrations())
-		if err != nil {
-			t.Fatal(err)
-		}
-		siteDB, err := sqldb.Open(context.Background(), cfg, "site", site.Migrations())
-		if err != nil {
-			t.Fatal(err)
-		}
-		sites := &testSites{site.New(siteDB, site.Options{Defaults: site.Defaults{Interval: time.Minute, Timeout: time.Second}})}
-		s := New(db, sites, Options{Now: clock.Now})
-		s.Start(false)
-		t.Cleanup(func() {
-			s.Stop()
-			db.Close()
-			siteDB.Close()
-		})
-		return s
-	}
-	a, b := open(), open()
-	list := a.sites.(*testSites)
-	var sites []*site.Site
-	for i := range 6 {
-		sites = append(sites, list.put(t, int64(i+1), "https://r"+string(rune('a'+i))+".upmon.test", ""))
-	}
+	a, b, sites := openReplicas(t, clock, 6)
 	var wg sync.WaitGroup
 	for i, s := range []*Service{a, b} {
 		wg.Add(1)
@@ -76,4 +51,37 @@ func TestRollupsOfConcurrentReplicasEqualRecomputation(t *testing.T) {
 			t.Fatalf("rollup %+v = %+v, recomputed %+v", k, g, w)
 		}
 	}
+}
+
+// openReplicas opens two monitor services on one database (two
+// replicas), each over its own site service on one shared site database,
+// with n sites.
+func openReplicas(t *testing.T, clock *manualClock, n int) (a, b *Service, sites []*site.Site) {
+	t.Helper()
+	cfg := sqldbtest.Config(t)
+	open := func() *Service {
+		db, err := sqldb.Open(context.Background(), cfg, "monitor", Migrations())
+		if err != nil {
+			t.Fatal(err)
+		}
+		siteDB, err := sqldb.Open(context.Background(), cfg, "site", site.Migrations())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sites := &testSites{site.New(siteDB, site.Options{Defaults: site.Defaults{Interval: time.Minute, Timeout: time.Second}})}
+		s := New(db, sites, Options{Now: clock.Now})
+		s.Start(false)
+		t.Cleanup(func() {
+			s.Stop()
+			db.Close()
+			siteDB.Close()
+		})
+		return s
+	}
+	a, b = open(), open()
+	list := a.sites.(*testSites)
+	for i := range n {
+		sites = append(sites, list.put(t, int64(i+1), "https://r"+string(rune('a'+i))+".upmon.test", ""))
+	}
+	return a, b, sites
 }

@@ -435,6 +435,8 @@ func (s *Service) Forget(ctx context.Context, siteID int64) error {
 			`DELETE FROM site_state WHERE site_id = $1`,
 			`DELETE FROM checks WHERE site_id = $1`,
 			`DELETE FROM rollups WHERE site_id = $1`,
+			`DELETE FROM check_blocks WHERE site_id = $1`,
+			`DELETE FROM rollup_packs WHERE site_id = $1`,
 			`DELETE FROM incidents WHERE site_id = $1`,
 			`DELETE FROM location_state WHERE site_id = $1`,
 		} {
