@@ -121,6 +121,10 @@ type Options struct {
 	// Heartbeat is how often agents send heartbeats; a location silent
 	// for LostAfter of them is unavailable. Default DefaultHeartbeat.
 	Heartbeat time.Duration
+	// BrokerUp, if set, says whether the broker connection that brings
+	// the heartbeats is up; while it is down this replica decides no
+	// location lost (it cannot hear them).
+	BrokerUp func() bool
 }
 
 // Recorded describes a committed check, for live views.
@@ -181,6 +185,7 @@ type Service struct {
 	schedDB    *stall.Watch
 	syncDB     *stall.Watch
 	locs       *locationRegistry
+	createdAt  time.Time // when New ran (Options.Now), for the liveness grace
 }
 
 // Start starts the batching writer and, when schedule is true, the
@@ -300,6 +305,7 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		schedDB:    opts.DBStall.Watch("scheduler"),
 		syncDB:     opts.DBStall.Watch("schedule-sync"),
 		locs:       newLocationRegistry(opts.Location, opts.Heartbeat),
+		createdAt:  opts.Now(),
 	}
 }
 
