@@ -126,6 +126,7 @@ func (s *Service) syncLiveness(ctx context.Context, now time.Time) error {
 		stale := slices.ContainsFunc(agents, func(a heartbeatRow) bool { return a.At < forget })
 		if !stale && len(decideLiveness(locs, agents, s.locs.own, now, s.locs.every, mayLose)) == 0 {
 			s.locs.merge(locationNames(locs), agents, now)
+			s.metrics.passes.Inc()
 			return nil
 		}
 	}
@@ -157,10 +158,13 @@ func (s *Service) syncLiveness(ctx context.Context, now time.Time) error {
 	}
 	kept := slices.DeleteFunc(agents, func(a heartbeatRow) bool { return a.At < forget })
 	s.locs.merge(locationNames(locs), kept, now)
+	s.metrics.passes.Inc()
 	for _, c := range changed {
 		if c.Available {
+			s.metrics.locChanges.WithLabelValues("back").Inc()
 			s.log.Info("location back: an agent is heard again", "location", c.Name)
 		} else {
+			s.metrics.locChanges.WithLabelValues("lost").Inc()
 			s.log.Warn("location unavailable: its agents missed their heartbeats", "location", c.Name)
 		}
 	}

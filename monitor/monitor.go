@@ -341,6 +341,8 @@ type metrics struct {
 	duration    prometheus.Histogram
 	lag         prometheus.Histogram
 	inflightG   prometheus.Gauge
+	passes      prometheus.Counter
+	locChanges  *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -355,9 +357,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Scheduled checks running now."}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "upmon", Name: "check_duration_seconds",
 			Help: "Time one check took.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)}),
+		passes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "upmon", Name: "liveness_passes_total",
+			Help: "Liveness passes this replica completed (heartbeats written, locations lost or back decided)."}),
+		locChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "upmon", Name: "location_changes_total",
+			Help: "Location events this replica wrote to the outbox, by kind (lost, back)."}, []string{"change"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.checks, m.transitions, m.duration, m.lag, m.inflightG)
+		reg.MustRegister(m.checks, m.transitions, m.duration, m.lag, m.inflightG, m.passes, m.locChanges)
 	}
 	return m
 }
