@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,19 +172,19 @@ func (s *Service) SiteLocations(ctx context.Context, p *SiteLocationsParams) (*S
 		return nil, dbError("site locations", err)
 	}
 	out := &SiteLocationsResponse{Locations: []SiteLocation{}, Quorum: st.Quorum}
-	var seen []bool
+	states := map[string]string{}
 	for _, name := range st.Locations {
 		l, ok := byName[name]
 		if !ok {
 			l = SiteLocation{Location: name, State: StateUnknown}
 		}
 		l.Live = avail[name]
-		if l.Live && l.CheckedAt != nil {
-			seen = append(seen, l.State == StateDown)
+		if l.CheckedAt != nil {
+			states[name] = l.State
 		}
 		out.Locations = append(out.Locations, l)
 	}
-	out.Disagree = slices.Contains(seen, true) && slices.Contains(seen, false)
+	out.Disagree = splitOf(st.Locations, avail, states) != nil
 	return out, nil
 }
 
