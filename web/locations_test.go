@@ -42,7 +42,7 @@ func TestOverviewMarksLocationsThatDisagree(t *testing.T) {
 	w := e.do("GET", "/frontend/state.json?ids=1,2", nil)
 	var got struct {
 		Sites map[string]struct {
-			State    string                  `json:"state"`
+			State    string                 `json:"state"`
 			Disagree *monitor.LocationSplit `json:"disagree"`
 		} `json:"sites"`
 	}

@@ -15,14 +15,14 @@ var windows = []string{"24h", "7d", "30d"}
 
 type siteData struct {
 	pageBase
-	Row       rowView
-	Uptimes   []uptimeView
-	Chart     chartView
-	Windows   []windowLink
+	Row     rowView
+	Uptimes []uptimeView
+	Chart   chartView
+	Windows []windowLink
 	// ChartLocations choose the chart's location (sites on several).
 	ChartLocations []windowLink
-	Checks    []checkView
-	Incidents []incidentView
+	Checks         []checkView
+	Incidents      []incidentView
 	// Locations are the per-location rows (sites on several locations).
 	Locations   []locationView
 	Disagree    bool
