@@ -31,7 +31,9 @@ func TestLocationLivenessAcrossReplicas(t *testing.T) {
 		// shared one.
 		cfg.NATSURL = startTestNATS(t, &server.Options{JetStream: true, StoreDir: t.TempDir()}).ClientURL()
 	}
-	cfg.Heartbeat = 200 * time.Millisecond
+	// Heartbeats far enough apart that a loaded machine does not make
+	// the location flap (a real loss and return each time).
+	cfg.Heartbeat = time.Second
 	slack := apptest.NewSlack(t)
 	cfg.Env = append(cfg.Env, "SLACK_WEBHOOK_URL="+slack.URL)
 	first := apptest.Start(t, cfg, app.Hooks{})
@@ -84,7 +86,7 @@ func TestLocationLivenessAcrossReplicas(t *testing.T) {
 	agreed("ap unavailable on both replicas", monitor.LocationUnavailable)
 	quiesced()
 	if n := count(monitor.EventLocationLost); n != 1 {
-		t.Fatalf("the agent stopped, two replicas: %d location-lost events on the broker, want 1", n)
+		t.Fatalf("the agent stopped, two replicas: %d location-lost events on the broker, want 1: %+v", n, stream.events(t))
 	}
 	lost := slack.WaitFor(1, 15*time.Second)
 	if got := strings.Count(strings.Join(firstLines(lost), "\n"), "*Location ap is unavailable.*"); got != 1 {
@@ -95,7 +97,7 @@ func TestLocationLivenessAcrossReplicas(t *testing.T) {
 	agreed("ap live again on both replicas", monitor.LocationLive)
 	quiesced()
 	if lost, back := count(monitor.EventLocationLost), count(monitor.EventLocationBack); lost != 1 || back != 1 {
-		t.Fatalf("the agent came back: %d location-lost and %d location-back events, want 1 and 1", lost, back)
+		t.Fatalf("the agent came back: %d location-lost and %d location-back events, want 1 and 1: %+v", lost, back, stream.events(t))
 	}
 	msgs := firstLines(slack.WaitFor(2, 15*time.Second))
 	if len(msgs) != 2 || msgs[1] != "*Location ap is back.*" {

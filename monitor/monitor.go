@@ -343,6 +343,7 @@ type metrics struct {
 	inflightG   prometheus.Gauge
 	passes      prometheus.Counter
 	locChanges  *prometheus.CounterVec
+	locChecks   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -361,9 +362,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Liveness passes this replica completed (heartbeats written, locations lost or back decided)."}),
 		locChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "upmon", Name: "location_changes_total",
 			Help: "Location events this replica wrote to the outbox, by kind (lost, back)."}, []string{"change"}),
+		locChecks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "upmon", Name: "location_checks_total",
+			Help: "Agents' results this replica recorded, by location."}, []string{"location"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.checks, m.transitions, m.duration, m.lag, m.inflightG, m.passes, m.locChanges)
+		reg.MustRegister(m.checks, m.transitions, m.duration, m.lag, m.inflightG, m.passes, m.locChanges, m.locChecks)
 	}
 	return m
 }
