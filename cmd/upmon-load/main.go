@@ -6,7 +6,11 @@
 // and up, and reports achieved vs expected check rate, time until every
 // site is checked once, schedule lag, detection latency, lost and
 // duplicate notifications, CPU seconds per 1,000 checks, peak RSS, API
-// latency and database size. See docs/performance.md.
+// latency and database size. With --locations N it measures checks from N
+// locations instead: serve, N `upmon agent` processes (each leaving from
+// its own loopback address) and a private nats-server, reporting each
+// location's rate and lag and each process's CPU and RSS (locations.go).
+// See docs/performance.md.
 //
 // Every request goes to 127.0.0.0/8; every phase is bounded in time.
 package main
