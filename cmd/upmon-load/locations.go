@@ -71,143 +71,194 @@ type locReport struct {
 	} `json:"machine"`
 }
 
+// locRun is a running --locations stack.
+type locRun struct {
+	c       config
+	names   []string
+	tg      *targets
+	ns      *proc
+	srv     *server
+	agents  []*proc
+	closers []func() // run by close, last first
+}
+
 // runLocations runs the --locations measurement.
 func runLocations(ctx context.Context, c config) (*locReport, error) {
 	rep := &locReport{}
 	rep.Config.Label, rep.Config.Sites, rep.Config.Locations = c.label, c.sites, c.locations
 	rep.Config.Interval, rep.Config.Duration, rep.Config.DB = c.interval.String(), c.duration.String(), c.db
+	r := &locRun{c: c}
+	defer r.close()
+	if err := r.start(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.steady(ctx); err != nil {
+		return rep, err
+	}
+	w, err := r.measure(ctx)
+	if err != nil {
+		return rep, err
+	}
+	r.figures(rep, w)
+	return rep, nil
+}
+
+func (r *locRun) close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+}
+
+// start starts nats-server, serve and the agents, and the targets.
+func (r *locRun) start(ctx context.Context) error {
+	c := r.c
 	tmp, err := os.MkdirTemp("", "upmon-load-")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if c.keep {
 		logf("data in %s", tmp)
 	} else {
-		defer os.RemoveAll(tmp)
+		r.closers = append(r.closers, func() { os.RemoveAll(tmp) })
 	}
 	logPath := filepath.Join(tmp, "upmon.log")
 	bin := c.bin
 	if bin == "" {
 		logf("building upmon")
 		if bin, err = buildUpmon(ctx, tmp); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	nbin, err := natsServerBin(c.natsServerBin)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	ns, natsURL, err := startNATS(ctx, nbin, tmp, logPath)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	defer ns.stop()
-
-	names := make([]string, c.locations)
-	for i := range names {
-		names[i] = locationName(i)
+	r.ns = ns
+	r.closers = append(r.closers, ns.stop)
+	for i := range c.locations {
+		r.names = append(r.names, locationName(i))
 	}
 	const prefix = "upmon"
-	dataDir := filepath.Join(tmp, "data")
-	args := []string{"--data-dir", dataDir, "--log-level", "warn", "--rate-limit", "100000", "--rate-burst", "100000",
-		"--nats-url", natsURL, "--nats-prefix", prefix, "--locations", strings.Join(names, ","), "--heartbeat", c.heartbeat.String()}
+	args := []string{"--data-dir", filepath.Join(tmp, "data"), "--log-level", "warn", "--rate-limit", "100000", "--rate-burst", "100000",
+		"--nats-url", natsURL, "--nats-prefix", prefix, "--locations", strings.Join(r.names, ","), "--heartbeat", c.heartbeat.String()}
 	if c.db == "postgres" {
 		dbURL, drop, err := createPGDatabase(ctx, c.pgURL)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		defer drop()
+		r.closers = append(r.closers, drop)
 		args = append(args, "--database-url", dbURL)
 	}
 	args = append(args, strings.Fields(c.upmonArgs)...)
-	tg, err := newTargets(c.sites, c.listeners)
-	if err != nil {
-		return nil, err
+	if r.tg, err = newTargets(c.sites, c.listeners); err != nil {
+		return err
 	}
-	defer tg.close()
-
+	r.closers = append(r.closers, r.tg.close)
 	// --cpuprofile runs serve's code in a re-exec of this tool, profiled
 	// over the window (embedded.go); the agents stay the built binary.
 	serveBin, servePrefix, env := bin, []string(nil), []string(nil)
 	if c.profile != "" {
 		if serveBin, err = os.Executable(); err != nil {
-			return rep, err
+			return err
 		}
 		servePrefix, env = []string{"upmon-server"}, []string{"UPMON_LOAD_CPUPROFILE=" + c.profile}
 	}
-	srv, err := startServer(serveBin, servePrefix, args, env, logPath)
-	if err != nil {
-		return rep, err
+	if r.srv, err = startServer(serveBin, servePrefix, args, env, logPath); err != nil {
+		return err
 	}
-	defer srv.stop()
-	agents, err := startAgents(bin, c.locations, natsURL, prefix, c.heartbeat, strings.Fields(c.agentArgs), logPath)
-	if err != nil {
-		return rep, err
+	r.closers = append(r.closers, r.srv.stop)
+	if r.agents, err = startAgents(bin, c.locations, natsURL, prefix, c.heartbeat, strings.Fields(c.agentArgs), logPath); err != nil {
+		return err
 	}
-	defer func() {
-		for _, a := range agents {
+	r.closers = append(r.closers, func() {
+		for _, a := range r.agents {
 			a.stop()
 		}
-	}()
-	if err := waitLocationsLive(ctx, srv.base, names); err != nil {
-		return rep, err
+	})
+	return nil
+}
+
+// steady adds the sites once every location is live, waits until each
+// site was checked from every location, then one interval more: the
+// schedule is in its steady state.
+func (r *locRun) steady(ctx context.Context) error {
+	c := r.c
+	if err := waitLocationsLive(ctx, r.srv.base, r.names); err != nil {
+		return err
 	}
-	logf("upmon %d, %d agents, nats-server %d; adding %d sites", srv.cmd.Process.Pid, len(agents), ns.pid(), c.sites)
-	if err := addSites(ctx, srv.base, tg, c); err != nil {
-		return rep, err
+	logf("upmon %d, %d agents, nats-server %d; adding %d sites", r.srv.cmd.Process.Pid, len(r.agents), r.ns.pid(), c.sites)
+	if err := addSites(ctx, r.srv.base, r.tg, c); err != nil {
+		return err
 	}
-	// Every site checked once from every location, then one interval
-	// more: the schedule is in its steady state.
 	bound := time.Now().Add(2*c.interval + time.Minute)
-	for ctx.Err() == nil && time.Now().Before(bound) && uncheckedFrom(tg, c) > 0 {
+	for ctx.Err() == nil && time.Now().Before(bound) && uncheckedFrom(r.tg, c) > 0 {
 		_ = sleepCtx(ctx, 500*time.Millisecond)
 	}
-	logf("every site checked from every location (%d missing); window in one interval", uncheckedFrom(tg, c))
-	if err := sleepCtx(ctx, c.interval+2*time.Second); err != nil {
-		return rep, err
-	}
+	logf("every site checked from every location (%d missing); window in one interval", uncheckedFrom(r.tg, c))
+	return sleepCtx(ctx, c.interval+2*time.Second)
+}
 
-	procs := append([]*proc{{name: "serve", cmd: srv.cmd}}, agents...)
-	procs = append(procs, ns)
-	ws := time.Now()
-	p0 := readProcs(procs)
-	m0, err := scrape(ctx, srv.base)
-	if err != nil {
-		return rep, err
+// locWindow is what a window measured: the counters at both ends.
+type locWindow struct {
+	ws, we       time.Time
+	procs        []*proc
+	p0, p1       []procStats
+	m0, m1       metricSnapshot
+	busy0, busy1 time.Duration
+	load0, load1 float64
+	tool         float64 // the tool's own CPU seconds in the window
+}
+
+// measure reads every counter, waits the window, and reads them again.
+func (r *locRun) measure(ctx context.Context) (*locWindow, error) {
+	w := &locWindow{procs: append(append([]*proc{{name: "serve", cmd: r.srv.cmd}}, r.agents...), r.ns)}
+	var err error
+	w.ws = time.Now()
+	w.p0 = readProcs(w.procs)
+	if w.m0, err = scrape(ctx, r.srv.base); err != nil {
+		return nil, err
 	}
-	busy0, load0 := machineBusy()
+	w.busy0, w.load0 = machineBusy()
 	tool0 := selfCPU()
-	if c.profile != "" {
-		_ = srv.cmd.Process.Signal(syscall.SIGUSR1)
+	if r.c.profile != "" {
+		_ = r.srv.cmd.Process.Signal(syscall.SIGUSR1)
 	}
-	if err := sleepCtx(ctx, c.duration); err != nil {
-		return rep, err
+	if err := sleepCtx(ctx, r.c.duration); err != nil {
+		return nil, err
 	}
-	if c.profile != "" {
-		_ = srv.cmd.Process.Signal(syscall.SIGUSR2)
+	if r.c.profile != "" {
+		_ = r.srv.cmd.Process.Signal(syscall.SIGUSR2)
 	}
-	we := time.Now()
-	p1 := readProcs(procs)
-	m1, err := scrape(ctx, srv.base)
-	if err != nil {
-		return rep, err
+	w.we = time.Now()
+	w.p1 = readProcs(w.procs)
+	if w.m1, err = scrape(ctx, r.srv.base); err != nil {
+		return nil, err
 	}
-	busy1, load1 := machineBusy()
-	tool1 := selfCPU()
+	w.busy1, w.load1 = machineBusy()
+	w.tool = selfCPU() - tool0
 	logf("window ends")
-	stored := map[string]float64{}
-	for loc, n := range m1.byLocation {
-		stored[loc] = n - m0.byLocation[loc]
-	}
+	return w, nil
+}
 
-	win := we.Sub(ws).Seconds()
+// figures computes the report from a window.
+func (r *locRun) figures(rep *locReport, w *locWindow) {
+	c := r.c
+	win := w.we.Sub(w.ws).Seconds()
+	stored := map[string]float64{}
+	for loc, n := range w.m1.byLocation {
+		stored[loc] = n - w.m0.byLocation[loc]
+	}
 	rep.Window.Seconds = win
 	rep.Window.ExpectedPerLocation = float64(c.sites) / c.interval.Seconds()
-	rep.Window.SchedulerLagP50, rep.Window.SchedulerLagP99 = lagQuantile(m0, m1, .5), lagQuantile(m0, m1, .99)
+	rep.Window.SchedulerLagP50, rep.Window.SchedulerLagP99 = lagQuantile(w.m0, w.m1, .5), lagQuantile(w.m0, w.m1, .99)
 	var total float64
-	for i, name := range names {
+	for i, name := range r.names {
 		f := locFigures{Name: name, Source: fmt.Sprintf("127.0.0.%d", agentSource(i))}
-		hits, lag := windowHits(tg, c, agentSource(i), ws, we)
+		hits, lag := windowHits(r.tg, c, agentSource(i), w.ws, w.we)
 		f.HitsPerSecond, f.Lag = float64(hits)/win, distOf(lag)
 		f.StoredPerSecond = stored[name] / win
 		f.RateRatio = f.StoredPerSecond / rep.Window.ExpectedPerLocation
@@ -215,14 +266,14 @@ func runLocations(ctx context.Context, c config) (*locReport, error) {
 		rep.Locations = append(rep.Locations, f)
 	}
 	rep.Window.StoredPerSecond = total / win
-	runCPU := tool1 - tool0
-	for i, p := range procs {
-		cpu := (p1[i].cpu - p0[i].cpu).Seconds()
+	var runCPU float64
+	for i, p := range w.procs {
+		cpu := (w.p1[i].cpu - w.p0[i].cpu).Seconds()
 		runCPU += cpu
-		f := procFigures{Name: p.name, CPUSeconds: cpu, Cores: cpu / win, RSSMB: float64(p1[i].rssKB) / 1024, PeakRSSMB: float64(p1[i].hwmKB) / 1024}
+		f := procFigures{Name: p.name, CPUSeconds: cpu, Cores: cpu / win, RSSMB: float64(w.p1[i].rssKB) / 1024, PeakRSSMB: float64(w.p1[i].hwmKB) / 1024}
 		n := total
-		if i >= 1 && i <= len(agents) {
-			n = stored[names[i-1]]
+		if i >= 1 && i <= len(r.agents) {
+			n = stored[r.names[i-1]]
 		}
 		if n > 0 {
 			f.CPUPer1000Checks = cpu / (n / 1000)
@@ -230,13 +281,12 @@ func runLocations(ctx context.Context, c config) (*locReport, error) {
 		rep.Processes = append(rep.Processes, f)
 	}
 	if total > 0 {
-		rep.Window.CPUPer1000Checks = (runCPU - (tool1 - tool0)) / (total / 1000)
+		rep.Window.CPUPer1000Checks = runCPU / (total / 1000)
 	}
-	rep.Machine.LoadStart, rep.Machine.LoadEnd = load0, load1
-	rep.Machine.BusyCores = (busy1 - busy0).Seconds() / win
-	rep.Machine.RunCores = runCPU / win
+	rep.Machine.LoadStart, rep.Machine.LoadEnd = w.load0, w.load1
+	rep.Machine.BusyCores = (w.busy1 - w.busy0).Seconds() / win
+	rep.Machine.RunCores = (runCPU + w.tool) / win
 	rep.Machine.OtherCores = rep.Machine.BusyCores - rep.Machine.RunCores
-	return rep, nil
 }
 
 // waitLocationsLive waits (30 s at most) until GET /locations lists every
