@@ -671,6 +671,8 @@ func (s *MonitorClient) SiteIncidents(ctx context.Context, siteID int64, query .
 // MonitorSiteLatencyQuery holds the query parameters of MonitorClient.SiteLatency (the last given
 // is used); zero values are not sent.
 type MonitorSiteLatencyQuery struct {
+	// Location is the query parameter "location".
+	Location string
 	// Step is the query parameter "step".
 	Step string
 	// Window is the query parameter "window".
@@ -682,6 +684,9 @@ func (s *MonitorClient) SiteLatency(ctx context.Context, siteID int64, query ...
 	var values url.Values
 	for _, q := range query {
 		values = url.Values{}
+		if !isZero(q.Location) {
+			values.Set("location", fmt.Sprint(q.Location))
+		}
 		if !isZero(q.Step) {
 			values.Set("step", fmt.Sprint(q.Step))
 		}

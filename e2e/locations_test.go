@@ -219,6 +219,12 @@ func TestQuorumOfThreeAgents(t *testing.T) {
 		!strings.Contains(page, "<td>us</td><td>up</td>") || !strings.Contains(page, "(locations disagree)") {
 		t.Errorf("site page (%d) lacks the location rows:\n%s", code, page)
 	}
+	// The overview marks the site: its live locations disagree (eu down,
+	// us up; ap unavailable takes no side).
+	code, page = c.Do("GET", "/frontend/", "")
+	if mark := `<span class="pill split" title="Locations disagree: down from eu; up from us">`; code != 200 || !strings.Contains(page, mark) {
+		t.Errorf("overview (%d) lacks %s:\n%s", code, mark, page)
+	}
 	var checks monitor.ChecksResponse
 	c.JSON("GET", "/site/1/checks?location=us&limit=1000", "", &checks)
 	if len(checks.Checks) == 0 {

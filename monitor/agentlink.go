@@ -80,7 +80,11 @@ func (s *Service) HandleResult(ctx context.Context, loc string, r *AgentResult) 
 	if now := s.opts.Now(); at.After(now) || at.IsZero() {
 		at = now
 	}
-	return s.RecordFrom(st, loc, at, r.Result)
+	if err := s.RecordFrom(st, loc, at, r.Result); err != nil {
+		return err
+	}
+	s.metrics.locChecks.WithLabelValues(loc).Inc()
+	return nil
 }
 
 // Subjects of the broker link between serve and agents; each location's

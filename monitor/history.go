@@ -85,7 +85,11 @@ func (s *Service) requireSite(ctx context.Context, id int64) (*site.Site, error)
 
 // SiteChecks pages through a site's recorded checks.
 func (s *Service) SiteChecks(ctx context.Context, p *ChecksParams) (*ChecksResponse, error) {
-	if _, err := s.requireSite(ctx, p.SiteID); err != nil {
+	st, err := s.requireSite(ctx, p.SiteID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkLocationParam(st, p.Location); err != nil {
 		return nil, err
 	}
 	limit := p.Limit
@@ -114,7 +118,7 @@ func (s *Service) SiteChecks(ctx context.Context, p *ChecksParams) (*ChecksRespo
 		q.hasBound, q.bound = true, t.UnixMilli()
 	}
 	var page []storedCheck
-	err := s.readSnapshot(ctx, func(tx *sql.Tx) error {
+	err = s.readSnapshot(ctx, func(tx *sql.Tx) error {
 		var err error
 		page, err = s.readChecks(ctx, tx, q)
 		return err
@@ -336,6 +340,9 @@ type LatencyParams struct {
 	// Step is the width of a point (default window/60, at least the
 	// window's rollup resolution).
 	Step string `query:"step"`
+	// Location, if set, returns the series of the checks from that
+	// location alone (docs/locations.md); default: every location.
+	Location string `query:"location"`
 }
 
 // LatencyPoint is one step of a latency series (successful checks only).
@@ -383,8 +390,15 @@ func (s *Service) SiteLatency(ctx context.Context, p *LatencyParams) (*LatencyRe
 	}
 	// Answer with the step actually used (rounded to the resolution).
 	p.Step = site.Duration(step).String()
-	if _, err := s.requireSite(ctx, p.SiteID); err != nil {
+	st, err := s.requireSite(ctx, p.SiteID)
+	if err != nil {
 		return nil, err
+	}
+	if err := s.checkLocationParam(st, p.Location); err != nil {
+		return nil, err
+	}
+	if s.oneLocationOf(st, p.Location) {
+		return s.locationLatency(ctx, p, window, step)
 	}
 	now := s.opts.Now()
 	from := now.Add(-window).Truncate(step)

@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +19,80 @@ type LocationsResponse struct {
 }
 
 // Locations lists every known location: this process's own, and each
-// one an agent announced, with its agents, live or unavailable.
-func (s *Service) Locations(_ context.Context, _ *LocationsParams) (*LocationsResponse, error) {
-	return &LocationsResponse{Locations: s.locs.list(s.opts.Now())}, nil
+// one an agent announced, with its agents, live or unavailable. It is
+// read from the database, so every replica answers the same (but for
+// which location is its own).
+func (s *Service) Locations(ctx context.Context, _ *LocationsParams) (*LocationsResponse, error) {
+	locs, agents, err := readLiveness(ctx, s.db)
+	if err != nil {
+		return nil, dbError("locations", err)
+	}
+	return &LocationsResponse{Locations: describeLocations(s.locs.own, locs, agents, s.opts.Now(), s.locs.every)}, nil
+}
+
+// describeLocations builds GET /locations from the database's rows: the
+// own location first (always live), then the others by name, each in the
+// state its flag says and with its agents, each live or not at now.
+func describeLocations(own string, locs []locationRow, agents []heartbeatRow, now time.Time, every time.Duration) []LocationInfo {
+	byName := map[string]*LocationInfo{own: {Name: own, State: LocationLive, Own: true, Agents: []AgentInfo{}}}
+	out := []*LocationInfo{byName[own]}
+	for _, l := range locs {
+		li := byName[l.Name]
+		if li == nil {
+			li = &LocationInfo{Name: l.Name, State: LocationUnavailable, Agents: []AgentInfo{}}
+			if l.Available {
+				li.State = LocationLive
+			}
+			byName[l.Name] = li
+			out = append(out, li)
+		}
+		if l.LastHeartbeat > 0 {
+			li.LastHeartbeat = time.UnixMilli(l.LastHeartbeat).UTC()
+		}
+	}
+	for _, a := range agents {
+		li := byName[a.Location]
+		if li == nil {
+			continue
+		}
+		at := time.UnixMilli(a.At).UTC()
+		ai := AgentInfo{ID: a.Agent, State: LocationUnavailable, LastHeartbeat: at}
+		if agentLive(at, now, every) {
+			ai.State = LocationLive
+		}
+		if at.After(li.LastHeartbeat) {
+			li.LastHeartbeat = at
+		}
+		li.Agents = append(li.Agents, ai)
+	}
+	res := make([]LocationInfo, len(out))
+	for i, li := range out {
+		res[i] = *li
+	}
+	return res
+}
+
+// availability reads each location's flag (the own location is always
+// available; a location the database does not know is not).
+func (s *Service) availability(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, available FROM locations`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var (
+			name string
+			ok   bool
+		)
+		if err := rows.Scan(&name, &ok); err != nil {
+			return nil, err
+		}
+		out[name] = ok
+	}
+	out[s.locs.own] = true
+	return out, rows.Err()
 }
 
 // SiteLocationsParams identify the site.
@@ -97,21 +167,24 @@ func (s *Service) SiteLocations(ctx context.Context, p *SiteLocationsParams) (*S
 	if err := rows.Err(); err != nil {
 		return nil, dbError("site locations", err)
 	}
-	now := s.opts.Now()
+	avail, err := s.availability(ctx)
+	if err != nil {
+		return nil, dbError("site locations", err)
+	}
 	out := &SiteLocationsResponse{Locations: []SiteLocation{}, Quorum: st.Quorum}
-	var seen []bool
+	states := map[string]string{}
 	for _, name := range st.Locations {
 		l, ok := byName[name]
 		if !ok {
 			l = SiteLocation{Location: name, State: StateUnknown}
 		}
-		l.Live = s.locs.live(name, now)
-		if l.Live && l.CheckedAt != nil {
-			seen = append(seen, l.State == StateDown)
+		l.Live = avail[name]
+		if l.CheckedAt != nil {
+			states[name] = l.State
 		}
 		out.Locations = append(out.Locations, l)
 	}
-	out.Disagree = slices.Contains(seen, true) && slices.Contains(seen, false)
+	out.Disagree = splitOf(st.Locations, avail, states) != nil
 	return out, nil
 }
 

@@ -8,9 +8,9 @@ import (
 	"upmon/platform/outbox"
 )
 
-// watchLocations looks every heartbeat interval for locations that went
-// unavailable or came back, and publishes a LocationEvent for each
-// through the outbox. It ends when the service stops.
+// watchLocations runs the liveness pass (liveness.go) every heartbeat
+// interval, and at once when a new agent or location is heard. It ends
+// when the service stops.
 func (s *Service) watchLocations() {
 	t := time.NewTicker(s.locs.every)
 	defer t.Stop()
@@ -19,45 +19,31 @@ func (s *Service) watchLocations() {
 		case <-s.stopping.Done():
 			return
 		case <-t.C:
-			s.publishLocationChanges(s.stopping, s.opts.Now())
+		case <-s.locs.wake:
 		}
+		s.publishLocationChanges(s.stopping, s.opts.Now())
 	}
 }
 
-// publishLocationChanges writes one event per location whose liveness
-// changed since the last look.
+// publishLocationChanges runs one liveness pass at now: it writes the
+// heartbeats heard here and publishes, through the outbox, one event per
+// location whose liveness changed, once across every replica.
 func (s *Service) publishLocationChanges(ctx context.Context, now time.Time) {
-	lost, back := s.locs.changes(now)
-	if len(lost)+len(back) == 0 {
-		return
+	if err := s.syncLiveness(ctx, now); err != nil && ctx.Err() == nil {
+		s.log.Warn("cannot record the locations' heartbeats", "err", err)
 	}
-	now = now.UTC()
-	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		for _, c := range []struct {
-			names     []string
-			available bool
-		}{{lost, false}, {back, true}} {
-			for _, loc := range c.names {
-				ev := &LocationEvent{Location: loc, Available: c.available, At: now, Type: EventLocationLost}
-				if c.available {
-					ev.Type = EventLocationBack
-				}
-				if _, err := outbox.InsertEvent(ctx, tx, TopicLocationChange, now, func(id string) any {
-					ev.ID = id
-					return ev
-				}); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
+}
+
+// insertLocationEvent writes a location-lost or location-back event to
+// the outbox in tx.
+func (s *Service) insertLocationEvent(ctx context.Context, tx *sql.Tx, c livenessChange, now time.Time) error {
+	ev := &LocationEvent{Location: c.Name, Available: c.Available, At: now.UTC(), Type: EventLocationLost}
+	if c.Available {
+		ev.Type = EventLocationBack
+	}
+	_, err := outbox.InsertEvent(ctx, tx, TopicLocationChange, now.UTC(), func(id string) any {
+		ev.ID = id
+		return ev
 	})
-	if err != nil {
-		s.log.Warn("cannot publish location changes", "lost", lost, "back", back, "err", err)
-		return
-	}
-	for _, loc := range lost {
-		s.log.Warn("location unavailable: its agents missed their heartbeats", "location", loc)
-	}
-	s.opts.OnEvent()
+	return err
 }

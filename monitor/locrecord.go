@@ -97,7 +97,7 @@ func (s *Service) recordLocation(ctx context.Context, tx *sql.Tx, p *pending, ne
 
 // loadLocationStates reads a site's location rows.
 func (s *Service) loadLocationStates(ctx context.Context, tx *sql.Tx, siteID int64) (map[string]siteState, error) {
-	rows, err := tx.QueryContext(ctx,
+	rows, err := s.stmts.query(ctx, tx,
 		`SELECT location, up, degraded, last_up, checked_at, seq, dseq, fail_streak, ok_streak, slow_streak, fast_streak
 		 FROM location_state WHERE site_id = $1`, siteID)
 	if err != nil {

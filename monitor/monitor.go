@@ -121,6 +121,10 @@ type Options struct {
 	// Heartbeat is how often agents send heartbeats; a location silent
 	// for LostAfter of them is unavailable. Default DefaultHeartbeat.
 	Heartbeat time.Duration
+	// BrokerUp, if set, says whether the broker connection that brings
+	// the heartbeats is up; while it is down this replica decides no
+	// location lost (it cannot hear them).
+	BrokerUp func() bool
 }
 
 // Recorded describes a committed check, for live views.
@@ -181,6 +185,7 @@ type Service struct {
 	schedDB    *stall.Watch
 	syncDB     *stall.Watch
 	locs       *locationRegistry
+	createdAt  time.Time // when New ran (Options.Now), for the liveness grace
 }
 
 // Start starts the batching writer and, when schedule is true, the
@@ -300,6 +305,7 @@ func New(db *sqldb.DB, sites Sites, opts Options) *Service {
 		schedDB:    opts.DBStall.Watch("scheduler"),
 		syncDB:     opts.DBStall.Watch("schedule-sync"),
 		locs:       newLocationRegistry(opts.Location, opts.Heartbeat),
+		createdAt:  opts.Now(),
 	}
 }
 
@@ -335,6 +341,9 @@ type metrics struct {
 	duration    prometheus.Histogram
 	lag         prometheus.Histogram
 	inflightG   prometheus.Gauge
+	passes      prometheus.Counter
+	locChanges  *prometheus.CounterVec
+	locChecks   *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -349,9 +358,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Scheduled checks running now."}),
 		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: "upmon", Name: "check_duration_seconds",
 			Help: "Time one check took.", Buckets: prometheus.ExponentialBuckets(0.001, 4, 9)}),
+		passes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "upmon", Name: "liveness_passes_total",
+			Help: "Liveness passes this replica completed (heartbeats written, locations lost or back decided)."}),
+		locChanges: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "upmon", Name: "location_changes_total",
+			Help: "Location events this replica wrote to the outbox, by kind (lost, back)."}, []string{"change"}),
+		locChecks: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "upmon", Name: "location_checks_total",
+			Help: "Agents' results this replica recorded, by location."}, []string{"location"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.checks, m.transitions, m.duration, m.lag, m.inflightG)
+		reg.MustRegister(m.checks, m.transitions, m.duration, m.lag, m.inflightG, m.passes, m.locChanges, m.locChecks)
 	}
 	return m
 }

@@ -188,6 +188,10 @@ type fakeMonitor struct {
 	checked   []int64
 	// overviews and overviewOf count the Overview and SiteOverviewOf calls.
 	overviews, overviewOf int
+	// splits are the sites whose locations disagree; latencyAt records
+	// the location of each latency series asked for.
+	splits    map[int64]*monitor.LocationSplit
+	latencyAt []string
 }
 
 func newFakeMonitor() *fakeMonitor {
@@ -244,7 +248,20 @@ func (m *fakeMonitor) SiteIncidents(_ context.Context, p *IncidentsParams) (*Inc
 func (m *fakeMonitor) SiteLatency(_ context.Context, p *LatencyParams) (*LatencyResponse, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.latencyAt = append(m.latencyAt, p.Location)
 	return &LatencyResponse{Window: p.Window, Step: p.Step, Points: m.latency[p.SiteID]}, nil
+}
+
+func (m *fakeMonitor) LocationSplits(_ context.Context, sites []*site.Site) (map[int64]*monitor.LocationSplit, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[int64]*monitor.LocationSplit{}
+	for _, s := range sites {
+		if sp := m.splits[s.ID]; sp != nil {
+			out[s.ID] = sp
+		}
+	}
+	return out, nil
 }
 
 func (m *fakeMonitor) set(ov *SiteOverview) {

@@ -3,9 +3,11 @@ package web
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
+	"upmon/monitor"
 	"upmon/platform/api"
 	"upmon/site"
 )
@@ -136,8 +138,11 @@ func (h *Handler) writeOverview(w http.ResponseWriter, r *http.Request, status i
 	ctx := r.Context()
 	now := h.now()
 	rows := make([]rowView, 0, len(page))
+	splits := h.locationSplits(ctx, page)
 	for i := range page {
-		rows = append(rows, h.row(&page[i], now))
+		r := h.row(&page[i], now)
+		r.Split = splitTitle(splits[page[i].site.ID])
+		rows = append(rows, r)
 	}
 	title := "Overview"
 	if tot.Down > 0 {
@@ -228,8 +233,15 @@ func (h *Handler) addSite(w http.ResponseWriter, r *http.Request) {
 
 // liveStateResponse is the answer of /frontend/state.json.
 type liveStateResponse struct {
-	Totals totals                `json:"totals"`
-	Sites  map[string]*LiveEvent `json:"sites"`
+	Totals totals               `json:"totals"`
+	Sites  map[string]*liveSite `json:"sites"`
+}
+
+// liveSite is one site's latest state in /frontend/state.json: its last
+// check and, when its live locations disagree, which see it down and up.
+type liveSite struct {
+	LiveEvent
+	Disagree *monitor.LocationSplit `json:"disagree,omitempty"`
 }
 
 // liveState answers the totals and, for the ids asked (?ids=1,2,…, at
@@ -247,12 +259,11 @@ func (h *Handler) liveState(w http.ResponseWriter, r *http.Request) {
 		api.WriteJSON(w, api.AsError(err).Status(), api.AsError(err))
 		return
 	}
-	resp := liveStateResponse{Totals: tot, Sites: map[string]*LiveEvent{}}
-	for _, e := range entries {
-		if !want[e.site.ID] {
-			continue
-		}
-		ev := &LiveEvent{SiteID: e.site.ID, State: e.state}
+	resp := liveStateResponse{Totals: tot, Sites: map[string]*liveSite{}}
+	wanted := slices.DeleteFunc(entries, func(e entry) bool { return !want[e.site.ID] })
+	splits := h.locationSplits(r.Context(), wanted)
+	for _, e := range wanted {
+		ev := &liveSite{LiveEvent: LiveEvent{SiteID: e.site.ID, State: e.state}, Disagree: splits[e.site.ID]}
 		if e.ov != nil {
 			ev.CheckedAt, ev.LatencyMS, ev.StatusCode, ev.Error = e.ov.CheckedAt, e.ov.LatencyMS, e.ov.StatusCode, e.ov.Error
 		}

@@ -174,6 +174,9 @@ type rowView struct {
 	Tags                 []string
 	Link                 string
 	StatusBadge, UpBadge string
+	// Split, when the site's live locations disagree, names them (the
+	// overview's mark and its tooltip).
+	Split string
 }
 
 func (h *Handler) row(e *entry, now time.Time) rowView {

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"strconv"
 	"sync"
 
@@ -16,12 +15,14 @@ var windows = []string{"24h", "7d", "30d"}
 
 type siteData struct {
 	pageBase
-	Row       rowView
-	Uptimes   []uptimeView
-	Chart     chartView
-	Windows   []windowLink
-	Checks    []checkView
-	Incidents []incidentView
+	Row     rowView
+	Uptimes []uptimeView
+	Chart   chartView
+	Windows []windowLink
+	// ChartLocations choose the chart's location (sites on several).
+	ChartLocations []windowLink
+	Checks         []checkView
+	Incidents      []incidentView
 	// Locations are the per-location rows (sites on several locations).
 	Locations   []locationView
 	Disagree    bool
@@ -89,6 +90,7 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 	if window != "7d" && window != "30d" {
 		window = "24h"
 	}
+	chartLoc := chartLocation(s, r.URL.Query().Get("location"))
 	var (
 		wg        sync.WaitGroup
 		mu        sync.Mutex
@@ -119,7 +121,7 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 	}
 	wg.Go(func() {
 		var err error
-		latency, err = m.SiteLatency(ctx, &LatencyParams{SiteID: id, Window: window, Step: windowStep(window)})
+		latency, err = m.SiteLatency(ctx, &LatencyParams{SiteID: id, Window: window, Step: windowStep(window), Location: chartLoc})
 		keep(err)
 	})
 	wg.Go(func() {
@@ -194,10 +196,11 @@ func (h *Handler) renderSite(w http.ResponseWriter, r *http.Request, status int,
 		}
 	}
 	d.Chart = newChart(points, window, step, now)
+	d.Chart.From = chartLoc
 	for _, win := range windows {
-		d.Windows = append(d.Windows, windowLink{Name: win, Current: win == window,
-			URL: d.Row.Link + "?" + url.Values{"window": {win}}.Encode() + "#chart"})
+		d.Windows = append(d.Windows, windowLink{Name: win, Current: win == window, URL: chartURL(d.Row.Link, win, chartLoc)})
 	}
+	d.ChartLocations = chartLocationLinks(d.Row.Link, s, window, chartLoc)
 	if checks != nil {
 		for _, c := range checks.Checks {
 			st := normState(c.State)

@@ -120,6 +120,7 @@ type chartView struct {
 	Label          string
 	Empty          bool
 	Window         string
+	From           string // the location the series is from ("": all)
 }
 
 type tick struct {

@@ -773,7 +773,7 @@ export namespace monitor {
         }
 
         /** SiteLatency calls GET /site/{siteID}/latency (operation monitor_get_site_siteID_latency, access viewer). */
-        public async SiteLatency(siteID: number, query?: { step?: string, window?: string }): Promise<monitor.LatencyResponse> {
+        public async SiteLatency(siteID: number, query?: { location?: string, step?: string, window?: string }): Promise<monitor.LatencyResponse> {
             return (await this.baseClient.call("GET", `/site/${encodeURIComponent(String(siteID))}/latency`, query, undefined)) as monitor.LatencyResponse
         }
 

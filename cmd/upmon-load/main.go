@@ -6,7 +6,11 @@
 // and up, and reports achieved vs expected check rate, time until every
 // site is checked once, schedule lag, detection latency, lost and
 // duplicate notifications, CPU seconds per 1,000 checks, peak RSS, API
-// latency and database size. See docs/performance.md.
+// latency and database size. With --locations N it measures checks from N
+// locations instead: serve, N `upmon agent` processes (each leaving from
+// its own loopback address) and a private nats-server, reporting each
+// location's rate and lag and each process's CPU and RSS (locations.go).
+// See docs/performance.md.
 //
 // Every request goes to 127.0.0.0/8; every phase is bounded in time.
 package main
@@ -50,6 +54,11 @@ type config struct {
 	maxTime      time.Duration
 	upmonArgs    string
 	label        string
+	// --locations mode (locations.go)
+	locations     int
+	natsServerBin string
+	agentArgs     string
+	heartbeat     time.Duration
 }
 
 func main() {
@@ -81,6 +90,10 @@ func main() {
 	flag.DurationVar(&c.maxTime, "max-time", 15*time.Minute, "hard limit of the whole run")
 	flag.StringVar(&c.upmonArgs, "upmon-args", "", "extra space-separated flags for upmon serve")
 	flag.StringVar(&c.label, "label", "", "free text copied into the report")
+	flag.IntVar(&c.locations, "locations", 0, "measure checks from this many locations: serve plus one `upmon agent` each (source 127.0.0.2, .3, …) on a private nats-server; no flips")
+	flag.StringVar(&c.natsServerBin, "nats-server-bin", "", "nats-server binary for --locations (default /usr/sbin/nats-server or PATH)")
+	flag.StringVar(&c.agentArgs, "agent-args", "", "extra space-separated flags for upmon agent (--locations)")
+	flag.DurationVar(&c.heartbeat, "heartbeat", 5*time.Second, "agents' heartbeat and serve's --heartbeat (--locations)")
 	flag.Parse()
 	if c.duration == 0 {
 		c.duration = max(3*c.interval, time.Minute)
@@ -91,11 +104,32 @@ func main() {
 		fmt.Fprintln(os.Stderr, "upmon-load: bad flags")
 		os.Exit(2)
 	}
+	if c.locations > 0 && (c.locations > 200 || c.replicas > 1 || c.hangFraction > 0) {
+		fmt.Fprintln(os.Stderr, "upmon-load: --locations takes 1 to 200 locations and combines with neither --replicas nor --hang-fraction")
+		os.Exit(2)
+	}
 	raiseFileLimit()
 	ctx, cancel := context.WithTimeout(context.Background(), c.maxTime)
 	defer cancel()
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if c.locations > 0 {
+		rep, err := runLocations(ctx, c)
+		if rep != nil {
+			if c.jsonOut {
+				enc := json.NewEncoder(os.Stdout)
+				enc.SetIndent("", "  ")
+				_ = enc.Encode(rep)
+			} else {
+				rep.print(os.Stdout)
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "upmon-load:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	rep, err := run(ctx, c)
 	if rep != nil {
 		if c.jsonOut {

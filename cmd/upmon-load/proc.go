@@ -150,10 +150,13 @@ type metricSnapshot struct {
 	lagCount float64
 	inflight float64
 	added    float64 // site-added events the monitor's check-site subscription handled
+	// byLocation are the agents' results recorded, by location
+	// (upmon_location_checks_total).
+	byLocation map[string]float64
 }
 
 func scrape(ctx context.Context, base string) (metricSnapshot, error) {
-	m := metricSnapshot{lagBkts: map[float64]float64{}}
+	m := metricSnapshot{lagBkts: map[float64]float64{}, byLocation: map[string]float64{}}
 	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/metrics", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -191,6 +194,9 @@ func scrape(ctx context.Context, base string) (metricSnapshot, error) {
 			m.added += val
 		case name == "upmon_checks_in_flight":
 			m.inflight = val
+		case strings.HasPrefix(name, `upmon_location_checks_total{location="`):
+			loc := strings.TrimPrefix(name, `upmon_location_checks_total{location="`)
+			m.byLocation[loc[:max(strings.IndexByte(loc, '"'), 0)]] += val
 		}
 	}
 	return m, sc.Err()

@@ -36,10 +36,11 @@ type targets struct {
 
 	mu   []sync.Mutex // per site
 	seen [][]int64    // arrival times (ns since epoch) per site since reset
+	from [][]uint8    // the caller's last address byte, per arrival (127.0.0.x: its location)
 }
 
 func newTargets(n, listeners int) (*targets, error) {
-	t := &targets{n: n, state: make([]atomic.Int32, n), mu: make([]sync.Mutex, n), seen: make([][]int64, n)}
+	t := &targets{n: n, state: make([]atomic.Int32, n), mu: make([]sync.Mutex, n), seen: make([][]int64, n), from: make([][]uint8, n)}
 	for k := range listeners {
 		// Spread over 127.0.0.1..127.0.0.k so that fresh connections
 		// never run short of 4-tuples.
@@ -66,6 +67,7 @@ func (t *targets) reset() {
 	for i := range t.n {
 		t.mu[i].Lock()
 		t.seen[i] = t.seen[i][:0]
+		t.from[i] = t.from[i][:0]
 		t.mu[i].Unlock()
 	}
 	t.hits.Store(0)
@@ -78,6 +80,29 @@ func (t *targets) arrivals(i int) []int64 {
 	return append([]int64(nil), t.seen[i]...)
 }
 
+// arrivalsFrom returns site i's arrival times from callers whose address
+// ends in the byte last (127.0.0.<last>: one location's agent).
+func (t *targets) arrivalsFrom(i int, last uint8) []int64 {
+	t.mu[i].Lock()
+	defer t.mu[i].Unlock()
+	var out []int64
+	for k, at := range t.seen[i] {
+		if t.from[i][k] == last {
+			out = append(out, at)
+		}
+	}
+	return out
+}
+
+// lastByte is the last byte of the IPv4 caller address of r (0 if none).
+func lastByte(r *http.Request) uint8 {
+	host, _, _ := net.SplitHostPort(r.RemoteAddr)
+	if ip := net.ParseIP(host).To4(); ip != nil {
+		return ip[3]
+	}
+	return 0
+}
+
 func (t *targets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UnixNano()
 	rest, ok := strings.CutPrefix(r.URL.Path, "/t/")
@@ -87,8 +112,10 @@ func (t *targets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	t.hits.Add(1)
+	from := lastByte(r)
 	t.mu[i].Lock()
 	t.seen[i] = append(t.seen[i], now)
+	t.from[i] = append(t.from[i], from)
 	t.mu[i].Unlock()
 	switch t.state[i].Load() {
 	case behaveDown:

@@ -25,7 +25,8 @@ func (m *Main) assign(loc string, a *monitor.Assignment) error {
 }
 
 // linkAgents subscribes to every location's heartbeats (each replica
-// hears all of them: liveness lives in memory) and results (a queue
+// hears all of them; each writes them to the monitor database, where the
+// replicas decide together whether a location is lost) and results (a queue
 // group: one replica records each), and records results through a
 // bounded pool of workers. The subscriptions end with the connection.
 func (m *Main) linkAgents() error {

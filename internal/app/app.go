@@ -255,6 +255,7 @@ func (m *Main) wire(ctx context.Context) error {
 		Assign:               m.assign,
 		Location:             cfg.Location,
 		Heartbeat:            cfg.Heartbeat,
+		BrokerUp:             func() bool { return m.broker.Conn().IsConnected() },
 		SourceAddr:           cfg.SourceIP(),
 	})
 	m.declared.Uses(monitor.ServiceName, site.ServiceName, "monitor.Sites")

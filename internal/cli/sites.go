@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,8 +39,12 @@ import (
 // push_url. Export leaves out fields equal to their defaults, and the url
 // of push monitors (push:<name>) and their timeout; interval and timeout
 // are always written otherwise, since their defaults are the server's.
-// Import treats a missing field as its default, except interval and
-// timeout, which a site already on the server keeps.
+// Locations (whose default set is the server's too) are written for every
+// site as soon as one site is checked from anywhere but "local" alone
+// (a single node's file stays as it was), the quorum unless it is a
+// majority of them. Import treats
+// a missing field as its default, except interval, timeout and
+// locations, which a site already on the server keeps.
 
 // sitesFile is the document `upmon sites export` writes.
 type sitesFile struct {
@@ -71,6 +76,8 @@ type siteEntry struct {
 	Grace            string            `yaml:"grace,omitempty"`
 	ReuseConnections bool              `yaml:"reuse_connections,omitempty"`
 	WSSend           string            `yaml:"ws_send,omitempty"`
+	Locations        []string          `yaml:"locations,omitempty,flow"`
+	Quorum           int               `yaml:"quorum,omitempty"`
 	Channels         []string          `yaml:"channels,omitempty,flow"`
 }
 
@@ -198,8 +205,11 @@ func exportSites(ctx context.Context, c *sitesClient, w io.Writer) error {
 		return err
 	}
 	doc := sitesFile{Channels: chans, Sites: make([]siteEntry, 0, len(all))}
+	located := slices.ContainsFunc(all, func(st *site.Site) bool {
+		return !(len(st.Locations) == 1 && st.Locations[0] == site.LocationLocal)
+	})
 	for _, st := range all {
-		e, err := entryOf(st)
+		e, err := entryOf(st, located)
 		if err != nil {
 			return fmt.Errorf("site %d: %w", st.ID, err)
 		}
@@ -227,8 +237,9 @@ func exportSites(ctx context.Context, c *sitesClient, w io.Writer) error {
 	return err
 }
 
-// entryOf is a site as a sites-file entry, its defaults left out.
-func entryOf(st *site.Site) (siteEntry, error) {
+// entryOf is a site as a sites-file entry, its defaults left out;
+// located writes its locations (see the file's comment).
+func entryOf(st *site.Site, located bool) (siteEntry, error) {
 	s := st.Settings
 	e := siteEntry{
 		Name:             st.Name,
@@ -289,6 +300,12 @@ func entryOf(st *site.Site) (siteEntry, error) {
 	}
 	if s.Grace != 0 {
 		e.Grace = s.Grace.String()
+	}
+	if located {
+		e.Locations = s.Locations
+	}
+	if len(s.Locations) > 0 && s.Quorum != len(s.Locations)/2+1 {
+		e.Quorum = s.Quorum
 	}
 	return e, nil
 }
@@ -563,8 +580,9 @@ var settingsKeys = func() map[string]int {
 
 // patchFor returns the PATCH body that makes cur what p describes: a
 // changed field with its value, a field the entry leaves out and the site
-// has set with null (its default). Interval and timeout left out keep the
-// site's values. An empty body means the site is as described.
+// has set with null (its default). Interval, timeout and locations left
+// out keep the site's values (a quorum left out is a majority of the
+// locations). An empty body means the site is as described.
 func patchFor(p *plannedSite, cur *site.Site) (map[string]any, error) {
 	patch := map[string]any{}
 	want := p.params.Settings
@@ -573,6 +591,9 @@ func patchFor(p *plannedSite, cur *site.Site) (map[string]any, error) {
 	}
 	if !p.present["timeout"] {
 		want.Timeout = cur.Timeout
+	}
+	if !p.present["locations"] {
+		want.Locations = cur.Locations
 	}
 	want = want.Filled(site.Defaults{Interval: cur.Interval.D(), Timeout: cur.Timeout.D()})
 	wv, cv := reflect.ValueOf(want), reflect.ValueOf(cur.Settings)

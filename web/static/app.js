@@ -69,9 +69,25 @@
     var st = $('.st', el);
     if (st) { st.className = 'st st-' + state; st.textContent = STATES[state]; }
   }
+  // The overview's "Locations disagree" mark, from /frontend/state.json
+  // (web/locations.go's splitTitle writes the same tooltip).
+  function setSplit(el, split) {
+    var cell = $('.c-name', el), pill = $('.pill.split', el);
+    if (!cell) return;
+    if (!split) { if (pill) pill.remove(); return; }
+    if (!pill) {
+      pill = doc.createElement('span');
+      pill.className = 'pill split';
+      pill.textContent = 'Locations disagree';
+      cell.appendChild(doc.createTextNode(' '));
+      cell.appendChild(pill);
+    }
+    pill.title = 'Locations disagree: down from ' + (split.down || []).join(', ') + '; up from ' + (split.up || []).join(', ');
+  }
   function apply(ev, fresh) {
     var changed = false;
     $$('.row[data-id="' + ev.site_id + '"]').forEach(function (el) {
+      if (!fresh) setSplit(el, ev.disagree);
       var at = Date.parse(ev.checked_at), time = $('time.ago', el);
       var prev = time && Date.parse(time.getAttribute('datetime') || '');
       if (!isNaN(prev) && at < prev) return; // stale
