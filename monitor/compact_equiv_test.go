@@ -124,6 +124,14 @@ func simAnswers(t *testing.T, s *Service, sites []*site.Site, p *simProbe) map[s
 		put(fmt.Sprintf("%d/incidents", id), inc, err)
 		ov, err := s.SiteOverviewOf(ctx, id)
 		put(fmt.Sprintf("%d/overview", id), ov, err)
+		for _, loc := range simSites[i].locs {
+			// One location's series is read from the checks (rows and
+			// blocks alike).
+			for _, w := range []string{"6h", "48h", "7d"} {
+				l, err := s.SiteLatency(ctx, &LatencyParams{SiteID: id, Window: w, Location: loc})
+				put(fmt.Sprintf("%d/latency/%s/%s", id, w, loc), l, err)
+			}
+		}
 		for _, loc := range append([]string{""}, simSites[i].locs...) {
 			key := fmt.Sprintf("%d/checks/%s/", id, loc)
 			out[key+"newest"] = pageChecks(t, s, ChecksParams{SiteID: id, Location: loc, Limit: p.limits[0]}, false)
