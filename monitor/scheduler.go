@@ -23,6 +23,19 @@ type claimed struct {
 	version  int64 // site_version: the site's settings changes so far
 }
 
+// claimAhead is how far ahead of their due time the scheduler claims
+// sites: one claim takes every site due in the next claimAhead, and each
+// is checked at its own due time from a timer. The scheduler then looks
+// again after claimAhead/2, so a steady load costs a few claims a second
+// instead of one per wake-up of a few milliseconds (at 333 checks a
+// second the claim and its next-due reads were a quarter of upmon's CPU).
+// A site claimed ahead by a replica that dies is checked again after its
+// lease, as a running check would be.
+const claimAhead = 400 * time.Millisecond
+
+// claimLimit is the most sites one claim takes.
+const claimLimit = 500
+
 // schedule runs until Stop.
 func (s *Service) schedule() {
 	defer close(s.schedDone)
@@ -31,13 +44,14 @@ func (s *Service) schedule() {
 	for s.stopping.Err() == nil {
 		now := s.opts.Now()
 		free := cap(sem) - len(sem)
+		limit := min(free, claimLimit)
 		var (
 			sites []claimed
 			err   error
 		)
 		if free > 0 {
 			err = s.schedDB.Do(s.stopping, func(ctx context.Context) error {
-				sites, err = s.claimDue(ctx, now, min(free, 500))
+				sites, err = s.claimDue(ctx, now, limit)
 				return err
 			})
 		}
@@ -60,17 +74,41 @@ func (s *Service) schedule() {
 			sem <- struct{}{}
 			s.inflight.Add(1)
 			s.metrics.inflightG.Inc()
-			s.metrics.lag.Observe(max(0, float64(now.UnixMilli()-c.due)/1000))
 			go func() {
 				defer s.inflight.Done()
 				defer func() { <-sem; s.metrics.inflightG.Dec() }()
+				if !s.waitUntil(c.due) {
+					return // stopping
+				}
+				s.metrics.lag.Observe(max(0, float64(s.opts.Now().UnixMilli()-c.due)/1000))
 				s.runScheduled(c)
 			}()
 		}
-		if len(sites) == min(free, 500) && free > 0 {
+		switch {
+		case free > 0 && len(sites) == limit:
 			continue // more may be due
+		case len(sites) > 0:
+			s.sleep(claimAhead / 2) // a steady load: claim the next slice
+		default:
+			s.sleep(s.untilNextDue(now))
 		}
-		s.sleep(s.untilNextDue(now))
+	}
+}
+
+// waitUntil waits until the time due (unix ms) on the service's clock; it
+// reports false if the service stops first.
+func (s *Service) waitUntil(due int64) bool {
+	d := time.Duration(due-s.opts.Now().UnixMilli()) * time.Millisecond
+	if d <= 0 {
+		return s.stopping.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.stopping.Done():
+		return false
 	}
 }
 
@@ -93,8 +131,9 @@ func (s *Service) wakeScheduler() {
 	}
 }
 
-// untilNextDue is how long the scheduler may sleep: until the earliest
-// due site, at most PollInterval (other replicas change the schedule too).
+// untilNextDue is how long the scheduler may sleep: until claimAhead
+// before the earliest due site, at most PollInterval (other replicas
+// change the schedule too).
 // A site whose check is still running (leased) is not due before its lease
 // ends, so a hanging check does not make the scheduler spin.
 func (s *Service) untilNextDue(now time.Time) time.Duration {
@@ -115,6 +154,9 @@ func (s *Service) untilNextDue(now time.Time) time.Duration {
 	if err != nil {
 		return s.opts.PollInterval
 	}
+	if next != nil {
+		*next -= claimAhead.Milliseconds() // claimed ahead of its time
+	}
 	wake := int64(-1)
 	for _, v := range []*int64{next, lease} {
 		if v != nil && (wake < 0 || *v < wake) {
@@ -128,14 +170,15 @@ func (s *Service) untilNextDue(now time.Time) time.Duration {
 	return min(max(d, 5*time.Millisecond), s.opts.PollInterval)
 }
 
-// claimDue claims up to limit due sites.
+// claimDue claims up to limit sites due by now + claimAhead.
 func (s *Service) claimDue(ctx context.Context, now time.Time, limit int) ([]claimed, error) {
-	return claimDueIn(ctx, s.db, s.db.Dialect.SkipLocked(), now, limit)
+	return claimDueIn(ctx, s.db, s.db.Dialect.SkipLocked(), now, claimAhead, limit)
 }
 
-// claimDueIn runs the claim (claimSQL) on db, a database or a transaction.
-func claimDueIn(ctx context.Context, db execer, skipLocked string, now time.Time, limit int) ([]claimed, error) {
-	rows, err := db.QueryContext(ctx, claimSQL(skipLocked), now.UnixMilli(), limit)
+// claimDueIn runs the claim (claimSQL) of the sites due by now + ahead on
+// db, a database or a transaction.
+func claimDueIn(ctx context.Context, db execer, skipLocked string, now time.Time, ahead time.Duration, limit int) ([]claimed, error) {
+	rows, err := db.QueryContext(ctx, claimSQL(skipLocked), now.UnixMilli(), limit, now.Add(ahead).UnixMilli())
 	if err != nil {
 		return nil, err
 	}
