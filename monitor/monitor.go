@@ -15,6 +15,7 @@ import (
 	"net"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -121,6 +122,9 @@ type Options struct {
 	// Heartbeat is how often agents send heartbeats; a location silent
 	// for LostAfter of them is unavailable. Default DefaultHeartbeat.
 	Heartbeat time.Duration
+	// OnSiteCount, if set, is called with the number of sites after each
+	// schedule sweep (Sync): the program sizes its memory limit by it.
+	OnSiteCount func(n int)
 }
 
 // Recorded describes a committed check, for live views.
@@ -181,6 +185,9 @@ type Service struct {
 	schedDB    *stall.Watch
 	syncDB     *stall.Watch
 	locs       *locationRegistry
+	// nextDueReads counts the scheduler's looks for its next wake-up (a
+	// test checks that a saturated scheduler does not spin on them).
+	nextDueReads atomic.Int64
 }
 
 // Start starts the batching writer and, when schedule is true, the

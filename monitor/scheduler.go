@@ -87,8 +87,11 @@ func (s *Service) schedule() {
 		switch {
 		case free > 0 && len(sites) == limit:
 			continue // more may be due
-		case len(sites) > 0:
-			s.sleep(claimAhead / 2) // a steady load: claim the next slice
+		case free == 0 || len(sites) > 0:
+			// Every slot busy (checks back up: looking for the next due
+			// site would only scan the backlog again), or a steady load:
+			// claim the next slice a little later.
+			s.sleep(claimAhead / 2)
 		default:
 			s.sleep(s.untilNextDue(now))
 		}
@@ -137,6 +140,7 @@ func (s *Service) wakeScheduler() {
 // A site whose check is still running (leased) is not due before its lease
 // ends, so a hanging check does not make the scheduler spin.
 func (s *Service) untilNextDue(now time.Time) time.Duration {
+	s.nextDueReads.Add(1)
 	ms := now.UnixMilli()
 	// Two index range reads, not a scan: the next site to fall due, and,
 	// among sites already due but leased (a check slower than its

@@ -18,7 +18,7 @@ type intervalRate struct {
 // interval of the window, so a rate that sags or recovers inside a long
 // window shows.
 type intervals struct {
-	read func(ctx context.Context) float64
+	read func(ctx context.Context) (float64, error)
 	ws   time.Time
 
 	mu     sync.Mutex
@@ -31,7 +31,7 @@ type intervals struct {
 
 // startIntervals starts sampling every interval from ws, when the
 // checks stored so far were total0.
-func startIntervals(ctx context.Context, every time.Duration, ws time.Time, total0 float64, read func(ctx context.Context) float64) *intervals {
+func startIntervals(ctx context.Context, every time.Duration, ws time.Time, total0 float64, read func(ctx context.Context) (float64, error)) *intervals {
 	ctx, cancel := context.WithCancel(ctx)
 	iv := &intervals{read: read, ws: ws, at: ws, total: total0, done: make(chan struct{}), cancel: cancel}
 	go func() {
@@ -46,9 +46,14 @@ func startIntervals(ctx context.Context, every time.Duration, ws time.Time, tota
 	return iv
 }
 
-// sample closes the interval that ends now.
+// sample closes the interval that ends now (a failed reading leaves it
+// open: the next one closes a longer interval).
 func (iv *intervals) sample(ctx context.Context) {
-	total, now := iv.read(ctx), time.Now()
+	total, err := iv.read(ctx)
+	now := time.Now()
+	if err != nil {
+		return
+	}
 	iv.mu.Lock()
 	defer iv.mu.Unlock()
 	if d := now.Sub(iv.at).Seconds(); d > 0.5 {

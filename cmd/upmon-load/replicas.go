@@ -67,16 +67,18 @@ func (r *replicas) read(ctx context.Context) clusterReading {
 
 // checks is the sum of upmon_checks_total over the extra replicas (r may
 // be nil).
-func (r *replicas) checks(ctx context.Context) float64 {
+func (r *replicas) checks(ctx context.Context) (float64, error) {
 	var n float64
 	if r != nil {
 		for _, s := range r.extra {
-			if m, err := scrape(ctx, s.base); err == nil {
-				n += m.checks
+			m, err := scrape(ctx, s.base)
+			if err != nil {
+				return 0, err
 			}
+			n += m.checks
 		}
 	}
-	return n
+	return n, nil
 }
 
 // readCPU returns a process's utime + stime from /proc/PID/stat alone

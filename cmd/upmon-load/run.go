@@ -227,9 +227,13 @@ func run(ctx context.Context, c config) (*report, error) {
 	if pgc != nil {
 		pgc.start(ctx)
 	}
-	perIv := startIntervals(sampleCtx, c.interval, ws, m0.checks+sum(r0.checks), func(ctx context.Context) float64 {
-		m, _ := scrape(ctx, srv.base)
-		return m.checks + reps.checks(ctx)
+	perIv := startIntervals(sampleCtx, c.interval, ws, m0.checks+sum(r0.checks), func(ctx context.Context) (float64, error) {
+		m, err := scrape(ctx, srv.base)
+		if err != nil {
+			return 0, err
+		}
+		n, err := reps.checks(ctx)
+		return m.checks + n, err
 	})
 	if c.profile != "" {
 		_ = srv.cmd.Process.Signal(syscall.SIGUSR1)
