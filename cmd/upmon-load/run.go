@@ -78,7 +78,11 @@ func run(ctx context.Context, c config) (*report, error) {
 			return nil, err
 		}
 		defer drop()
-		args = append(args, "--database-url", dbURL)
+		upmonURL := dbURL
+		if c.pgPool > 0 {
+			upmonURL += map[bool]string{true: "&", false: "?"}[strings.Contains(dbURL, "?")] + "pool_max_conns=" + strconv.Itoa(c.pgPool)
+		}
+		args = append(args, "--database-url", upmonURL)
 		if pgc, err = newPGCPU(c.pgURL, dbURL); err != nil {
 			return nil, err
 		}
