@@ -150,6 +150,7 @@ type metricSnapshot struct {
 	lagCount float64
 	inflight float64
 	added    float64 // site-added events the monitor's check-site subscription handled
+	stalls   float64 // upmon_db_stalls_total, all components: database calls cut off by --db-timeout
 }
 
 func scrape(ctx context.Context, base string) (metricSnapshot, error) {
@@ -191,6 +192,8 @@ func scrape(ctx context.Context, base string) (metricSnapshot, error) {
 			m.added += val
 		case name == "upmon_checks_in_flight":
 			m.inflight = val
+		case strings.HasPrefix(name, "upmon_db_stalls_total"):
+			m.stalls += val
 		}
 	}
 	return m, sc.Err()

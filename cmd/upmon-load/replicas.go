@@ -46,6 +46,7 @@ type clusterReading struct {
 	cpu    []time.Duration // per extra replica, utime + stime
 	checks []float64       // per extra replica, upmon_checks_total
 	hwmKB  []int64         // per extra replica, VmHWM
+	stalls []float64       // per extra replica, upmon_db_stalls_total
 }
 
 // read reads every extra replica's CPU, checks and peak RSS. (The
@@ -60,6 +61,7 @@ func (r *replicas) read(ctx context.Context) clusterReading {
 			out.cpu = append(out.cpu, ps.cpu)
 			out.checks = append(out.checks, m.checks)
 			out.hwmKB = append(out.hwmKB, ps.hwmKB)
+			out.stalls = append(out.stalls, m.stalls)
 		}
 	}
 	return out

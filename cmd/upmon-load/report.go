@@ -82,6 +82,9 @@ type report struct {
 		MaxThreads         int     `json:"max_threads"`
 		SchedulerLagP50    float64 `json:"scheduler_lag_p50_bucket_s"`
 		SchedulerLagP99    float64 `json:"scheduler_lag_p99_bucket_s"`
+		// DBStalls counts the database calls cut off by --db-timeout in
+		// the window (upmon_db_stalls_total, summed over the replicas).
+		DBStalls float64 `json:"db_stalls"`
 		// PerInterval is the stored rate of each check interval of the
 		// window, summed over the replicas.
 		PerInterval []intervalRate `json:"per_interval,omitempty"`
@@ -152,7 +155,8 @@ func (r *report) print(w io.Writer) {
 		}
 		p("  per interval      stored checks/s, min %.1f (ratio %.3f), max %.1f:%s", lo, lo/wd.ExpectedPerSecond, hi, rates)
 	}
-	p("  CPU               %.1f s = %.2f cores; %.3f CPU s per 1,000 checks (upmon, all replicas)", wd.CPUSeconds, wd.CPUCores, wd.CPUPer1000Checks)
+	p("  CPU               %.1f s = %.2f cores; %.3f CPU s per 1,000 checks (upmon, all replicas); %.0f database calls cut off (--db-timeout)",
+		wd.CPUSeconds, wd.CPUCores, wd.CPUPer1000Checks, wd.DBStalls)
 	for i, rf := range r.Replicas {
 		p("    replica %d       %.1f CPU s = %.2f cores, %.1f stored checks/s, %.3f CPU s per 1,000 of its checks, peak RSS %.0f MB",
 			i+1, rf.CPUSeconds, rf.Cores, rf.StoredPerSecond, rf.CPUPer1000Checks, rf.PeakRSSMB)

@@ -354,6 +354,7 @@ func run(ctx context.Context, c config) (*report, error) {
 		rep.DB.CPUSeconds = pgCPUSeconds
 		rep.DB.Cores = rep.DB.CPUSeconds / win
 	}
+	rep.Window.DBStalls = m1.stalls - m0.stalls + sum(r1.stalls) - sum(r0.stalls)
 	rep.Window.StoredPerSecond = checks / win
 	rep.Window.RateRatio = rep.Window.StoredPerSecond / rep.Window.ExpectedPerSecond
 	rep.Window.CPUSeconds = cpu
