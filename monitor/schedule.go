@@ -91,7 +91,7 @@ func claimSQL(skipLocked string) string {
 		WHERE site_id IN (SELECT site_id FROM site_state
 		                  WHERE next_check_at <= $3 AND lease_until <= $1 AND paused = FALSE AND interval_ms > 0
 		                  ORDER BY next_check_at LIMIT $2` + skipLocked + `)
-		RETURNING site_id, interval_ms, next_check_at, site_version`
+		RETURNING site_id, interval_ms, next_check_at, site_version, lease_until`
 }
 
 // releasePushClaim gives back the claim of a push monitor whose deadline

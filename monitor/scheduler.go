@@ -21,6 +21,8 @@ type claimed struct {
 	interval int64
 	due      int64 // the slot the check was due at (unix ms)
 	version  int64 // site_version: the site's settings changes so far
+	next     int64 // next_check_at the claim set
+	lease    int64 // lease_until the claim set
 }
 
 // claimAhead is how far ahead of their due time the scheduler claims
@@ -78,7 +80,8 @@ func (s *Service) schedule() {
 				defer s.inflight.Done()
 				defer func() { <-sem; s.metrics.inflightG.Dec() }()
 				if !s.waitUntil(c.due) {
-					return // stopping
+					s.releaseClaim(c) // stopping before its time
+					return
 				}
 				s.metrics.lag.Observe(max(0, float64(s.opts.Now().UnixMilli()-c.due)/1000))
 				s.runScheduled(c)
@@ -190,14 +193,28 @@ func claimDueIn(ctx context.Context, db execer, skipLocked string, now time.Time
 	var out []claimed
 	for rows.Next() {
 		var c claimed
-		var next int64
-		if err := rows.Scan(&c.id, &c.interval, &next, &c.version); err != nil {
+		if err := rows.Scan(&c.id, &c.interval, &c.next, &c.version, &c.lease); err != nil {
 			return nil, err
 		}
-		c.due = next - c.interval
+		c.due = c.next - c.interval
 		out = append(out, c)
 	}
 	return out, rows.Err()
+}
+
+// releaseClaim gives back a site claimed ahead that this process will not
+// check because it is stopping: due again at the slot it was claimed for,
+// so a restarted process or another replica checks it then instead of
+// after its lease (a SIGKILL leaves that to the lease). A row changed since
+// the claim (its lease or next slot no longer the claim's) is left alone.
+func (s *Service) releaseClaim(c claimed) {
+	ctx, cancel := s.schedDB.Context(context.WithoutCancel(s.stopping))
+	defer cancel()
+	_, err := s.db.ExecContext(ctx, `UPDATE site_state SET lease_until = 0, next_check_at = $1
+		WHERE site_id = $2 AND next_check_at = $3 AND lease_until = $4`, c.due, c.id, c.next, c.lease)
+	if err != nil {
+		s.log.Warn("stopping: cannot give back a claimed site; it waits for its lease", "site", c.id, "err", err)
+	}
 }
 
 // runScheduled checks one claimed site.

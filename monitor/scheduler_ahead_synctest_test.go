@@ -56,3 +56,46 @@ func TestSaturatedSchedulerDoesNotSpin(t *testing.T) {
 		t.Logf("%d looks for the next wake-up", reads)
 	})
 }
+
+// TestStopGivesBackSitesClaimedAhead checks that a site claimed ahead of
+// its due time by a process that then stops (SIGTERM) is due again at
+// that time, not leased until its lease runs out: a restart would
+// otherwise leave every site claimed in the last 400 ms unchecked for a
+// timeout and more.
+func TestStopGivesBackSitesClaimedAhead(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		dialer := newPipeDialer(func(string) time.Duration { return 10 * time.Millisecond })
+		sites, mon, closeDBs := openBubbleServices(t, Options{Dialer: dialer.dial})
+		defer closeDBs()
+		ctx := context.Background()
+		p := &site.AddParams{URL: "tcp://site.upmon.test:80"}
+		p.Interval = site.Duration(time.Minute)
+		st, err := sites.Add(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := mon.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		due, _, _ := stateRow(t, mon, st.ID)
+		mon.Start(true)
+		time.Sleep(time.Until(time.UnixMilli(due)) - claimAhead/4) // claimed, waiting for its time
+		synctest.Wait()
+		var lease int64
+		if err := mon.db.QueryRow(`SELECT lease_until FROM site_state WHERE site_id = $1`, st.ID).Scan(&lease); err != nil || lease == 0 {
+			t.Fatalf("the site is not claimed %v before it is due (lease %d, %v)", claimAhead/4, lease, err)
+		}
+		mon.Stop()
+		var next int64
+		if err := mon.db.QueryRow(`SELECT next_check_at, lease_until FROM site_state WHERE site_id = $1`, st.ID).Scan(&next, &lease); err != nil {
+			t.Fatal(err)
+		}
+		if next != due || lease != 0 {
+			t.Fatalf("after a stop: next check %d, lease until %d; want due at %d again, no lease", next, lease, due)
+		}
+		if n := len(checkTimes(t, mon)[st.ID]); n != 0 {
+			t.Fatalf("%d checks recorded; the stop came before the site was due", n)
+		}
+	})
+}
