@@ -15,6 +15,7 @@ import (
 	"net"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -125,6 +126,9 @@ type Options struct {
 	// the heartbeats is up; while it is down this replica decides no
 	// location lost (it cannot hear them).
 	BrokerUp func() bool
+	// OnSiteCount, if set, is called with the number of sites after each
+	// schedule sweep (Sync): the program sizes its memory limit by it.
+	OnSiteCount func(n int)
 }
 
 // Recorded describes a committed check, for live views.
@@ -186,6 +190,9 @@ type Service struct {
 	syncDB     *stall.Watch
 	locs       *locationRegistry
 	createdAt  time.Time // when New ran (Options.Now), for the liveness grace
+	// nextDueReads counts the scheduler's looks for its next wake-up (a
+	// test checks that a saturated scheduler does not spin on them).
+	nextDueReads atomic.Int64
 }
 
 // Start starts the batching writer and, when schedule is true, the

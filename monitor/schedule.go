@@ -73,21 +73,25 @@ func applySettings(ctx context.Context, db execer, id int64, kind string, interv
 	return n > 0, err
 }
 
-// claimSQL claims up to $2 due sites at $1: it takes a lease and moves
-// next_check_at to the site's next slot after $1 at its phase (a site far
-// behind skips the slots it missed; a site due off its phase, after an
-// unpause, returns to it). A push monitor's deadline moves one interval
-// on instead. Only a row whose lease has run out is claimed.
+// claimSQL claims up to $2 sites due by $3 (a horizon at or after the
+// time of the claim, $1): it takes a lease and moves next_check_at to the
+// site's next slot at its phase after its start, the later of $1 and its
+// due time (a site far behind skips the slots it missed; a site due off
+// its phase, after an unpause, returns to it). The lease counts from that
+// start, since a site claimed ahead is checked at its due time. A push
+// monitor's deadline moves one interval on instead. Only a row whose lease
+// has run out at $1 is claimed.
 func claimSQL(skipLocked string) string {
-	return `UPDATE site_state SET lease_until = $1 + lease_ms,
+	start := `(CASE WHEN next_check_at > $1 THEN next_check_at ELSE CAST($1 AS BIGINT) END)`
+	return `UPDATE site_state SET lease_until = ` + start + ` + lease_ms,
 		next_check_at = CASE WHEN kind = '` + site.KindPush + `' THEN
 		                       CASE WHEN next_check_at + interval_ms > $1 THEN next_check_at + interval_ms
 		                            ELSE $1 + interval_ms - (($1 - next_check_at) % interval_ms) END
-		                     ELSE ` + slotAfterSQL("$1", "site_id", "interval_ms") + ` END
+		                     ELSE ` + slotAfterSQL(start, "site_id", "interval_ms") + ` END
 		WHERE site_id IN (SELECT site_id FROM site_state
-		                  WHERE next_check_at <= $1 AND lease_until <= $1 AND paused = FALSE AND interval_ms > 0
+		                  WHERE next_check_at <= $3 AND lease_until <= $1 AND paused = FALSE AND interval_ms > 0
 		                  ORDER BY next_check_at LIMIT $2` + skipLocked + `)
-		RETURNING site_id, interval_ms, next_check_at, site_version`
+		RETURNING site_id, interval_ms, next_check_at, site_version, lease_until`
 }
 
 // releasePushClaim gives back the claim of a push monitor whose deadline

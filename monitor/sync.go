@@ -92,6 +92,9 @@ func (s *Service) Sync(ctx context.Context) error {
 		ids[st.ID] = true
 	}
 	s.siteCache.keep(ids)
+	if f := s.opts.OnSiteCount; f != nil {
+		f(len(list.Sites))
+	}
 	return s.syncSites(ctx, list.Sites, known)
 }
 

@@ -108,7 +108,7 @@ func TestSettingsChangeKeepsConcurrentClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	got, err := claimDueIn(ctx, tx, s.db.Dialect.SkipLocked(), clock.Now(), 10)
+	got, err := claimDueIn(ctx, tx, s.db.Dialect.SkipLocked(), clock.Now(), claimAhead, 10)
 	if err != nil || len(got) != 1 {
 		t.Fatalf("claim: %v, %d sites", err, len(got))
 	}

@@ -45,6 +45,7 @@ type config struct {
 	addWorkers   int
 	bulk         int
 	replicas     int
+	pgPool       int
 	restart      bool
 	apiSamples   int
 	bin          string
@@ -80,6 +81,7 @@ func main() {
 	flag.IntVar(&c.listeners, "listeners", 16, "loopback listeners serving the targets")
 	flag.IntVar(&c.addWorkers, "add-workers", 32, "concurrent POST /site requests (with --bulk 0)")
 	flag.IntVar(&c.replicas, "replicas", 1, "upmon processes sharing the work in the measured phase (--db postgres only)")
+	flag.IntVar(&c.pgPool, "pg-pool", 0, "pool_max_conns of each upmon service's PostgreSQL pool (0: upmon's default); N replicas open up to N × services × this")
 	flag.IntVar(&c.bulk, "bulk", 1000, "sites per POST /site/bulk request; 0 adds them one by one with POST /site")
 	flag.BoolVar(&c.restart, "restart", true, "restart upmon after adding the sites and measure the restarted process")
 	flag.IntVar(&c.apiSamples, "api-samples", 7, "timed GET /site and GET /status requests")

@@ -25,6 +25,7 @@ type pgCPU struct {
 	last  map[int]time.Duration // latest sample
 	open  bool
 	total time.Duration // of backends gone since the window opened
+	seen  int           // backends seen in the window
 }
 
 // newPGCPU samples the backends of the database of dbURL through a
@@ -57,8 +58,8 @@ func (p *pgCPU) sample(ctx context.Context) {
 	for rows.Next() {
 		var pid int
 		if rows.Scan(&pid) == nil {
-			if ps, err := readProc(pid); err == nil {
-				now[pid] = ps.cpu
+			if cpu, err := readCPU(pid); err == nil {
+				now[pid] = cpu
 			}
 		}
 	}
@@ -75,6 +76,7 @@ func (p *pgCPU) sample(ctx context.Context) {
 		for pid := range now {
 			if _, ok := p.base[pid]; !ok {
 				p.base[pid] = 0 // started in the window
+				p.seen++
 			}
 		}
 	}
@@ -92,10 +94,12 @@ func (p *pgCPU) start(ctx context.Context) {
 	for pid, cpu := range p.last {
 		p.base[pid] = cpu
 	}
+	p.seen = len(p.base)
 }
 
-// stop closes the window and returns the backends' CPU time in it.
-func (p *pgCPU) stop(ctx context.Context) time.Duration {
+// stop closes the window and returns the backends' CPU time in it and
+// how many backends served the database in it.
+func (p *pgCPU) stop(ctx context.Context) (time.Duration, int) {
 	p.sample(ctx)
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -104,7 +108,7 @@ func (p *pgCPU) stop(ctx context.Context) time.Duration {
 	for pid, cpu := range p.last {
 		sum += cpu - p.base[pid]
 	}
-	return sum
+	return sum, p.seen
 }
 
 func (p *pgCPU) close() { p.db.Close() }

@@ -153,6 +153,7 @@ type metricSnapshot struct {
 	// byLocation are the agents' results recorded, by location
 	// (upmon_location_checks_total).
 	byLocation map[string]float64
+	stalls     float64 // upmon_db_stalls_total, all components: database calls cut off by --db-timeout
 }
 
 func scrape(ctx context.Context, base string) (metricSnapshot, error) {
@@ -197,6 +198,8 @@ func scrape(ctx context.Context, base string) (metricSnapshot, error) {
 		case strings.HasPrefix(name, `upmon_location_checks_total{location="`):
 			loc := strings.TrimPrefix(name, `upmon_location_checks_total{location="`)
 			m.byLocation[loc[:max(strings.IndexByte(loc, '"'), 0)]] += val
+		case strings.HasPrefix(name, "upmon_db_stalls_total"):
+			m.stalls += val
 		}
 	}
 	return m, sc.Err()

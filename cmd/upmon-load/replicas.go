@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"strconv"
@@ -42,57 +41,46 @@ func (r *replicas) stop() {
 	r.extra = nil
 }
 
-// clusterReading is one reading of the extra replicas and the database.
+// clusterReading is one reading of the extra replicas.
 type clusterReading struct {
 	cpu    []time.Duration // per extra replica, utime + stime
 	checks []float64       // per extra replica, upmon_checks_total
-	// dbCPU maps the database's backend processes to their CPU time.
-	dbCPU map[int]time.Duration
+	hwmKB  []int64         // per extra replica, VmHWM
+	stalls []float64       // per extra replica, upmon_db_stalls_total
 }
 
-// read reads every extra replica's CPU and checks, and the CPU of the
-// PostgreSQL backends serving db (the server runs on this machine).
-func (r *replicas) read(ctx context.Context, db *sql.DB) clusterReading {
-	out := clusterReading{dbCPU: map[int]time.Duration{}}
+// read reads every extra replica's CPU, checks and peak RSS. (The
+// database server's CPU is pgCPU's: one reader, sampled through the
+// window.)
+func (r *replicas) read(ctx context.Context) clusterReading {
+	var out clusterReading
 	if r != nil {
 		for _, s := range r.extra {
 			ps, _ := readProc(s.cmd.Process.Pid)
 			m, _ := scrape(ctx, s.base)
 			out.cpu = append(out.cpu, ps.cpu)
 			out.checks = append(out.checks, m.checks)
-		}
-	}
-	if db == nil {
-		return out
-	}
-	rows, err := db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
-	if err != nil {
-		return out
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var pid int
-		if rows.Scan(&pid) == nil {
-			if cpu, err := readCPU(pid); err == nil {
-				out.dbCPU[pid] = cpu
-			}
+			out.hwmKB = append(out.hwmKB, ps.hwmKB)
+			out.stalls = append(out.stalls, m.stalls)
 		}
 	}
 	return out
 }
 
-// dbCPUBetween is the CPU the database's backends used between two
-// readings, counting the backends present at both (a lower bound: a
-// backend that came or went in between is left out, and so is the
-// server's own background work).
-func dbCPUBetween(a, b clusterReading) time.Duration {
-	var d time.Duration
-	for pid, t1 := range b.dbCPU {
-		if t0, ok := a.dbCPU[pid]; ok && t1 >= t0 {
-			d += t1 - t0
+// checks is the sum of upmon_checks_total over the extra replicas (r may
+// be nil).
+func (r *replicas) checks(ctx context.Context) (float64, error) {
+	var n float64
+	if r != nil {
+		for _, s := range r.extra {
+			m, err := scrape(ctx, s.base)
+			if err != nil {
+				return 0, err
+			}
+			n += m.checks
 		}
 	}
-	return d
+	return n, nil
 }
 
 // readCPU returns a process's utime + stime from /proc/PID/stat alone

@@ -82,6 +82,12 @@ type report struct {
 		MaxThreads         int     `json:"max_threads"`
 		SchedulerLagP50    float64 `json:"scheduler_lag_p50_bucket_s"`
 		SchedulerLagP99    float64 `json:"scheduler_lag_p99_bucket_s"`
+		// DBStalls counts the database calls cut off by --db-timeout in
+		// the window (upmon_db_stalls_total, summed over the replicas).
+		DBStalls float64 `json:"db_stalls"`
+		// PerInterval is the stored rate of each check interval of the
+		// window, summed over the replicas.
+		PerInterval []intervalRate `json:"per_interval,omitempty"`
 	} `json:"window"`
 	Lag struct {
 		All        dist `json:"all"`
@@ -101,7 +107,9 @@ type report struct {
 	// (PostgreSQL runs); the Window's CPU and rate are their sums.
 	Replicas []replicaFigures `json:"replicas,omitempty"`
 	// DB is the CPU of the PostgreSQL backends serving the run's
-	// database, present at both ends of the window (a lower bound).
+	// database in the window (pgCPU: sampled every 500 ms, so backends
+	// that come and go count too; the server's background processes do
+	// not), the same reading as Window.PGCPUSeconds.
 	DB struct {
 		CPUSeconds float64 `json:"cpu_s"`
 		Cores      float64 `json:"cores"`
@@ -138,9 +146,24 @@ func (r *report) print(w io.Writer) {
 	wd := r.Window
 	p("  window            %.0f s: expected %.1f checks/s, stored %.1f/s (ratio %.3f), target hits %.1f/s",
 		wd.Seconds, wd.ExpectedPerSecond, wd.StoredPerSecond, wd.RateRatio, wd.TargetHitsPerSecond)
-	p("  CPU               %.1f s = %.2f cores; %.3f CPU s per 1,000 checks", wd.CPUSeconds, wd.CPUCores, wd.CPUPer1000Checks)
+	if len(wd.PerInterval) > 0 {
+		lo, hi := wd.PerInterval[0].StoredPerSecond, wd.PerInterval[0].StoredPerSecond
+		rates := ""
+		for _, iv := range wd.PerInterval {
+			lo, hi = min(lo, iv.StoredPerSecond), max(hi, iv.StoredPerSecond)
+			rates += fmt.Sprintf(" %.0f", iv.StoredPerSecond)
+		}
+		p("  per interval      stored checks/s, min %.1f (ratio %.3f), max %.1f:%s", lo, lo/wd.ExpectedPerSecond, hi, rates)
+	}
+	p("  CPU               %.1f s = %.2f cores; %.3f CPU s per 1,000 checks (upmon, all replicas); %.0f database calls cut off (--db-timeout)",
+		wd.CPUSeconds, wd.CPUCores, wd.CPUPer1000Checks, wd.DBStalls)
+	for i, rf := range r.Replicas {
+		p("    replica %d       %.1f CPU s = %.2f cores, %.1f stored checks/s, %.3f CPU s per 1,000 of its checks, peak RSS %.0f MB",
+			i+1, rf.CPUSeconds, rf.Cores, rf.StoredPerSecond, rf.CPUPer1000Checks, rf.PeakRSSMB)
+	}
 	if c.DB == "postgres" {
-		p("  PostgreSQL CPU    %.1f s (backends of upmon's database); %.3f CPU s per 1,000 checks", wd.PGCPUSeconds, wd.PGCPUPer1000Checks)
+		p("  PostgreSQL CPU    %.1f s = %.2f cores (%d backends of upmon's database); %.3f CPU s per 1,000 checks",
+			wd.PGCPUSeconds, r.DB.Cores, r.DB.Backends, wd.PGCPUPer1000Checks)
 	}
 	p("  flatness          busiest second carries %.2f× the mean rate of target hits", wd.BusiestSecondRatio)
 	l := r.Lag
@@ -172,7 +195,9 @@ func (r *report) print(w io.Writer) {
 
 // replicaFigures are one upmon process's share of the window.
 type replicaFigures struct {
-	CPUSeconds      float64 `json:"cpu_s"`
-	Cores           float64 `json:"cores"`
-	StoredPerSecond float64 `json:"stored_per_s"`
+	CPUSeconds       float64 `json:"cpu_s"`
+	Cores            float64 `json:"cores"`
+	StoredPerSecond  float64 `json:"stored_per_s"`
+	CPUPer1000Checks float64 `json:"cpu_s_per_1000_checks"`
+	PeakRSSMB        float64 `json:"window_peak_rss_mb"` // VmHWM at the window's end
 }

@@ -72,19 +72,17 @@ func run(ctx context.Context, c config) (*report, error) {
 	var pgc *pgCPU
 	dataDir := filepath.Join(tmp, "data")
 	args := []string{"--data-dir", dataDir, "--log-level", "warn", "--rate-limit", "100000", "--rate-burst", "100000"}
-	var pgdb *sql.DB // the tool's own connection, to read the backends' CPU
 	if c.db == "postgres" {
 		dbURL, drop, err := createPGDatabase(ctx, c.pgURL)
 		if err != nil {
 			return nil, err
 		}
 		defer drop()
-		if pgdb, err = sql.Open("pgx", dbURL); err != nil {
-			return nil, err
+		upmonURL := dbURL
+		if c.pgPool > 0 {
+			upmonURL += map[bool]string{true: "&", false: "?"}[strings.Contains(dbURL, "?")] + "pool_max_conns=" + strconv.Itoa(c.pgPool)
 		}
-		pgdb.SetMaxOpenConns(1)
-		defer pgdb.Close()
-		args = append(args, "--database-url", dbURL)
+		args = append(args, "--database-url", upmonURL)
 		if pgc, err = newPGCPU(c.pgURL, dbURL); err != nil {
 			return nil, err
 		}
@@ -222,7 +220,7 @@ func run(ctx context.Context, c config) (*report, error) {
 	}
 	ws = time.Now()
 	ps0, _ := readProc(pid)
-	r0 := reps.read(ctx, pgdb)
+	r0 := reps.read(ctx)
 	m0, err := scrape(ctx, srv.base)
 	if err != nil {
 		return rep, err
@@ -233,6 +231,14 @@ func run(ctx context.Context, c config) (*report, error) {
 	if pgc != nil {
 		pgc.start(ctx)
 	}
+	perIv := startIntervals(sampleCtx, c.interval, ws, m0.checks+sum(r0.checks), func(ctx context.Context) (float64, error) {
+		m, err := scrape(ctx, srv.base)
+		if err != nil {
+			return 0, err
+		}
+		n, err := reps.checks(ctx)
+		return m.checks + n, err
+	})
 	if c.profile != "" {
 		_ = srv.cmd.Process.Signal(syscall.SIGUSR1)
 	}
@@ -278,7 +284,7 @@ func run(ctx context.Context, c config) (*report, error) {
 	}
 	we = time.Now()
 	ps1, _ := readProc(pid)
-	r1 := reps.read(ctx, pgdb)
+	r1 := reps.read(ctx)
 	m1, err := scrape(ctx, srv.base)
 	if err != nil {
 		return rep, err
@@ -288,8 +294,10 @@ func run(ctx context.Context, c config) (*report, error) {
 	tool1 := selfCPU()
 	var pgCPUSeconds float64
 	if pgc != nil {
-		pgCPUSeconds = pgc.stop(ctx).Seconds()
+		d, n := pgc.stop(ctx)
+		pgCPUSeconds, rep.DB.Backends = d.Seconds(), n
 	}
+	rep.Window.PerInterval = perIv.stop(ctx)
 	if c.profile != "" {
 		_ = srv.cmd.Process.Signal(syscall.SIGUSR2)
 	}
@@ -333,17 +341,20 @@ func run(ctx context.Context, c config) (*report, error) {
 	rep.Window.TargetHitsPerSecond = float64(hits1-hits0) / win
 	checks, cpu := m1.checks-m0.checks, (ps1.cpu - ps0.cpu).Seconds()
 	if c.replicas > 1 || c.db == "postgres" {
-		rep.Replicas = append(rep.Replicas, replicaFigures{CPUSeconds: cpu, Cores: cpu / win, StoredPerSecond: checks / win})
+		rep.Replicas = append(rep.Replicas, replicaFigures{CPUSeconds: cpu, Cores: cpu / win, StoredPerSecond: checks / win,
+			PeakRSSMB: float64(ps1.hwmKB) / 1024})
 		for i := range r1.cpu {
 			rc, rn := (r1.cpu[i] - r0.cpu[i]).Seconds(), r1.checks[i]-r0.checks[i]
-			rep.Replicas = append(rep.Replicas, replicaFigures{CPUSeconds: rc, Cores: rc / win, StoredPerSecond: rn / win})
+			rep.Replicas = append(rep.Replicas, replicaFigures{CPUSeconds: rc, Cores: rc / win, StoredPerSecond: rn / win,
+				CPUPer1000Checks: rc / max(rn/1000, 1e-9), PeakRSSMB: float64(r1.hwmKB[i]) / 1024})
 			cpu += rc
 			checks += rn
 		}
-		rep.DB.CPUSeconds = dbCPUBetween(r0, r1).Seconds()
+		rep.Replicas[0].CPUPer1000Checks = rep.Replicas[0].CPUSeconds / max(rep.Replicas[0].StoredPerSecond*win/1000, 1e-9)
+		rep.DB.CPUSeconds = pgCPUSeconds
 		rep.DB.Cores = rep.DB.CPUSeconds / win
-		rep.DB.Backends = len(r1.dbCPU)
 	}
+	rep.Window.DBStalls = m1.stalls - m0.stalls + sum(r1.stalls) - sum(r0.stalls)
 	rep.Window.StoredPerSecond = checks / win
 	rep.Window.RateRatio = rep.Window.StoredPerSecond / rep.Window.ExpectedPerSecond
 	rep.Window.CPUSeconds = cpu

@@ -95,6 +95,8 @@ type Main struct {
 	// Web is the dashboard, available after Open.
 	Web *web.Handler
 
+	live *liveBatcher // committed checks for the live subject
+
 	rootCtx    context.Context
 	rootCancel context.CancelFunc
 	serveDone  chan struct{}
@@ -256,6 +258,7 @@ func (m *Main) wire(ctx context.Context) error {
 		Location:             cfg.Location,
 		Heartbeat:            cfg.Heartbeat,
 		BrokerUp:             func() bool { return m.broker.Conn().IsConnected() },
+		OnSiteCount:          setMemoryLimit,
 		SourceAddr:           cfg.SourceIP(),
 	})
 	m.declared.Uses(monitor.ServiceName, site.ServiceName, "monitor.Sites")
@@ -385,6 +388,7 @@ func (m *Main) wire(ctx context.Context) error {
 	m.Web = web.New(web.Options{Sites: m.Site, Monitor: m.Monitor, Settings: web.SiteSettingsStore{Sites: m.Site},
 		CORSOrigins: cfg.CORSOrigins, Logger: log, Architecture: m.liveDiagram, Accounts: m.Accounts, Alerts: m.Channels, Traces: m.traceSource(),
 		OpenAPI: m.OpenAPI, Channels: web.ChannelsStore{Service: m.Channels, Registry: m.chanKinds}})
+	m.live = &liveBatcher{send: m.publishLive}
 	m.Web.Register(m.api)
 	m.declared.Uses(web.ServiceName, site.ServiceName, "web.SiteSource")
 	m.declared.Uses(web.ServiceName, monitor.ServiceName, "web.MonitorSource")
