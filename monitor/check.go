@@ -141,10 +141,10 @@ func (s *Service) runCheck(ctx context.Context, st *site.Site, scheduled bool, s
 	} else {
 		if scheduled && !s.assignRemote(st, now) {
 			// Only agents check this site: nothing to probe or record
-			// here, and the scheduler wants no result. The claim's lease
-			// is given back only if it could outlast the next slot (a
-			// write per check otherwise, a third of serve's CPU at
-			// 10,000 sites on three agents).
+			// here, and the scheduler wants no result (reading it was a
+			// query per check). The claim's lease is given back only if
+			// it could outlast the next slot: a write per check
+			// otherwise (docs/performance.md, "Locations").
 			if leaseOf(st) > st.Interval.D()/2 {
 				if err := s.releaseLease(ctx, st.ID); err != nil {
 					return nil, res, dbError("release lease", err)
