@@ -185,7 +185,16 @@ func (s *Service) save(ctx context.Context, r *record) error {
 }
 
 func (s *Service) remove(ctx context.Context, id int64) error {
+	// Rows are locked in the order a worker's settle locks them (the
+	// channel's deliveries, then the channel): the reverse order
+	// deadlocked on PostgreSQL with a send settling at that moment.
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE channel_id = $1`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alerts WHERE channel_id = $1`, id); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `DELETE FROM channels WHERE id = $1`, id)
 		if err != nil {
 			return err
@@ -193,11 +202,7 @@ func (s *Service) remove(ctx context.Context, id int64) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return api.Errorf(api.NotFound, "channel %d not found", id)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM deliveries WHERE channel_id = $1`, id); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `DELETE FROM alerts WHERE channel_id = $1`, id)
-		return err
+		return nil
 	})
 }
 
