@@ -2,8 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
-	"time"
 
 	"upmon/channels"
 	"upmon/notify"
@@ -33,55 +31,11 @@ type ChannelSource interface {
 }
 
 // ChannelInfo is a channel as the dashboard shows it: the channels
-// service's answer, secrets masked. It is read from the answer's JSON, so
-// fields the service adds (managed_by) reach the page as they appear.
-type ChannelInfo struct {
-	// ID identifies the channel.
-	ID int64 `json:"id"`
-	// Name is unique.
-	Name string `json:"name"`
-	// Kind is the kind's name.
-	Kind string `json:"kind"`
-	// Settings are the kind's settings, every secret masked.
-	Settings map[string]any `json:"settings"`
-	// Events are the events the channel wants.
-	Events []string `json:"events"`
-	// Tags route sites having any of them to the channel.
-	Tags []string `json:"tags"`
-	// Default channels serve sites routed to no channel.
-	Default bool `json:"default"`
-	// Enabled channels receive messages.
-	Enabled bool `json:"enabled"`
-	// GroupAfter is how many waiting messages are sent as one.
-	GroupAfter int `json:"group_after"`
-	// Concurrency is how many messages it sends at once.
-	Concurrency int `json:"concurrency"`
-	// RemindEvery repeats "still down" ("" off).
-	RemindEvery string `json:"remind_every"`
-	// Template overrides the message text.
-	Template string `json:"template"`
-	// Status is the delivery state.
-	Status ChannelStatus `json:"status"`
-	// ManagedBy names what owns the channel's name and settings (the
-	// SlackWebhookURL secret), "" for a channel of its own. Such a
-	// channel's other fields may change; it cannot be deleted.
-	ManagedBy string `json:"managed_by"`
-}
+// service's answer, secrets masked.
+type ChannelInfo = channels.Channel
 
 // ChannelStatus is a channel's delivery state.
-type ChannelStatus struct {
-	// LastSuccessAt is when a message was last accepted.
-	LastSuccessAt *time.Time `json:"last_success_at"`
-	// LastError is the last delivery error, scrubbed of secrets by the
-	// service.
-	LastError string `json:"last_error"`
-	// LastErrorAt is when it happened.
-	LastErrorAt *time.Time `json:"last_error_at"`
-	// Pending counts messages waiting or being retried.
-	Pending int `json:"pending"`
-	// DeadLetters counts messages given up on.
-	DeadLetters int `json:"dead_letters"`
-}
+type ChannelStatus = channels.Status
 
 // ChannelsStore adapts the channels service to ChannelSource.
 type ChannelsStore struct {
@@ -97,11 +51,7 @@ func (a ChannelsStore) ListChannels(ctx context.Context) ([]ChannelInfo, error) 
 	if err != nil {
 		return nil, err
 	}
-	var out []ChannelInfo
-	if err := viaJSON(l.Channels, &out); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return l.Channels, nil
 }
 
 // GetChannel implements ChannelSource.
@@ -137,19 +87,5 @@ func channelInfo(c *channels.Channel, err error) (*ChannelInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out ChannelInfo
-	if err := viaJSON(c, &out); err != nil {
-		return nil, err
-	}
-	return &out, nil
-}
-
-// viaJSON converts an API answer to the dashboard's type through its
-// JSON, as a client of the API would read it.
-func viaJSON(v, dst any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(b, dst)
+	return c, nil
 }

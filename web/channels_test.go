@@ -301,15 +301,3 @@ func TestManagedChannel(t *testing.T) {
 		t.Errorf("delete of a managed channel = %d, %d deletes: %s", w.Code, e.store.deletes, w.Body)
 	}
 }
-
-// TestChannelInfoReadsManagedBy: the adapter reads the service's answer
-// through its JSON, so managed_by is seen once the service sends it.
-func TestChannelInfoReadsManagedBy(t *testing.T) {
-	var c ChannelInfo
-	if err := viaJSON(map[string]any{"id": 3, "name": "slack", "managed_by": "SlackWebhookURL", "status": map[string]any{"pending": 2}}, &c); err != nil {
-		t.Fatal(err)
-	}
-	if c.ID != 3 || c.ManagedBy != "SlackWebhookURL" || c.Status.Pending != 2 {
-		t.Errorf("read %+v", c)
-	}
-}
