@@ -81,14 +81,22 @@ func TestOneTraceFromCheckToNotifierPOST(t *testing.T) {
 
 	rec := m.Tracing().Recent()
 	var spans []tracing.Span
-	apptest.Eventually(t, 10*time.Second, "the notifier span recorded", func() bool {
-		spans, _ = rec.Trace(traceID)
-		return findSpan(spans, "notify.slack") != nil
-	})
 	// Each step is the child of the one before it.
 	chain := []string{"POST /check/{siteID}", "monitor.check", "outbox.insert uptime-transition",
 		"outbox.publish uptime-transition", "pubsub.deliver uptime-transition/channels-transition",
 		"pubsub.handle channels-transition", "channels.deliver", "notify.slack"}
+	// A span is recorded when it ends, and the delivery's span ends after
+	// its handler has returned and the message is acknowledged, so the
+	// notifier's span can be in the recorder before its ancestors are.
+	apptest.Eventually(t, 10*time.Second, "every span of the chain recorded", func() bool {
+		spans, _ = rec.Trace(traceID)
+		for _, name := range chain {
+			if findSpan(spans, name) == nil {
+				return false
+			}
+		}
+		return true
+	})
 	for i, name := range chain {
 		s := findSpan(spans, name)
 		if s == nil {
