@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"upmon/platform/sqldb"
 )
 
 // Rollup resolutions and their bucket sizes.
@@ -148,32 +150,24 @@ func (b rollupBatch) add(siteID int64, at time.Time, res Result) {
 	}
 }
 
-// flush merges the batch into the rollups table within tx, set-wise:
-// one read of the batch's existing bucket rows, merged in memory, and one
-// multi-row upsert writing them back. Every writer of a site's rollups
-// holds the site's state row lock (writeChecks locks the batch's state
-// rows first, in id order), so no other replica changes or creates those
-// bucket rows between the read and the write: the rollups need no lock of
-// their own, and two batches never deadlock on them.
+// flush adds the batch to the rollups table within tx, set-wise and
+// without reading it: one multi-row upsert whose conflict clause adds the
+// batch's counts, sums and histogram to the stored row (histAddFunc
+// merges the histograms in the database) and keeps the larger maximum.
+// A bucket row is thus written, never read back, by the check path: on
+// PostgreSQL the read of the batch's rows used to be most of the
+// database's work per check. Every writer of a site's rollups still holds
+// the site's state row lock (writeChecks locks the batch's state rows
+// first, in id order; compaction locks them too), so a compaction never
+// moves a bucket row a batch is adding to, and rows are upserted in key
+// order, so two batches never deadlock on them.
 func (b rollupBatch) flush(ctx context.Context, tx *sql.Tx, stmts *stmtCache) error {
 	keys := make([]rollupKey, 0, len(b))
 	for k := range b {
 		keys = append(keys, k)
 	}
 	sortRollupKeys(keys)
-	rows, err := readBucketRows(ctx, tx, stmts, keys)
-	if err != nil {
-		return err
-	}
-	for _, k := range keys {
-		r := rows[k]
-		if r == nil {
-			r = &rollup{}
-			rows[k] = r
-		}
-		r.merge(b[k])
-	}
-	return writeBucketRows(ctx, tx, stmts, keys, rows)
+	return writeBucketRows(ctx, tx, stmts, keys, b)
 }
 
 func sortRollupKeys(keys []rollupKey) {
@@ -193,50 +187,39 @@ const rollupColumns = `site_id, res, bucket, up_count, down_count, slow_count, l
 
 var rollupTypes = []string{"BIGINT", "TEXT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"}
 
-// readBucketRows reads the existing rows of keys (sorted).
-func readBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []rollupKey) (map[rollupKey]*rollup, error) {
-	want := make(map[rollupKey]bool, len(keys))
-	for _, k := range keys {
-		want[k] = true
+// histAddFunc is the SQL function that merges two encoded histograms
+// (encodeHist): a Go function registered with the SQLite driver (init
+// below), and on PostgreSQL a SQL function created by the migration
+// 00014_hist_add.postgres.sql. Both answer what histAdd answers.
+const histAddFunc = "upmon_hist_add"
+
+// histAdd merges two encoded histograms: encodeHist of the sum of
+// decodeHist(a) and decodeHist(b).
+func histAdd(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
 	}
-	out := map[rollupKey]*rollup{}
-	err := chunks(len(keys), func(lo, hi int) error {
-		var sites, buckets []any
-		seenSite, seenBucket := map[int64]bool{}, map[int64]bool{}
-		for _, k := range keys[lo:hi] {
-			if !seenSite[k.site] {
-				seenSite[k.site] = true
-				sites = append(sites, k.site)
-			}
-			if !seenBucket[k.bucket] {
-				seenBucket[k.bucket] = true
-				buckets = append(buckets, k.bucket)
-			}
-		}
-		sites, buckets = padPow2(sites), padPow2(buckets)
-		rows, err := stmts.query(ctx, tx, `SELECT `+rollupColumns+` FROM rollups WHERE site_id IN (`+stmts.inList(1, len(sites))+
-			`) AND bucket IN (`+stmts.inList(1+len(sites), len(buckets))+`) ORDER BY site_id, res, bucket`, append(sites, buckets...)...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				k    rollupKey
-				r    rollup
-				hist string
-			)
-			if err := rows.Scan(&k.site, &k.res, &k.bucket, &r.Up, &r.Down, &r.Slow, &r.LatencySum, &r.LatencyMax, &hist); err != nil {
-				return err
-			}
-			if want[k] {
-				r.Hist = decodeHist(hist)
-				out[k] = &r
-			}
-		}
-		return rows.Err()
+	return encodeHist(decodeHist(a + "," + b))
+}
+
+func init() {
+	sqldb.MustRegisterSQLiteFunction(histAddFunc, 2, func(args []any) (any, error) {
+		return histAdd(sqlText(args[0]), sqlText(args[1])), nil
 	})
-	return out, err
+}
+
+// sqlText is a TEXT argument of a SQLite function (NULL is "").
+func sqlText(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	}
+	return ""
 }
 
 func rollupArgs(keys []rollupKey, rows map[rollupKey]*rollup) []any {
@@ -248,13 +231,16 @@ func rollupArgs(keys []rollupKey, rows map[rollupKey]*rollup) []any {
 	return args
 }
 
-// writeBucketRows writes the merged rows of keys, inserting or replacing
-// each.
+// writeBucketRows adds rows (those of keys, sorted) to the rollups table:
+// a new bucket is inserted, an existing one gets the row added to it.
 func writeBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []rollupKey, rows map[rollupKey]*rollup) error {
 	return chunks(len(keys), func(lo, hi int) error {
 		_, err := stmts.exec(ctx, tx, `INSERT INTO rollups (`+rollupColumns+`) VALUES `+stmts.values(hi-lo, rollupTypes)+
-			` ON CONFLICT (site_id, res, bucket) DO UPDATE SET up_count = excluded.up_count, down_count = excluded.down_count,
-			slow_count = excluded.slow_count, latency_sum = excluded.latency_sum, latency_max = excluded.latency_max, hist = excluded.hist`,
+			` ON CONFLICT (site_id, res, bucket) DO UPDATE SET up_count = rollups.up_count + excluded.up_count,
+			down_count = rollups.down_count + excluded.down_count, slow_count = rollups.slow_count + excluded.slow_count,
+			latency_sum = rollups.latency_sum + excluded.latency_sum,
+			latency_max = CASE WHEN excluded.latency_max > rollups.latency_max THEN excluded.latency_max ELSE rollups.latency_max END,
+			hist = `+histAddFunc+`(rollups.hist, excluded.hist)`,
 			rollupArgs(keys[lo:hi], rows)...)
 		return err
 	})

@@ -1,6 +1,7 @@
 package sqldb
 
 import (
+	"database/sql/driver"
 	"errors"
 	"io/fs"
 	"path"
@@ -44,7 +45,11 @@ var migrationMacros = map[Dialect]*strings.Replacer{
 	),
 }
 
-// rewriteMigrations expands the dialect macros in every *.sql file.
+// rewriteMigrations expands the dialect macros in every *.sql file. A
+// file named *.postgres.sql or *.sqlite.sql is a migration of that engine
+// only (what the other engine does another way, such as a SQL function
+// the SQLite driver registers in Go); its version is not used by the
+// other engine.
 func (d Dialect) rewriteMigrations(src fs.FS) (fs.FS, error) {
 	out := fstest.MapFS{}
 	r := migrationMacros[d]
@@ -52,14 +57,40 @@ func (d Dialect) rewriteMigrations(src fs.FS) (fs.FS, error) {
 		if err != nil || e.IsDir() || path.Ext(p) != ".sql" {
 			return err
 		}
+		name := path.Base(p)
+		for _, other := range []Dialect{SQLite, Postgres} {
+			suffix := "." + other.String() + ".sql"
+			if !strings.HasSuffix(name, suffix) {
+				continue
+			}
+			if other != d {
+				return nil
+			}
+			name = strings.TrimSuffix(name, suffix) + ".sql"
+		}
 		b, err := fs.ReadFile(src, p)
 		if err != nil {
 			return err
 		}
-		out[path.Base(p)] = &fstest.MapFile{Data: []byte(r.Replace(string(b))), Mode: 0o444}
+		out[name] = &fstest.MapFile{Data: []byte(r.Replace(string(b))), Mode: 0o444}
 		return nil
 	})
 	return out, err
+}
+
+// MustRegisterSQLiteFunction registers a deterministic scalar SQL
+// function of nArgs arguments with the SQLite driver, for every SQLite
+// database opened afterwards (call it from an init function). Its
+// PostgreSQL counterpart, when one is needed, is created by a
+// *.postgres.sql migration. It panics if the name is taken.
+func MustRegisterSQLiteFunction(name string, nArgs int, fn func(args []any) (any, error)) {
+	sqlite.MustRegisterDeterministicScalarFunction(name, int32(nArgs), func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		in := make([]any, len(args))
+		for i, a := range args {
+			in[i] = a
+		}
+		return fn(in)
+	})
 }
 
 // SkipLocked is the clause that makes a claiming SELECT skip rows other

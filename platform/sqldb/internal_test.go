@@ -2,9 +2,11 @@ package sqldb
 
 import (
 	"errors"
+	"maps"
 	"net/url"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 func TestRedact(t *testing.T) {
@@ -46,5 +48,31 @@ func TestAdvisoryLockIDs(t *testing.T) {
 	}
 	if got := quoteIdent(`a"b`); got != `"a""b"` {
 		t.Fatalf("quoteIdent = %s", got)
+	}
+}
+
+// TestEngineOnlyMigrations checks that a *.postgres.sql or *.sqlite.sql
+// migration is applied by its engine alone, under its plain name.
+func TestEngineOnlyMigrations(t *testing.T) {
+	src := fstest.MapFS{
+		"m/00001_both.sql":          {Data: []byte("{{BLOB}}")},
+		"m/00002_func.postgres.sql": {Data: []byte("pg")},
+		"m/00003_func.sqlite.sql":   {Data: []byte("lite")},
+	}
+	for d, want := range map[Dialect]map[string]string{
+		SQLite:   {"00001_both.sql": "BLOB", "00003_func.sql": "lite"},
+		Postgres: {"00001_both.sql": "BYTEA", "00002_func.sql": "pg"},
+	} {
+		out, err := d.rewriteMigrations(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for name, f := range out.(fstest.MapFS) {
+			got[name] = string(f.Data)
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("%s migrations: %v, want %v", d, got, want)
+		}
 	}
 }
