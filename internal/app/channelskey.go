@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"upmon/channels"
+	"upmon/platform/pubsub"
 )
 
 // channelsKeyName is the key of the generated channels key in its bucket.
@@ -24,9 +25,11 @@ func (m *Main) channelsKey(ctx context.Context) ([]byte, error) {
 		return channels.ParseKey(v)
 	}
 	js := m.broker.JetStream()
-	kv, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket: m.broker.Prefix() + "_channels_key", Description: "upmon: the key that encrypts channel settings at rest",
-		History: 1, Replicas: max(m.broker.Replicas(), 1),
+	kv, err := pubsub.RetryStoreSetup(ctx, func(ctx context.Context) (jetstream.KeyValue, error) {
+		return js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket: m.broker.Prefix() + "_channels_key", Description: "upmon: the key that encrypts channel settings at rest",
+			History: 1, Replicas: max(m.broker.Replicas(), 1),
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("channels key bucket: %w", err)

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"upmon/platform/pubsub"
 )
 
 const (
@@ -54,7 +56,7 @@ func NewNATSLocker(js jetstream.JetStream, bucket string, opts ...NATSLockerOpti
 	for _, o := range opts {
 		o(&cfg)
 	}
-	kv, err := js.CreateOrUpdateKeyValue(ctx, cfg)
+	kv, err := pubsub.RetryStoreSetup(ctx, func(ctx context.Context) (jetstream.KeyValue, error) { return js.CreateOrUpdateKeyValue(ctx, cfg) })
 	if err != nil {
 		return nil, fmt.Errorf("cron: opening lock bucket %q: %w", bucket, err)
 	}

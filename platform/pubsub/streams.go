@@ -22,7 +22,7 @@ func ensureStreamConfig(ctx context.Context, js jetstream.JetStream, cfg jetstre
 		}
 		return js.UpdateStream(ctx, cfg)
 	case errors.Is(err, jetstream.ErrStreamNotFound):
-		st, err = js.CreateStream(ctx, cfg)
+		st, err = RetryStoreSetup(ctx, func(ctx context.Context) (jetstream.Stream, error) { return js.CreateStream(ctx, cfg) })
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			// Created meanwhile by another process, differently.
 			return js.UpdateStream(ctx, cfg)
