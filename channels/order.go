@@ -18,7 +18,9 @@ import (
 // first) is handed back to the broker for a moment (pubsub.Defer) until
 // the predecessor is in, for at most Options.OrderWait: an event that
 // never comes (dead-lettered, say) must not hold its successors for ever.
-// An event older than one already routed is stale and dropped.
+// An event older than one already routed is stale and dropped. The first
+// event routed for a site is its seq 1, or any event that waited
+// OrderWait.
 
 // orderVerdict is what to do with an event given the site's sequence.
 type orderVerdict int
@@ -34,15 +36,18 @@ const (
 // since it was published.
 func decideOrder(known bool, cur, seq int64, waited, maxWait time.Duration) orderVerdict {
 	switch {
-	case !known:
-		// The first event seen for the site (or the first since this
-		// database was created): nothing to wait for that can be known.
-		return orderRoute
-	case seq <= cur:
+	case known && seq <= cur:
 		return orderStale
-	case seq == cur+1 || waited >= maxWait:
+	case known && seq == cur+1, !known && seq <= 1, waited >= maxWait:
 		return orderRoute
 	}
+	// A gap after the last routed event, or the first event the router
+	// sees for the site is not the site's first: its predecessors may be
+	// in flight (after a broker outage several replicas' outboxes publish
+	// at once, a site's up can be handed out before its down), and
+	// routing it now would make them stale. It waits for them, at most
+	// maxWait (a site's first event after an upgrade from a version
+	// without route_seqs waits that long once).
 	return orderWait
 }
 
@@ -72,7 +77,7 @@ func (s *Service) takeTurn(ctx context.Context, tx *sql.Tx, ev Event, fam string
 	case orderWait:
 		return v, &errEarly{site: ev.Site.ID, want: cur + 1, got: ev.Seq}
 	}
-	if known && ev.Seq != cur+1 {
+	if (known && ev.Seq != cur+1) || (!known && ev.Seq > 1) {
 		s.log.Warn("channels: routing a site's event without its predecessor, which did not come in time",
 			"site", ev.Site.ID, "seq", ev.Seq, "last_routed", cur, "waited_at_most", s.opts.OrderWait)
 		s.m.routed.WithLabelValues("order_gap").Inc()

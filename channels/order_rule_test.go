@@ -15,7 +15,8 @@ func TestDecideOrder(t *testing.T) {
 		want     orderVerdict
 	}{
 		{"first event of a site", false, 0, 1, 0, orderRoute},
-		{"first event seen, later in its sequence", false, 0, 57, 0, orderRoute},
+		{"first event seen, later in its sequence: its predecessors may be in flight", false, 0, 2, time.Second, orderWait},
+		{"first event seen, later in its sequence, waited out", false, 0, 57, wait, orderRoute},
 		{"the next one", true, 4, 5, 0, orderRoute},
 		{"a gap: wait for the predecessor", true, 4, 6, time.Second, orderWait},
 		{"a gap waited out: go without it", true, 4, 6, wait, orderRoute},

@@ -14,13 +14,14 @@ import (
 
 	"upmon/channels"
 	"upmon/notify"
+	"upmon/platform/pubsub"
 	"upmon/site"
 )
 
 // TestStaleEventDropped: an event older than one already routed for the
-// site (two replicas routing a site's down and up at once, the up first)
-// is dropped, so the channel never tells a site's states out of order;
-// each family (down/up, degraded/recovered) has its own sequence, and a
+// site (its successor was routed without it once it waited OrderWait) is
+// dropped, so the channel never tells a site's states out of order; each
+// family (down/up, degraded/recovered) has its own sequence, and a
 // redelivered event is still routed once.
 func TestStaleEventDropped(t *testing.T) {
 	t.Parallel()
@@ -29,22 +30,24 @@ func TestStaleEventDropped(t *testing.T) {
 	f.slack(t, "ops", h.URL, nil)
 	f.addSite(7, nil)
 	ctx := context.Background()
-	route := func(id string, k notify.Event, seq int64) {
+	now, old := time.Now(), time.Now().Add(-time.Hour)
+	route := func(id string, k notify.Event, seq int64, at time.Time) {
 		t.Helper()
-		if err := f.svc.Route(ctx, channels.Event{ID: id, Site: siteRef(7), Kind: k, At: time.Now(), Seq: seq}); err != nil {
+		if err := f.svc.Route(ctx, channels.Event{ID: id, Site: siteRef(7), Kind: k, At: at, Seq: seq}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	route("up-2", notify.EventUp, 2)
-	route("down-1", notify.EventDown, 1)         // older: dropped
-	route("degraded-1", notify.EventDegraded, 1) // another family: routed
-	route("up-2", notify.EventUp, 2)             // redelivered: once
-	route("down-3", notify.EventDown, 3)
+	route("down-1", notify.EventDown, 1, now)
+	route("up-3", notify.EventUp, 3, old)             // its predecessor never came in time: routed without it
+	route("down-2", notify.EventDown, 2, now)         // older: dropped
+	route("degraded-1", notify.EventDegraded, 1, now) // another family: routed
+	route("up-3", notify.EventUp, 3, old)             // redelivered: once
+	route("down-4", notify.EventDown, 4, now)
 	var got []string
-	for range 3 {
+	for range 4 {
 		got = append(got, h.next(t))
 	}
-	want := []string{"is back up.*", "is degraded!*", "is down!*"}
+	want := []string{"is down!*", "is back up.*", "is degraded!*", "is down!*"}
 	for i, w := range want {
 		if !strings.Contains(got[i], w) {
 			t.Fatalf("message %d = %q, want %q (all: %q)", i, got[i], w, got)
@@ -54,6 +57,36 @@ func TestStaleEventDropped(t *testing.T) {
 	case extra := <-h.got:
 		t.Fatalf("an extra message arrived: %q", extra)
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestFirstEventSeenWaitsForItsPredecessor: the first event the router
+// sees for a site is not the site's first (after a broker outage, two
+// replicas' outboxes publish at once and a site's up is handed out before
+// its down): it waits for its predecessor instead of making it stale, and
+// both are told, in order.
+func TestFirstEventSeenWaitsForItsPredecessor(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	h := newHook(t)
+	f.slack(t, "ops", h.URL, nil)
+	f.addSite(8, nil)
+	ctx := context.Background()
+	up := channels.Event{ID: "up-2", Site: siteRef(8), Kind: notify.EventUp, At: time.Now(), Seq: 2}
+	err := f.svc.Route(ctx, up)
+	if !pubsub.IsDeferred(err) {
+		t.Fatalf("routing seq 2 before the site's seq 1: %v, want it deferred", err)
+	}
+	if err := f.svc.Route(ctx, channels.Event{ID: "down-1", Site: siteRef(8), Kind: notify.EventDown, At: time.Now(), Seq: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Route(ctx, up); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range []string{"is down!*", "is back up.*"} {
+		if got := h.next(t); !strings.Contains(got, w) {
+			t.Fatalf("message %d = %q, want %q", i, got, w)
+		}
 	}
 }
 

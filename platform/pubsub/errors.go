@@ -83,6 +83,9 @@ func Defer(err error, d time.Duration) error {
 	return &deferError{err: err, after: max(d, time.Millisecond)}
 }
 
+// IsDeferred reports whether err hands its message back with Defer.
+func IsDeferred(err error) bool { return deferHint(err) > 0 }
+
 // deferHint returns the delay asked for with Defer, or 0.
 func deferHint(err error) time.Duration {
 	var d *deferError
