@@ -74,8 +74,14 @@ func (s *Service) Check(ctx context.Context, p *CheckParams) (*CheckResult, erro
 // check (shutdown), the check is abandoned and nothing is recorded: a site
 // is never marked down because upmon stopped.
 func (s *Service) CheckSite(ctx context.Context, st *site.Site) (*CheckResult, error) {
-	return s.checkSite(ctx, st, false)
+	// Someone waits for this one check: its batch does not wait for more.
+	return s.checkSite(context.WithValue(ctx, urgentKey{}, true), st, false)
 }
+
+// urgentKey marks the context of a check whose caller waits for it alone
+// (an API or dashboard "check now"): the batching writer commits its batch
+// without waiting for more checks (pending.urgent).
+type urgentKey struct{}
 
 func (s *Service) checkSite(ctx context.Context, st *site.Site, scheduled bool) (*CheckResult, error) {
 	if st.Paused {
@@ -158,7 +164,8 @@ func (s *Service) runCheck(ctx context.Context, st *site.Site, scheduled bool, s
 		return nil, res, ErrAbandoned
 	}
 	s.metrics.duration.Observe(res.Latency.Seconds())
-	p := &pending{st: st, at: now, res: res, scheduled: scheduled, pushWait: pushWait, span: span}
+	urgent, _ := ctx.Value(urgentKey{}).(bool)
+	p := &pending{st: st, at: now, res: res, scheduled: scheduled, urgent: urgent, pushWait: pushWait, span: span}
 	if err := s.enqueue(p); err != nil {
 		return nil, res, err
 	}
@@ -207,7 +214,7 @@ func (s *Service) CheckAll(ctx context.Context, _ *CheckAllParams) (*CheckAllRes
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			r, err := s.CheckSite(ctx, st)
+			r, err := s.checkSite(ctx, st, false)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {

@@ -33,7 +33,7 @@ func (s *Service) pushHandler(srv *api.Server) http.Handler {
 		}
 		now := s.opts.Now().UTC()
 		// The up result and the restarted deadline are one transaction.
-		if err := s.enqueue(&pending{st: st, at: now, res: Result{Up: true, Attempts: 1}, push: true}); err != nil {
+		if err := s.enqueue(&pending{st: st, at: now, res: Result{Up: true, Attempts: 1}, push: true, urgent: true}); err != nil {
 			srv.WriteError(w, r, err)
 			return
 		}

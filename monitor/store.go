@@ -39,6 +39,7 @@ type pending struct {
 	res       Result
 	scheduled bool // the scheduler's claimed check: clears the lease
 	push      bool // a push: also restarts the push deadline
+	urgent    bool // its caller waits for it alone: the batch does not wait for more
 	// pushWait, when not 0, makes this a push monitor's missed-deadline
 	// check: it is recorded only if, inside the transaction, no push
 	// arrived within pushWait ms before at (else skipped is set).
@@ -95,17 +96,19 @@ func (s *Service) writer(q chan *pending) {
 }
 
 // collect returns a batch of first and the checks that arrive within
-// BatchDelay after it, at most max.
+// BatchDelay after it, at most max. A batch holding an urgent check (an
+// API caller or a push waits for it) takes only what is already queued.
 func (s *Service) collect(q chan *pending, first *pending, max int) []*pending {
 	batch := []*pending{first}
+	urgent := first.urgent
 	var wait <-chan time.Time
-	if d := s.opts.BatchDelay; d > 0 {
+	if d := s.opts.BatchDelay; d > 0 && !urgent {
 		t := time.NewTimer(d)
 		defer t.Stop()
 		wait = t.C
 	}
 	for len(batch) < max {
-		if wait == nil {
+		if wait == nil || urgent {
 			select {
 			case p := <-q:
 				batch = append(batch, p)
@@ -117,6 +120,7 @@ func (s *Service) collect(q chan *pending, first *pending, max int) []*pending {
 		select {
 		case p := <-q:
 			batch = append(batch, p)
+			urgent = urgent || p.urgent
 		case <-wait:
 			return batch
 		case <-s.writerStop:
