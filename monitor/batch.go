@@ -199,16 +199,3 @@ func updateStates(ctx context.Context, tx *sql.Tx, stmts *stmtCache, ids []int64
 		return err
 	})
 }
-
-// padPow2 repeats the last argument of an IN list until the list's length
-// is a power of two, so that the list's statement keeps a few shapes.
-func padPow2(args []any) []any {
-	n := 1
-	for n < len(args) {
-		n *= 2
-	}
-	for len(args) > 0 && len(args) < n {
-		args = append(args, args[len(args)-1])
-	}
-	return args
-}
