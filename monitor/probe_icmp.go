@@ -92,24 +92,32 @@ func (p *Prober) icmpAddr(ctx context.Context, host string) (netip.Addr, error) 
 	return ip, nil
 }
 
-// openICMP opens an unprivileged datagram ping socket, else a raw one.
+// openICMP opens an unprivileged datagram ping socket, else a raw one,
+// bound to the prober's source address when it has one (so that pings
+// leave from it, as every other check does).
 func (p *Prober) openICMP(v4 bool) (*icmpSocket, error) {
 	listen := p.icmpListen
 	if listen == nil {
 		listen = icmp.ListenPacket
 	}
-	dgram, rawNet, wildcard, proto := "udp6", "ip6:ipv6-icmp", "::", 58
+	dgram, rawNet, local, proto := "udp6", "ip6:ipv6-icmp", "::", 58
 	if v4 {
-		dgram, rawNet, wildcard, proto = "udp4", "ip4:icmp", "0.0.0.0", 1
+		dgram, rawNet, local, proto = "udp4", "ip4:icmp", "0.0.0.0", 1
 	}
-	conn, err := listen(dgram, wildcard)
+	if src := p.opts.SourceAddr; src != nil {
+		if (src.To4() != nil) != v4 {
+			return nil, fmt.Errorf("ICMP: the source address %s cannot ping an IPv%s address", src, map[bool]string{true: "4", false: "6"}[v4])
+		}
+		local = src.String()
+	}
+	conn, err := listen(dgram, local)
 	if err == nil {
 		return &icmpSocket{conn: conn, proto: proto}, nil
 	}
 	if !notPermitted(err) {
 		return nil, fmt.Errorf("ICMP socket: %w", err)
 	}
-	conn, err = listen(rawNet, wildcard)
+	conn, err = listen(rawNet, local)
 	if err == nil {
 		return &icmpSocket{conn: conn, raw: true, proto: proto}, nil
 	}

@@ -3,8 +3,10 @@ package monitor
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -138,5 +140,34 @@ func TestProbeICMPDownReasons(t *testing.T) {
 	p = NewProber(ProberOptions{Resolver: loopback.DNS(t, dns.NewServeMux())})
 	if r := p.Check(context.Background(), icmpSpec(t, "icmp:nothing.invalid", time.Second)); r.Up || !strings.HasPrefix(r.Err, "DNS: ") {
 		t.Errorf("unresolvable name: %+v", r)
+	}
+}
+
+// TestProbeICMPSourceAddr: with a source address (--source-addr), the
+// ping socket is bound to it, so the echo leaves from it like every other
+// check; an address of the other family is a clear error.
+func TestProbeICMPSourceAddr(t *testing.T) {
+	t.Parallel()
+	skipWithoutICMP(t)
+	p := NewProber(ProberOptions{SourceAddr: net.ParseIP("127.0.0.2")})
+	var bound []string
+	var mu sync.Mutex
+	p.icmpListen = func(network, address string) (*icmp.PacketConn, error) {
+		mu.Lock()
+		bound = append(bound, address)
+		mu.Unlock()
+		return icmp.ListenPacket(network, address)
+	}
+	if r := p.Check(context.Background(), icmpSpec(t, "icmp:127.0.0.1", 2*time.Second)); !r.Up {
+		t.Errorf("ping from 127.0.0.2: %+v", r)
+	}
+	mu.Lock()
+	if len(bound) == 0 || bound[len(bound)-1] != "127.0.0.2" {
+		t.Errorf("sockets bound to %q, want 127.0.0.2", bound)
+	}
+	mu.Unlock()
+	r := p.Check(context.Background(), icmpSpec(t, "icmp:[::1]", 2*time.Second))
+	if r.Up || !strings.Contains(r.Err, "source address 127.0.0.2 cannot ping an IPv6 address") {
+		t.Errorf("IPv6 target from an IPv4 source: %+v", r)
 	}
 }
