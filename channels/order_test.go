@@ -2,6 +2,7 @@ package channels_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -261,5 +262,39 @@ func TestEventWaitsForItsPredecessor(t *testing.T) {
 	case m := <-h.got:
 		t.Fatalf("a stale event was told: %q", m)
 	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestDeletedSiteForgetsItsSequences: the router's memory of a site's last
+// routed events (route_seqs) goes with the site, so the table stays bounded
+// by the sites that exist.
+func TestDeletedSiteForgetsItsSequences(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	h := newHook(t)
+	f.slack(t, "ops", h.URL, nil)
+	ctx := context.Background()
+	for _, id := range []int64{9, 10} {
+		f.addSite(id, nil)
+		if err := f.svc.Route(ctx, channels.Event{ID: fmt.Sprint("down-", id), Site: siteRef(id), Kind: notify.EventDown, At: time.Now(), Seq: 1}); err != nil {
+			t.Fatal(err)
+		}
+		h.next(t)
+	}
+	count := func(id int64) int {
+		var n int
+		if err := f.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM route_seqs WHERE site_id = $1`, id).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if count(9) != 1 || count(10) != 1 {
+		t.Fatalf("route_seqs rows before the deletion: site 9 %d, site 10 %d; want 1 each", count(9), count(10))
+	}
+	if err := f.svc.ForgetSite(ctx, 9); err != nil {
+		t.Fatal(err)
+	}
+	if count(9) != 0 || count(10) != 1 {
+		t.Fatalf("route_seqs rows after deleting site 9: site 9 %d, site 10 %d; want 0 and 1", count(9), count(10))
 	}
 }
