@@ -101,3 +101,31 @@ func TestSettingsAndURL(t *testing.T) {
 		t.Errorf("FromURL = %+v, %v", s, err)
 	}
 }
+
+// TestAcknowledgeUsesTheIncidentsDedupKey: acknowledging an incident in
+// upmon sends PagerDuty "acknowledge" for the alert its down triggered.
+func TestAcknowledgeUsesTheIncidentsDedupKey(t *testing.T) {
+	srv := notifytest.NewServer(t, notifytest.Answer{Status: 202})
+	ch := newChannel(t, &pagerduty.Settings{RoutingKey: key, APIURL: srv.URL}, notifytest.Env(time.Second))
+	down := notifytest.DownMessage()
+	ack := down
+	ack.Event = notify.EventAcknowledged
+	for _, m := range []notify.Message{down, ack} {
+		if err := ch.Send(context.Background(), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var trig, a pagerduty.Event
+	_ = json.Unmarshal(srv.Next(t).Body, &trig)
+	r := srv.Next(t)
+	if r.Method != "POST" || r.Path != "/v2/enqueue" {
+		t.Errorf("acknowledge request %s %s", r.Method, r.Path)
+	}
+	if want := `{"routing_key":"` + key + `","event_action":"acknowledge","dedup_key":"upmon-site-7-down-42"}`; string(r.Body) != want {
+		t.Errorf("acknowledge\n%s\nwant\n%s", r.Body, want)
+	}
+	_ = json.Unmarshal(r.Body, &a)
+	if trig.DedupKey != a.DedupKey {
+		t.Errorf("trigger dedup_key %q, acknowledge %q", trig.DedupKey, a.DedupKey)
+	}
+}
