@@ -157,6 +157,9 @@ func (r *report) print(w io.Writer) {
 	}
 	p("  CPU               %.1f s = %.2f cores; %.3f CPU s per 1,000 checks (upmon, all replicas); %.0f database calls cut off (--db-timeout)",
 		wd.CPUSeconds, wd.CPUCores, wd.CPUPer1000Checks, wd.DBStalls)
+	if len(r.Replicas) == 0 {
+		p("  memory            peak RSS %.0f MB at the window's end (VmHWM, before the API timings)", wd.WindowRSSMB)
+	}
 	for i, rf := range r.Replicas {
 		p("    replica %d       %.1f CPU s = %.2f cores, %.1f stored checks/s, %.3f CPU s per 1,000 of its checks, peak RSS %.0f MB",
 			i+1, rf.CPUSeconds, rf.Cores, rf.StoredPerSecond, rf.CPUPer1000Checks, rf.PeakRSSMB)
