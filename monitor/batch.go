@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"strconv"
 	"strings"
+
+	"upmon/platform/sqldb"
 )
 
 // The batching writer stores a batch of checks with a fixed number of
@@ -13,7 +15,10 @@ import (
 // the state rows, and the rollups (rollup.go). Events, incidents and push
 // deadlines, which only some checks cause, are written one by one in the
 // same transaction. On PostgreSQL a statement is a network round trip and
-// a plan; a check used to cost about ten of them.
+// a plan; a check used to cost about ten of them. There each of the four
+// is one statement whatever the batch's size (arrays, eachRows); on
+// SQLite a VALUES list takes at most maxRowsPerStatement rows, in
+// power-of-two chunks.
 
 // maxRowsPerStatement bounds the rows of one multi-row statement (SQLite
 // takes at most 32,766 parameters, PostgreSQL 65,535).
@@ -72,6 +77,29 @@ func (c *stmtCache) inList(from, n int) string {
 	return b.String()
 }
 
+// eachRows calls fn with the row source of every statement that writes
+// args (rows of len(types) values laid end to end) and its parameters.
+// On PostgreSQL that is one statement for all rows, a SELECT from unnest
+// of one array parameter per column (sqldb.Unnest): the same text for
+// any batch, prepared once, one round trip. SQLite has no arrays and gets
+// VALUES lists of at most maxRowsPerStatement rows (chunks).
+func (c *stmtCache) eachRows(args []any, types []string, fn func(src string, args []any) error) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if c.numbered {
+		cols, err := sqldb.Columns(args, types)
+		if err != nil {
+			return err
+		}
+		return fn("SELECT * FROM "+sqldb.Unnest(1, types), cols)
+	}
+	w := len(types)
+	return chunks(len(args)/w, func(lo, hi int) error {
+		return fn("VALUES "+c.values(hi-lo, types), args[lo*w:hi*w])
+	})
+}
+
 // chunks calls fn with consecutive index ranges covering [0, n), each a
 // power of two of at most maxRowsPerStatement rows: a statement's text
 // depends on its row count, and these few shapes stay prepared
@@ -110,13 +138,9 @@ const stateColumns = `up, degraded, last_up, checked_at, seq, dseq, fail_streak,
 // in id order.
 func (s *Service) lockStates(ctx context.Context, tx *sql.Tx, ids []int64) (map[int64]*lockedState, error) {
 	out := make(map[int64]*lockedState, len(ids))
-	err := chunks(len(ids), func(lo, hi int) error {
-		args := make([]any, 0, hi-lo)
-		for _, id := range ids[lo:hi] {
-			args = append(args, id)
-		}
-		rows, err := s.stmts.query(ctx, tx, `SELECT site_id, `+stateColumns+` FROM site_state WHERE site_id IN (`+
-			s.stmts.inList(1, len(args))+`) ORDER BY site_id`+s.db.Dialect.ForUpdate(), args...)
+	read := func(query string, args ...any) error {
+		rows, err := s.stmts.query(ctx, tx, `SELECT site_id, `+stateColumns+` FROM site_state WHERE `+query+
+			` ORDER BY site_id`+s.db.Dialect.ForUpdate(), args...)
 		if err != nil {
 			return err
 		}
@@ -134,6 +158,17 @@ func (s *Service) lockStates(ctx context.Context, tx *sql.Tx, ids []int64) (map[
 			out[id] = &r
 		}
 		return rows.Err()
+	}
+	if s.stmts.numbered {
+		// One array parameter: one statement text for any batch.
+		return out, read(`site_id = ANY($1::BIGINT[])`, ids)
+	}
+	err := chunks(len(ids), func(lo, hi int) error {
+		args := make([]any, 0, hi-lo)
+		for _, id := range ids[lo:hi] {
+			args = append(args, id)
+		}
+		return read(`site_id IN (`+s.stmts.inList(1, len(args))+`)`, args...)
 	})
 	return out, err
 }
@@ -156,13 +191,13 @@ func checkRowOf(p *pending, loc string) checkRow {
 
 // insertChecks inserts the rows, in order.
 func insertChecks(ctx context.Context, tx *sql.Tx, stmts *stmtCache, rows []checkRow) error {
-	return chunks(len(rows), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*len(checkTypes))
-		for _, r := range rows[lo:hi] {
-			args = append(args, r...)
-		}
-		_, err := stmts.exec(ctx, tx, `INSERT INTO checks (site_id, up, checked_at, latency_ms, status_code, error, state, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts, location) VALUES `+
-			stmts.values(hi-lo, checkTypes), args...)
+	args := make([]any, 0, len(rows)*len(checkTypes))
+	for _, r := range rows {
+		args = append(args, r...)
+	}
+	return stmts.eachRows(args, checkTypes, func(src string, args []any) error {
+		_, err := stmts.exec(ctx, tx, `INSERT INTO checks (site_id, up, checked_at, latency_ms, status_code, error, state, dns_ms, connect_ms, tls_ms, first_byte_ms, tls_days_left, attempts, location) `+
+			src, args...)
 		return err
 	})
 }
@@ -179,17 +214,17 @@ func updateStates(ctx context.Context, tx *sql.Tx, stmts *stmtCache, ids []int64
 			dirty = append(dirty, id)
 		}
 	}
-	return chunks(len(dirty), func(lo, hi int) error {
-		args := make([]any, 0, (hi-lo)*len(stateUpdateTypes))
-		for _, id := range dirty[lo:hi] {
-			r := states[id]
-			p := &r.st
-			args = append(args, id, p.Up, p.Degraded, p.LastUp, p.CheckedAt, p.Seq, p.DSeq,
-				int64(p.FailStreak), int64(p.OKStreak), int64(p.SlowStreak), int64(p.FastStreak), int64(r.certNotified), r.recent,
-				p.State(), r.latencyMS, int64(r.statusCode), r.errText, r.notifiedUp, r.clearLease)
-		}
+	args := make([]any, 0, len(dirty)*len(stateUpdateTypes))
+	for _, id := range dirty {
+		r := states[id]
+		p := &r.st
+		args = append(args, id, p.Up, p.Degraded, p.LastUp, p.CheckedAt, p.Seq, p.DSeq,
+			int64(p.FailStreak), int64(p.OKStreak), int64(p.SlowStreak), int64(p.FastStreak), int64(r.certNotified), r.recent,
+			p.State(), r.latencyMS, int64(r.statusCode), r.errText, r.notifiedUp, r.clearLease)
+	}
+	return stmts.eachRows(args, stateUpdateTypes, func(src string, args []any) error {
 		_, err := stmts.exec(ctx, tx, `WITH v (site_id, up, degraded, last_up, checked_at, seq, dseq, fail_streak, ok_streak, slow_streak, fast_streak,
-			cert_notified, recent, state, latency_ms, status_code, error, notified_up, clear_lease) AS (VALUES `+stmts.values(hi-lo, stateUpdateTypes)+`)
+			cert_notified, recent, state, latency_ms, status_code, error, notified_up, clear_lease) AS (`+src+`)
 			UPDATE site_state SET up = v.up, degraded = v.degraded, last_up = v.last_up, checked_at = v.checked_at, seq = v.seq, dseq = v.dseq,
 			fail_streak = v.fail_streak, ok_streak = v.ok_streak, slow_streak = v.slow_streak, fast_streak = v.fast_streak,
 			cert_notified = v.cert_notified, recent = v.recent, state = v.state, latency_ms = v.latency_ms, status_code = v.status_code,

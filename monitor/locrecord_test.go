@@ -28,7 +28,7 @@ func openLocRecorder(t *testing.T, clock *manualClock) (*Service, *testSites) {
 	var s *Service
 	sites := &testSites{site.New(siteDB, site.Options{Defaults: site.Defaults{Interval: time.Minute, Timeout: time.Second},
 		LocationKnown: func(n string) bool { return s.LocationKnown(n) }})}
-	s = New(db, sites, Options{Now: clock.Now})
+	s = New(db, sites, withTestBatchDelay(Options{Now: clock.Now}))
 	s.Start(false)
 	t.Cleanup(func() {
 		s.Stop()

@@ -163,7 +163,7 @@ func TestUptime24hFromDayRows(t *testing.T) {
 		list = append(list, st)
 	}
 	var clock atomic.Int64
-	s := New(db, sites, Options{Now: func() time.Time { return time.UnixMilli(clock.Load()).UTC() }})
+	s := New(db, sites, withTestBatchDelay(Options{Now: func() time.Time { return time.UnixMilli(clock.Load()).UTC() }}))
 	s.Start(false)
 	t.Cleanup(s.Stop)
 	start := time.Date(2026, 11, 24, 22, 50, 0, 0, time.UTC)

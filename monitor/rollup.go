@@ -234,14 +234,13 @@ func rollupArgs(keys []rollupKey, rows map[rollupKey]*rollup) []any {
 // writeBucketRows adds rows (those of keys, sorted) to the rollups table:
 // a new bucket is inserted, an existing one gets the row added to it.
 func writeBucketRows(ctx context.Context, tx *sql.Tx, stmts *stmtCache, keys []rollupKey, rows map[rollupKey]*rollup) error {
-	return chunks(len(keys), func(lo, hi int) error {
-		_, err := stmts.exec(ctx, tx, `INSERT INTO rollups (`+rollupColumns+`) VALUES `+stmts.values(hi-lo, rollupTypes)+
+	return stmts.eachRows(rollupArgs(keys, rows), rollupTypes, func(src string, args []any) error {
+		_, err := stmts.exec(ctx, tx, `INSERT INTO rollups (`+rollupColumns+`) `+src+
 			` ON CONFLICT (site_id, res, bucket) DO UPDATE SET up_count = rollups.up_count + excluded.up_count,
 			down_count = rollups.down_count + excluded.down_count, slow_count = rollups.slow_count + excluded.slow_count,
 			latency_sum = rollups.latency_sum + excluded.latency_sum,
 			latency_max = CASE WHEN excluded.latency_max > rollups.latency_max THEN excluded.latency_max ELSE rollups.latency_max END,
-			hist = `+histAddFunc+`(rollups.hist, excluded.hist)`,
-			rollupArgs(keys[lo:hi], rows)...)
+			hist = `+histAddFunc+`(rollups.hist, excluded.hist)`, args...)
 		return err
 	})
 }

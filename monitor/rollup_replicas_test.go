@@ -69,7 +69,7 @@ func openReplicas(t *testing.T, clock *manualClock, n int) (a, b *Service, sites
 			t.Fatal(err)
 		}
 		sites := &testSites{site.New(siteDB, site.Options{Defaults: site.Defaults{Interval: time.Minute, Timeout: time.Second}})}
-		s := New(db, sites, Options{Now: clock.Now})
+		s := New(db, sites, withTestBatchDelay(Options{Now: clock.Now}))
 		s.Start(false)
 		t.Cleanup(func() {
 			s.Stop()

@@ -82,7 +82,7 @@ func openRecorder(t testing.TB, opts Options) (*Service, *testSites) {
 	}
 	t.Cleanup(func() { siteDB.Close() })
 	sites := &testSites{site.New(siteDB, site.Options{Defaults: site.Defaults{Interval: time.Minute, Timeout: time.Second}})}
-	s := New(db, sites, opts)
+	s := New(db, sites, withTestBatchDelay(opts))
 	s.Start(false)
 	t.Cleanup(func() {
 		s.Stop()

@@ -241,6 +241,7 @@ func (m *Main) wire(ctx context.Context) error {
 		PingTimeout:          cfg.PingTimeout,
 		CheckConcurrency:     cfg.CheckConcurrency,
 		SchedulerConcurrency: cfg.SchedulerConcurrency,
+		BatchDelay:           cfg.BatchDelay,
 		RawRetention:         cfg.RawRetention,
 		RollupRetention:      cfg.RollupRetention,
 		UserAgent:            version.UserAgent(),

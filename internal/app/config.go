@@ -77,6 +77,10 @@ type Config struct {
 	// connection stalls them for this long, not for the TCP timeout; a
 	// call cut off is reported on /healthz and /metrics. Default 5 s.
 	DBTimeout time.Duration
+	// BatchDelay is how long the writer of checks waits for more checks
+	// to store in the same transaction (monitor.Options.BatchDelay); 0
+	// is the engine's default (20 ms on SQLite, 300 ms on PostgreSQL).
+	BatchDelay time.Duration
 	// ReadTimeout bounds reading a whole request, body included, so a
 	// body that trickles is cut off. Default 20 s.
 	ReadTimeout time.Duration
@@ -295,6 +299,9 @@ var serveOptions = append([]option{
 	}},
 	{"db-timeout", "time limit of one database call of the scheduler, outbox relays and schedule sync", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.DBTimeout, "db-timeout", c.DBTimeout, "")
+	}},
+	{"batch-delay", "how long the writer waits to gather checks into one transaction (0: 20ms on SQLite, 300ms on PostgreSQL)", func(fs *flag.FlagSet, c *Config) {
+		fs.DurationVar(&c.BatchDelay, "batch-delay", c.BatchDelay, "")
 	}},
 	{"read-timeout", "time limit for reading a request, body included", func(fs *flag.FlagSet, c *Config) {
 		fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "")
@@ -541,6 +548,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DBTimeout < 10*time.Millisecond {
 		return bad("db-timeout", "must be at least 10ms")
+	}
+	if c.BatchDelay < 0 || c.BatchDelay > 5*time.Second {
+		return bad("batch-delay", "must be between 0 and 5s")
 	}
 	if c.ReadTimeout < 100*time.Millisecond {
 		return bad("read-timeout", "must be at least 100ms")

@@ -55,6 +55,8 @@ func TestParseConfigErrors(t *testing.T) {
 		{"dns resolver", []string{"--dns-resolver", "127.0.0.53"}, nil, "--dns-resolver"},
 		{"public url", []string{"--public-url", "ftp://x"}, nil, "--public-url"},
 		{"rate limit", []string{"--rate-limit", "0"}, nil, "--rate-limit"},
+		{"negative batch delay", []string{"--batch-delay", "-1ms"}, nil, "--batch-delay"},
+		{"batch delay too long", nil, []string{"UPMON_BATCH_DELAY=6s"}, "batch-delay"},
 	}
 	for _, tc := range cases {
 		_, _, err := ParseConfig("serve", tc.args, tc.env)
@@ -64,6 +66,13 @@ func TestParseConfigErrors(t *testing.T) {
 		}
 		if err != nil && strings.Contains(err.Error(), "tiny-secret") {
 			t.Errorf("%s: the error echoes the token: %v", tc.name, err)
+		}
+	}
+	// --batch-delay reaches the config; 0 leaves the engine's default.
+	for _, d := range []time.Duration{0, 300 * time.Millisecond, 5 * time.Second} {
+		cfg, _, err := ParseConfig("serve", []string{"--batch-delay", d.String()}, nil)
+		if err != nil || cfg.BatchDelay != d {
+			t.Errorf("--batch-delay %s: BatchDelay = %v, err = %v", d, cfg.BatchDelay, err)
 		}
 	}
 	// Allowed: a public address with a token, or with --insecure-no-auth.
