@@ -85,9 +85,7 @@ func TestColumnsRoundTripThroughPostgres(t *testing.T) {
 		if err := rows.Scan(&n, &b, &s); err != nil {
 			t.Fatal(err)
 		}
-		for _, v := range []any{n, b, s} {
-			got = append(got, v)
-		}
+		got = append(got, n, b, s)
 	}
 	want := []any{
 		sql.NullInt64{Int64: -7, Valid: true}, sql.NullBool{Bool: true, Valid: true}, sql.NullString{String: "first, with 'quotes' and ,{commas}", Valid: true},
