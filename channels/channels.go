@@ -135,6 +135,11 @@ type Service struct {
 	m    *Metrics
 	seal *sealer
 
+	// syncMu makes syncWorkers one at a time, read and apply together:
+	// a sync that read the list before a change must not apply it after
+	// the sync that read the change (the supervisor's poll beside
+	// EnsureImplicitSlack put a channel's old webhook back).
+	syncMu  sync.Mutex
 	mu      sync.Mutex
 	workers map[int64]*worker
 	ctx     context.Context
@@ -265,6 +270,8 @@ func (s *Service) wakeSupervisor() {
 // syncWorkers starts workers for new channels, updates changed ones and
 // stops those of deleted channels.
 func (s *Service) syncWorkers(ctx context.Context) error {
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
 	rows, err := s.loadAll(ctx)
 	if err != nil {
 		return err
