@@ -9,6 +9,9 @@ type Metrics struct {
 	pending *prometheus.GaugeVec
 	latency *prometheus.HistogramVec
 	routed  *prometheus.CounterVec
+	// staleClaims counts claims that found their channel changed through
+	// another replica since this one loaded it.
+	staleClaims prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them on reg (if not nil).
@@ -26,9 +29,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			[]string{"channel"}),
 		routed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "upmon", Name: "channel_events_routed_total",
 			Help: "Monitor events seen by the channel router, by outcome."}, []string{"result"}),
+		staleClaims: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "upmon", Name: "channel_stale_claims_total",
+			Help: "Claims that found their channel changed or deleted (through another replica) since this replica loaded it; nothing was sent with the old settings, the channel was reloaded first."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.sent, m.grouped, m.pending, m.latency, m.routed)
+		reg.MustRegister(m.sent, m.grouped, m.pending, m.latency, m.routed, m.staleClaims)
 	}
 	return m
 }

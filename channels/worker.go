@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"sync"
 	"text/template"
@@ -154,7 +155,10 @@ func (w *worker) fill(ctx context.Context) time.Duration {
 	plan := planSends(rows, w.inflight, now.UnixMilli(), cfg.GroupAfter, free)
 	w.mu.Unlock()
 	for _, batch := range plan.batches {
-		claimed, err := w.s.claim(ctx, batch, now.Add(w.s.opts.Lease))
+		claimed, err := w.s.claim(ctx, cfg, batch, now.Add(w.s.opts.Lease))
+		if errors.Is(err, errStaleConfig) {
+			return w.reload(ctx, cfg, poll)
+		}
 		if err != nil || len(claimed) == 0 {
 			continue
 		}
@@ -162,6 +166,26 @@ func (w *worker) fill(ctx context.Context) time.Duration {
 	}
 	if plan.nextAt > 0 {
 		return min(max(time.UnixMilli(plan.nextAt).Sub(now), time.Millisecond), poll)
+	}
+	return poll
+}
+
+// reload brings this replica's channels up to date after a claim found
+// that cfg is no longer the channel as stored (changed or deleted through
+// another replica since this one's last poll), and says when to fill
+// again: at once when the worker now holds the new settings, otherwise
+// (the change cannot be built here, or the channel is gone) at the next
+// poll, sending nothing with the old settings meanwhile.
+func (w *worker) reload(ctx context.Context, cfg *chanConfig, poll time.Duration) time.Duration {
+	w.s.m.staleClaims.Inc()
+	if err := w.s.syncWorkers(ctx); err != nil && ctx.Err() == nil {
+		w.s.log.Warn("channels: cannot load the channel list", "err", err)
+	}
+	w.mu.Lock()
+	changed := w.cfg != cfg
+	w.mu.Unlock()
+	if changed {
+		return time.Millisecond
 	}
 	return poll
 }
@@ -267,14 +291,29 @@ func (s *Service) waiting(ctx context.Context, channelID int64, now time.Time) (
 	return out, rs.Err()
 }
 
+// errStaleConfig is claim's answer when the channel was changed or
+// deleted since the worker loaded it.
+var errStaleConfig = errors.New("channels: the channel changed since it was loaded")
+
 // claim takes rows for this replica until lease (compare-and-set, so two
 // replicas never send the same row while the lease holds) and reads
-// their messages.
-func (s *Service) claim(ctx context.Context, batch []row, until time.Time) ([]row, error) {
+// their messages. It first checks, in the same transaction, that cfg is
+// still the channel as stored: a change committed through any replica
+// before the claim is never sent with the old settings (errStaleConfig,
+// nothing claimed).
+func (s *Service) claim(ctx context.Context, cfg *chanConfig, batch []row, until time.Time) ([]row, error) {
 	var out []row
 	now := s.now().UnixMilli()
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
+		var updated int64
+		err := tx.QueryRowContext(ctx, `SELECT updated_at FROM channels WHERE id = $1`, cfg.ID).Scan(&updated)
+		if errors.Is(err, sql.ErrNoRows) || (err == nil && updated != cfg.UpdatedAt.UnixMilli()) {
+			return errStaleConfig
+		}
+		if err != nil {
+			return err
+		}
 		for _, r := range batch {
 			res, err := tx.ExecContext(ctx, `UPDATE deliveries SET claimed_until = $1 WHERE id = $2 AND status = $3 AND claimed_until <= $4`,
 				until.UnixMilli(), r.id, statusPending, now)
