@@ -53,6 +53,10 @@ type crashSpec struct {
 	Marker string
 	// URLFile receives the child's base URL once it serves.
 	URLFile string
+	// Passed is written each time the kill point runs unarmed, so the
+	// test can arm it only after the initial check's hook has passed (a
+	// check is visible once committed, before its AfterCommit hook runs).
+	Passed string
 }
 
 // TestCrashChild is not a test: it is the program run by TestCrashSafety
@@ -70,6 +74,7 @@ func TestCrashChild(t *testing.T) {
 	}
 	die := func() {
 		if _, err := os.Stat(spec.Marker); err != nil {
+			_ = os.WriteFile(spec.Passed, nil, 0o600)
 			return // not armed yet
 		}
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
@@ -256,12 +261,21 @@ func TestCrashSafety(t *testing.T) {
 				KillAt:  tc.killAt,
 				Marker:  filepath.Join(dir, "armed"),
 				URLFile: filepath.Join(dir, "url"),
+				Passed:  filepath.Join(dir, "passed"),
 			}
 
 			child := startCrashChild(t, spec)
 			c := apptest.Client{Base: child.base, TB: t}
 			c.JSON("POST", "/site", `{"url":"`+target.URL+`"}`, nil)
 			waitChecked(t, c, "1") // the initial up check passes the hooks unarmed
+			if tc.killAt == killAfterCommit {
+				// Its commit hook runs after the commit made it visible:
+				// armed too early, it would kill the child on the up check.
+				apptest.Eventually(t, 10*time.Second, "the initial check's commit hook", func() bool {
+					_, err := os.Stat(spec.Passed)
+					return err == nil
+				})
+			}
 
 			if err := os.WriteFile(spec.Marker, nil, 0o600); err != nil {
 				t.Fatal(err)
