@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bytes"
 	"net/http"
 	"os/exec"
 	"strings"
@@ -45,25 +44,6 @@ func (h *heldTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusServiceUnavailable)
 }
 
-// syncBuffer is a bytes.Buffer safe to write from a process's pipe and
-// read from the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TestAgentProcessStopsOnSIGTERMAfterItsChecks: an agent process told to
 // stop (SIGTERM, as systemd or Kubernetes do) takes no new work, waits
 // for the check it is running, hands its result to the broker and exits
@@ -83,7 +63,7 @@ func TestAgentProcessStopsOnSIGTERMAfterItsChecks(t *testing.T) {
 	target := &heldTarget{arrived: make(chan time.Time, 1), release: make(chan struct{})}
 	url := apptest.NewHandlerServer(t, target) + "/health"
 
-	out := &syncBuffer{}
+	out := &procLog{url: make(chan string, 1)}
 	cmd := exec.Command(bin, "agent", "--nats-url", cfg.NATSURL, "--nats-prefix", cfg.NATSPrefix, "--location", "eu",
 		"--heartbeat", "200ms", "--log-level", "info")
 	cmd.Env = []string{}

@@ -49,11 +49,11 @@ func Columns(args []any, types []string) ([]any, error) {
 		var err error
 		switch t {
 		case "BIGINT":
-			out[c], err = int8Column(args, c, width, rows)
+			out[c], err = column(args, c, width, rows, t, asInt8)
 		case "BOOLEAN":
-			out[c], err = boolColumn(args, c, width, rows)
+			out[c], err = column(args, c, width, rows, t, asBool)
 		case "TEXT":
-			out[c], err = textColumn(args, c, width, rows)
+			out[c], err = column(args, c, width, rows, t, asText)
 		default:
 			err = fmt.Errorf("sqldb: no array column of type %s", t)
 		}
@@ -64,48 +64,42 @@ func Columns(args []any, types []string) ([]any, error) {
 	return out, nil
 }
 
-func int8Column(args []any, c, width, rows int) ([]pgtype.Int8, error) {
-	col := make([]pgtype.Int8, rows)
+// column reads column c of the rows through conv, which says whether a
+// (non-nil) value is one of the column's Go types; nil stays NULL.
+func column[T any](args []any, c, width, rows int, typ string, conv func(any) (T, bool)) ([]T, error) {
+	col := make([]T, rows)
 	for r := range rows {
-		switch v := args[r*width+c].(type) {
-		case nil:
-		case int64:
-			col[r] = pgtype.Int8{Int64: v, Valid: true}
-		case int:
-			col[r] = pgtype.Int8{Int64: int64(v), Valid: true}
-		case int32:
-			col[r] = pgtype.Int8{Int64: int64(v), Valid: true}
-		default:
-			return nil, fmt.Errorf("sqldb: column %d of row %d is a %T, not a BIGINT", c, r, v)
+		v := args[r*width+c]
+		if v == nil {
+			continue
 		}
+		x, ok := conv(v)
+		if !ok {
+			return nil, fmt.Errorf("sqldb: column %d of row %d is a %T, not a %s", c, r, v, typ)
+		}
+		col[r] = x
 	}
 	return col, nil
 }
 
-func boolColumn(args []any, c, width, rows int) ([]pgtype.Bool, error) {
-	col := make([]pgtype.Bool, rows)
-	for r := range rows {
-		switch v := args[r*width+c].(type) {
-		case nil:
-		case bool:
-			col[r] = pgtype.Bool{Bool: v, Valid: true}
-		default:
-			return nil, fmt.Errorf("sqldb: column %d of row %d is a %T, not a BOOLEAN", c, r, v)
-		}
+func asInt8(v any) (pgtype.Int8, bool) {
+	switch v := v.(type) {
+	case int64:
+		return pgtype.Int8{Int64: v, Valid: true}, true
+	case int:
+		return pgtype.Int8{Int64: int64(v), Valid: true}, true
+	case int32:
+		return pgtype.Int8{Int64: int64(v), Valid: true}, true
 	}
-	return col, nil
+	return pgtype.Int8{}, false
 }
 
-func textColumn(args []any, c, width, rows int) ([]pgtype.Text, error) {
-	col := make([]pgtype.Text, rows)
-	for r := range rows {
-		switch v := args[r*width+c].(type) {
-		case nil:
-		case string:
-			col[r] = pgtype.Text{String: v, Valid: true}
-		default:
-			return nil, fmt.Errorf("sqldb: column %d of row %d is a %T, not a TEXT", c, r, v)
-		}
-	}
-	return col, nil
+func asBool(v any) (pgtype.Bool, bool) {
+	b, ok := v.(bool)
+	return pgtype.Bool{Bool: b, Valid: ok}, ok
+}
+
+func asText(v any) (pgtype.Text, bool) {
+	s, ok := v.(string)
+	return pgtype.Text{String: s, Valid: ok}, ok
 }
