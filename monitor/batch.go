@@ -128,8 +128,9 @@ type lockedState struct {
 	latencyMS    int64
 	statusCode   int
 	errText      string
-	dirty        bool // a check changed it: written back
-	clearLease   bool // a scheduled check was applied: its lease is given back
+	was          string // the reported state as read (siteState.State)
+	dirty        bool   // a check changed it: written back
+	clearLease   bool   // a scheduled check was applied: its lease is given back
 }
 
 const stateColumns = `up, degraded, last_up, checked_at, seq, dseq, fail_streak, ok_streak, slow_streak, fast_streak, cert_notified, recent, notified_up`
@@ -155,6 +156,7 @@ func (s *Service) lockStates(ctx context.Context, tx *sql.Tx, ids []int64) (map[
 				&p.FailStreak, &p.OKStreak, &p.SlowStreak, &p.FastStreak, &r.certNotified, &r.recent, &r.notifiedUp); err != nil {
 				return err
 			}
+			r.was = r.st.State()
 			out[id] = &r
 		}
 		return rows.Err()

@@ -25,31 +25,29 @@ type StateSummary struct {
 	Maintenance bool
 }
 
-// StateSummary reads the count of state rows (from an index) and the
-// sites not up, never checked or paused (from the partial index
-// site_state_attention): its cost grows with those sites only.
+// StateSummary reads the count of state rows and the sites not up, never
+// checked or paused from the two small tables that hold them
+// (attention.go), which a check changes only when it changes a site's
+// reported state: its cost grows with those sites only, not with the
+// site_state rows every check rewrites.
 func (s *Service) StateSummary(ctx context.Context) (*StateSummary, error) {
 	out := &StateSummary{NotUp: map[int64]string{}}
-	if err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM site_state`).Scan(&out.Rows); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT n FROM state_rows WHERE id = 1`).Scan(&out.Rows); err != nil {
 		return nil, dbError("overview", err)
 	}
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT site_id, state, checked_at, paused FROM site_state WHERE checked_at = 0 OR state <> 'up' OR paused`)
+	rows, err := s.db.QueryContext(ctx, `SELECT site_id, state, paused FROM site_attention`)
 	if err != nil {
 		return nil, dbError("overview", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var (
-			id, at int64
+			id     int64
 			state  string
 			paused bool
 		)
-		if err := rows.Scan(&id, &state, &at, &paused); err != nil {
+		if err := rows.Scan(&id, &state, &paused); err != nil {
 			return nil, dbError("overview", err)
-		}
-		if at == 0 {
-			state = StateUnknown
 		}
 		if state != StateUp {
 			out.NotUp[id] = state

@@ -168,7 +168,7 @@ func (s *Service) pushStep(ctx context.Context, tx *sql.Tx, p *pending) error {
 // checked counts as up (the tutorial's rule); its next check is the
 // site's first slot after at, at its phase (a push monitor's
 // deadline counts from at).
-func (s *Service) ensureState(ctx context.Context, tx *sql.Tx, st *site.Site, at time.Time) error {
+func (s *Service) ensureState(ctx context.Context, tx *sql.Tx, st *site.Site, at time.Time) (bool, error) {
 	iv, lease := scheduleOf(st)
 	var pushFrom int64
 	next := slotAfter(at.UnixMilli(), st.ID, iv)
@@ -176,8 +176,7 @@ func (s *Service) ensureState(ctx context.Context, tx *sql.Tx, st *site.Site, at
 		pushFrom = at.UnixMilli()
 		next = pushFrom + iv
 	}
-	_, err := insertSchedule(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, next, pushFrom)
-	return err
+	return insertSchedule(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, next, pushFrom)
 }
 
 // leaseOf is how long a scheduled check of st may take before another

@@ -217,13 +217,20 @@ func (s *Service) writeChecks(ctx context.Context, tx *sql.Tx, batch []*pending,
 	if err != nil {
 		return err
 	}
-	var missing []int64
+	var (
+		missing []int64
+		attn    attentionSet
+	)
 	for _, p := range batch {
 		if states[p.st.ID] == nil && (len(missing) == 0 || missing[len(missing)-1] != p.st.ID) {
 			// A site never checked: its state row is created with the
 			// time of its first check.
-			if err := s.ensureState(ctx, tx, p.st, p.at); err != nil {
+			made, err := s.ensureState(ctx, tx, p.st, p.at)
+			if err != nil {
 				return err
+			}
+			if made {
+				attn.created(p.st.ID)
 			}
 			missing = append(missing, p.st.ID)
 		}
@@ -262,7 +269,15 @@ func (s *Service) writeChecks(ctx context.Context, tx *sql.Tx, batch []*pending,
 	if err := updateStates(ctx, tx, &s.stmts, ids, states); err != nil {
 		return err
 	}
-	return rollups.flush(ctx, tx, &s.stmts)
+	if err := rollups.flush(ctx, tx, &s.stmts); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if r := states[id]; r != nil && r.dirty && r.st.State() != r.was {
+			attn.touch(id)
+		}
+	}
+	return attn.apply(ctx, tx, s.stmts.numbered)
 }
 
 // applyOne compare-and-sets the site's state (row, locked) with one check
@@ -435,8 +450,20 @@ func (s *Service) states(ctx context.Context) (map[int64]SiteStatus, error) {
 // Forget deletes a site's state and history (after the site is deleted).
 func (s *Service) Forget(ctx context.Context, siteID int64) error {
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM site_state WHERE site_id = $1`, siteID)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		var attn attentionSet
+		attn.deleted(siteID, n)
+		if err := attn.apply(ctx, tx, s.stmts.numbered); err != nil {
+			return err
+		}
 		for _, q := range []string{
-			`DELETE FROM site_state WHERE site_id = $1`,
 			`DELETE FROM checks WHERE site_id = $1`,
 			`DELETE FROM rollups WHERE site_id = $1`,
 			`DELETE FROM check_blocks WHERE site_id = $1`,

@@ -158,6 +158,7 @@ func (s *Service) syncSites(ctx context.Context, sites []*site.Site, known map[i
 	err := s.db.InTx(bounded, func(tx *sql.Tx) error {
 		ctx := bounded
 		changed = false
+		var attn attentionSet
 		have, err := readSchedules(ctx, tx, sites, known == nil)
 		if err != nil {
 			return err
@@ -188,9 +189,14 @@ func (s *Service) syncSites(ctx context.Context, sites []*site.Site, known map[i
 				if did, err = insertSchedule(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, next, pushFrom); err != nil {
 					return err
 				}
+				if did {
+					attn.created(st.ID)
+				}
 			}
 			if !did {
-				did, err = applySettings(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, push, now)
+				if did, err = applySettings(ctx, tx, st.ID, st.Kind, iv, lease, st.Paused, push, now); did {
+					attn.touch(st.ID)
+				}
 			}
 			if err != nil {
 				return err
@@ -199,12 +205,18 @@ func (s *Service) syncSites(ctx context.Context, sites []*site.Site, known map[i
 		}
 		for id := range known {
 			if !seen[id] {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM site_state WHERE site_id = $1`, id); err != nil {
+				res, err := tx.ExecContext(ctx, `DELETE FROM site_state WHERE site_id = $1`, id)
+				if err != nil {
 					return err
 				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				attn.deleted(id, n)
 			}
 		}
-		return nil
+		return attn.apply(ctx, tx, s.stmts.numbered)
 	})
 	s.syncDB.Observe(ctx, bounded, err)
 	if err != nil {
