@@ -3,12 +3,15 @@ package monitor
 import (
 	"context"
 	"slices"
+
+	"upmon/platform/sqldb"
 )
 
 // The overview's summary (StateSummary) reads two small tables instead of
 // site_state, which every check rewrites (migration 00015):
 // site_attention holds the sites not up, never checked or paused, and
-// state_rows the number of site_state rows. A check that changes no
+// state_rows the number of site_state rows (a counter table, sharded by
+// site id: sqldb.Counts). A check that changes no
 // reported state writes neither. Every statement that creates or deletes
 // a state row, changes a reported state or changes a schedule setting
 // records the site in an attention set, and the set is applied in the
@@ -19,7 +22,7 @@ import (
 // The writer holds the site's state row lock when it recomputes the
 // site's attention row, so on PostgreSQL two transactions never wait on
 // each other's attention rows in an order their state rows did not
-// already impose; the count row is updated last, just before commit.
+// already impose; the count rows are updated last, just before commit.
 
 // attentionChunk bounds the ids of one statement of attentionSet.apply.
 const attentionChunk = 500
@@ -28,8 +31,8 @@ const attentionChunk = 500
 // must reflect: the sites to recompute and the change in the number of
 // state rows.
 type attentionSet struct {
-	ids   []int64
-	delta int64
+	ids    []int64
+	counts sqldb.Counts
 }
 
 // touch records that id's state row was created, deleted or changed in a
@@ -39,14 +42,22 @@ func (a *attentionSet) touch(id int64) { a.ids = append(a.ids, id) }
 // created records that id's state row was created.
 func (a *attentionSet) created(id int64) {
 	a.touch(id)
-	a.delta++
+	a.count(id, 1)
+}
+
+// count records delta state rows of id created (or deleted, negative).
+func (a *attentionSet) count(id, delta int64) {
+	if a.counts == nil {
+		a.counts = sqldb.Counts{}
+	}
+	a.counts.Change(id, delta)
 }
 
 // deleted records that n state rows of id were deleted (0 or 1).
 func (a *attentionSet) deleted(id, n int64) {
 	if n > 0 {
 		a.touch(id)
-		a.delta -= n
+		a.count(id, -n)
 	}
 }
 
@@ -70,11 +81,5 @@ func (a *attentionSet) apply(ctx context.Context, db execer, numbered bool) erro
 			return err
 		}
 	}
-	if a.delta != 0 {
-		q := (&sqlBuf{numbered: numbered}).sql(`UPDATE state_rows SET n = n + `).arg(a.delta).sql(` WHERE id = 1`)
-		if _, err := db.ExecContext(ctx, q.String(), q.args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return a.counts.Add(ctx, db, "state_rows")
 }

@@ -2,7 +2,6 @@ package monitor
 
 import (
 	"context"
-	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -219,46 +218,8 @@ func TestStateSummaryFollowsStates(t *testing.T) {
 	// The migration rebuilds both tables from site_state.
 	status.Store(503)
 	check(flip)
-	up, down := migrationSteps(t, "00015_attention_table.sql")
-	for _, q := range [][]string{down, up} {
-		for _, stmt := range q {
-			if _, err := mon.db.ExecContext(ctx, stmt); err != nil {
-				t.Fatalf("%s: %v", stmt, err)
-			}
-		}
-	}
+	sqldbtest.RerunMigration(t, mon.db, Migrations(), "00015_attention_table.sql")
 	want = unknown(held)
 	want[flip.ID] = StateDown
 	requireSummary(t, mon, "after the migration ran again", &StateSummary{Rows: 4, NotUp: want, Paused: ids(held)})
-}
-
-// migrationSteps returns the statements of a migration's up and down
-// parts (each ends with a semicolon at the end of a line).
-func migrationSteps(t *testing.T, name string) (up, down []string) {
-	t.Helper()
-	b, err := fs.ReadFile(Migrations(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(b)
-	i := strings.Index(text, "-- +goose Down")
-	if i < 0 {
-		t.Fatalf("%s has no down part", name)
-	}
-	split := func(part string) []string {
-		var out []string
-		for _, s := range strings.SplitAfter(part, ";\n") {
-			var lines []string
-			for _, l := range strings.Split(s, "\n") {
-				if !strings.HasPrefix(strings.TrimSpace(l), "--") {
-					lines = append(lines, l)
-				}
-			}
-			if s := strings.TrimSpace(strings.Join(lines, "\n")); s != "" {
-				out = append(out, s)
-			}
-		}
-		return out
-	}
-	return split(text[:i]), split(text[i:])
 }

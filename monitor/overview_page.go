@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"upmon/platform/sqldb"
 	"upmon/site"
 )
 
@@ -32,9 +33,11 @@ type StateSummary struct {
 // site_state rows every check rewrites.
 func (s *Service) StateSummary(ctx context.Context) (*StateSummary, error) {
 	out := &StateSummary{NotUp: map[int64]string{}}
-	if err := s.db.QueryRowContext(ctx, `SELECT n FROM state_rows WHERE id = 1`).Scan(&out.Rows); err != nil {
+	n, err := sqldb.Count(ctx, s.db, "state_rows")
+	if err != nil {
 		return nil, dbError("overview", err)
 	}
+	out.Rows = n
 	rows, err := s.db.QueryContext(ctx, `SELECT site_id, state, paused FROM site_attention`)
 	if err != nil {
 		return nil, dbError("overview", err)

@@ -135,6 +135,7 @@ func (s *Service) storeBulk(ctx context.Context, tx *sql.Tx, sites []*Site, out 
 	}
 	defer ins.Close()
 	seen := make(map[string]int64, len(sites))
+	counts := sqldb.Counts{}
 	for i, st := range sites {
 		r := &out.Sites[i]
 		r.Index, r.URL = i, st.URL
@@ -163,8 +164,9 @@ func (s *Service) storeBulk(ctx context.Context, tx *sql.Tx, sites []*Site, out 
 		s.fill(st)
 		r.ID, r.Created, r.PushToken, r.PushURL = st.ID, true, st.PushToken, st.PushURL
 		out.Created++
+		counts.Change(st.ID, 1)
 	}
-	return nil
+	return counts.Add(ctx, tx, countTable)
 }
 
 // insertSite inserts one validated site (ins: the prepared INSERT) and

@@ -61,10 +61,14 @@ func (s *Service) store(ctx context.Context, site *Site) (*Site, error) {
 			site.URL, site.Name, site.Kind, string(settings), token, now.UnixMilli()).Scan(&site.ID); err != nil {
 			return err
 		}
-		_, err := outbox.InsertEvent(ctx, tx, TopicSiteAdded, now, func(id string) any {
+		if _, err := outbox.InsertEvent(ctx, tx, TopicSiteAdded, now, func(id string) any {
 			return &AddedEvent{ID: id, Site: site.Ref(), AddedAt: now}
-		})
-		return err
+		}); err != nil {
+			return err
+		}
+		counts := sqldb.Counts{}
+		counts.Change(site.ID, 1)
+		return counts.Add(ctx, tx, countTable)
 	})
 	if err != nil {
 		if sqldb.IsUniqueViolation(err) {
@@ -296,14 +300,19 @@ func (s *Service) delete(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			return err
 		}
 		deleted = true
-		_, err = outbox.InsertEvent(ctx, tx, TopicSiteDeleted, now, func(eid string) any {
+		if _, err := outbox.InsertEvent(ctx, tx, TopicSiteDeleted, now, func(eid string) any {
 			return &DeletedEvent{ID: eid, SiteID: id, DeletedAt: now}
-		})
-		return err
+		}); err != nil {
+			return err
+		}
+		counts := sqldb.Counts{}
+		counts.Change(id, -n)
+		return counts.Add(ctx, tx, countTable)
 	})
 	if err != nil {
 		return dbError("delete", err)

@@ -6,7 +6,8 @@
 -- site's state row is created or deleted, its reported state changes or
 -- its schedule settings change (monitor/attention.go):
 --   site_attention: the sites not up, never checked or paused;
---   state_rows: the number of site_state rows (one row, id 1).
+--   state_rows: the number of site_state rows, the sum of n over 16
+--   shards (site_id mod 16; platform/sqldb/counter.go).
 CREATE TABLE site_attention (
 	site_id BIGINT PRIMARY KEY,
 	state TEXT NOT NULL,
@@ -16,10 +17,10 @@ INSERT INTO site_attention (site_id, state, paused)
 	SELECT site_id, CASE WHEN checked_at = 0 THEN 'unknown' ELSE state END, paused FROM site_state
 	WHERE checked_at = 0 OR state <> 'up' OR paused;
 CREATE TABLE state_rows (
-	id INTEGER PRIMARY KEY CHECK (id = 1),
+	shard INTEGER PRIMARY KEY,
 	n BIGINT NOT NULL
 );
-INSERT INTO state_rows (id, n) SELECT 1, COUNT(*) FROM site_state;
+INSERT INTO state_rows (shard, n) SELECT site_id % 16, COUNT(*) FROM site_state GROUP BY site_id % 16;
 DROP INDEX site_state_attention;
 
 -- +goose Down
