@@ -53,12 +53,20 @@ func (a *attentionSet) count(id, delta int64) {
 	a.counts.Change(id, delta)
 }
 
-// deleted records that n state rows of id were deleted (0 or 1).
-func (a *attentionSet) deleted(id, n int64) {
-	if n > 0 {
-		a.touch(id)
-		a.count(id, -n)
+// deleteState deletes id's state row within db and records it (when
+// there was one).
+func (a *attentionSet) deleteState(ctx context.Context, db execer, id int64) error {
+	res, err := db.ExecContext(ctx, `DELETE FROM site_state WHERE site_id = $1`, id)
+	if err != nil {
+		return err
 	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return err
+	}
+	a.touch(id)
+	a.count(id, -n)
+	return nil
 }
 
 // apply recomputes the attention rows of the touched sites from their

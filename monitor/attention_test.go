@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"upmon/platform/sqldb"
 	"upmon/platform/sqldb/sqldbtest"
 	"upmon/site"
 )
@@ -88,21 +87,7 @@ func requireSummary(t *testing.T, mon *Service, step string, want *StateSummary)
 // steps, which rebuild the tables from site_state, and checks again.
 func TestStateSummaryFollowsStates(t *testing.T) {
 	ctx := context.Background()
-	cfg := sqldbtest.Config(t)
-	siteDB, err := sqldb.Open(ctx, cfg, "site", site.Migrations())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { siteDB.Close() })
-	monDB, err := sqldb.Open(ctx, cfg, "monitor", Migrations())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { monDB.Close() })
-	sites := site.New(siteDB, site.Options{})
-	mon := New(monDB, sites, Options{PingTimeout: 2 * time.Second})
-	mon.Start(false)
-	t.Cleanup(mon.Stop)
+	sites, mon := newSitesAndMonitor(t)
 
 	var status, delayMS atomic.Int32
 	status.Store(200)

@@ -17,10 +17,10 @@ import (
 	"upmon/site"
 )
 
-// TestSiteOverviewOf checks that one site's overview row is the row
-// Overview gives for it, for an up, a down, a maintained and an
-// unchecked site.
-func TestSiteOverviewOf(t *testing.T) {
+// newSitesAndMonitor opens a site and a monitor service on private
+// databases (sqldbtest.Config), the monitor started without a scheduler.
+func newSitesAndMonitor(t *testing.T) (*site.Service, *Service) {
+	t.Helper()
 	ctx := context.Background()
 	cfg := sqldbtest.Config(t)
 	siteDB, err := sqldb.Open(ctx, cfg, "site", site.Migrations())
@@ -37,6 +37,15 @@ func TestSiteOverviewOf(t *testing.T) {
 	mon := New(monDB, sites, Options{PingTimeout: 2 * time.Second})
 	mon.Start(false)
 	t.Cleanup(mon.Stop)
+	return sites, mon
+}
+
+// TestSiteOverviewOf checks that one site's overview row is the row
+// Overview gives for it, for an up, a down, a maintained and an
+// unchecked site.
+func TestSiteOverviewOf(t *testing.T) {
+	ctx := context.Background()
+	sites, mon := newSitesAndMonitor(t)
 
 	var status atomic.Int32
 	status.Store(200)

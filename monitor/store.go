@@ -450,17 +450,8 @@ func (s *Service) states(ctx context.Context) (map[int64]SiteStatus, error) {
 // Forget deletes a site's state and history (after the site is deleted).
 func (s *Service) Forget(ctx context.Context, siteID int64) error {
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM site_state WHERE site_id = $1`, siteID)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
 		var attn attentionSet
-		attn.deleted(siteID, n)
-		if err := attn.apply(ctx, tx, s.stmts.numbered); err != nil {
+		if err := attn.deleteState(ctx, tx, siteID); err != nil {
 			return err
 		}
 		for _, q := range []string{
@@ -475,7 +466,8 @@ func (s *Service) Forget(ctx context.Context, siteID int64) error {
 				return err
 			}
 		}
-		return nil
+		// Last: the count's shard row stays locked until commit.
+		return attn.apply(ctx, tx, s.stmts.numbered)
 	})
 	if err != nil {
 		return dbError("forget site", err)

@@ -205,15 +205,9 @@ func (s *Service) syncSites(ctx context.Context, sites []*site.Site, known map[i
 		}
 		for id := range known {
 			if !seen[id] {
-				res, err := tx.ExecContext(ctx, `DELETE FROM site_state WHERE site_id = $1`, id)
-				if err != nil {
+				if err := attn.deleteState(ctx, tx, id); err != nil {
 					return err
 				}
-				n, err := res.RowsAffected()
-				if err != nil {
-					return err
-				}
-				attn.deleted(id, n)
 			}
 		}
 		return attn.apply(ctx, tx, s.stmts.numbered)
